@@ -1,0 +1,41 @@
+// sigmoid tanh relu: the derivative of the first two is written with the
+// output, which the forward pass already computed.
+#include <xtensor/xmath.hpp>
+
+#include "autograd/ops.hpp"
+
+namespace tapegrad {
+
+template <class T>
+Tensor<T> sigmoid(const Tensor<T>& a) {
+    // 1/(1+e^-x) overflows e^-x for x << 0 in float, but to +inf, and 1/inf = 0
+    // is the right limit: no NaN arises.
+    return record<T>("sigmoid", T(1) / (T(1) + xt::exp(-a.data())), {a},
+                     [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+                         return TensorList<T>{mul(g, mul(out, rsub(T(1), out)))};
+                     });
+}
+
+template <class T>
+Tensor<T> tanh(const Tensor<T>& a) {
+    return record<T>("tanh", xt::tanh(a.data()), {a}, [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+        return TensorList<T>{mul(g, rsub(T(1), mul(out, out)))};
+    });
+}
+
+template <class T>
+Tensor<T> relu(const Tensor<T>& a) {
+    return record<T>("relu", xt::maximum(a.data(), T(0)), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        // The 0/1 mask is piecewise constant: a constant in the graph.
+        return TensorList<T>{mul(g, Tensor<T>(xt::xarray<T>(xt::cast<T>(in[0].data() > T(0)))))};
+    });
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                  \
+    template Tensor<T> sigmoid(const Tensor<T>&); \
+    template Tensor<T> tanh(const Tensor<T>&);    \
+    template Tensor<T> relu(const Tensor<T>&);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace tapegrad

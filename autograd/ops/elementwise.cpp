@@ -1,0 +1,114 @@
+// add sub mul div neg with numpy broadcasting, and their scalar forms.
+// A broadcast input's gradient is summed back to its own shape (sum_to).
+#include <xtensor/xbroadcast.hpp>
+
+#include "autograd/ops.hpp"
+
+namespace tapegrad {
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+    Shape out(std::max(a.size(), b.size()));
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        // Align from the right: missing leading dimensions count as 1.
+        std::size_t da = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
+        std::size_t db = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
+        if (da != db && da != 1 && db != 1)
+            throw Error(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                        " cannot be broadcast together");
+        out[i] = da == 1 ? db : da;
+    }
+    return out;
+}
+
+namespace {
+template <class T>
+void check_broadcast(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
+    if (a.data().shape() != b.data().shape()) broadcast_shapes(op, a.shape(), b.shape());
+}
+}  // namespace
+
+template <class T>
+Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+    check_broadcast("add", a, b);
+    return record<T>("add", a.data() + b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{sum_to(g, in[0].shape()), sum_to(g, in[1].shape())};
+    });
+}
+
+template <class T>
+Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+    check_broadcast("sub", a, b);
+    return record<T>("sub", a.data() - b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{sum_to(g, in[0].shape()), in[1].requires_grad() ? sum_to(neg(g), in[1].shape()) : Tensor<T>()};
+    });
+}
+
+template <class T>
+Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+    check_broadcast("mul", a, b);
+    return record<T>("mul", a.data() * b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{in[0].requires_grad() ? sum_to(mul(g, in[1]), in[0].shape()) : Tensor<T>(),
+                             in[1].requires_grad() ? sum_to(mul(g, in[0]), in[1].shape()) : Tensor<T>()};
+    });
+}
+
+template <class T>
+Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+    check_broadcast("div", a, b);
+    return record<T>("div", a.data() / b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
+        // d(a/b)/db = -(a/b)/b
+        return TensorList<T>{in[0].requires_grad() ? sum_to(div(g, in[1]), in[0].shape()) : Tensor<T>(),
+                             in[1].requires_grad() ? sum_to(neg(div(mul(g, out), in[1])), in[1].shape()) : Tensor<T>()};
+    });
+}
+
+template <class T>
+Tensor<T> neg(const Tensor<T>& a) {
+    return record<T>("neg", -a.data(), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{neg(g)};
+    });
+}
+
+template <class T>
+Tensor<T> add(const Tensor<T>& a, Scalar<T> s) {
+    return record<T>("add_scalar", a.data() + s, {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{g};
+    });
+}
+
+template <class T>
+Tensor<T> mul(const Tensor<T>& a, Scalar<T> s) {
+    return record<T>("mul_scalar", a.data() * s, {a}, [s](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{mul(g, s)};
+    });
+}
+
+template <class T>
+Tensor<T> rsub(Scalar<T> s, const Tensor<T>& a) {
+    return record<T>("rsub_scalar", s - a.data(), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{neg(g)};
+    });
+}
+
+template <class T>
+Tensor<T> rdiv(Scalar<T> s, const Tensor<T>& a) {
+    return record<T>("rdiv_scalar", s / a.data(), {a}, [](const TensorList<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
+        // d(s/a)/da = -(s/a)/a
+        return TensorList<T>{neg(div(mul(g, out), in[0]))};
+    });
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                   \
+    template Tensor<T> add(const Tensor<T>&, const Tensor<T>&);   \
+    template Tensor<T> sub(const Tensor<T>&, const Tensor<T>&);   \
+    template Tensor<T> mul(const Tensor<T>&, const Tensor<T>&);   \
+    template Tensor<T> div(const Tensor<T>&, const Tensor<T>&);   \
+    template Tensor<T> neg(const Tensor<T>&);                     \
+    template Tensor<T> add(const Tensor<T>&, Scalar<T>);          \
+    template Tensor<T> mul(const Tensor<T>&, Scalar<T>);          \
+    template Tensor<T> rsub(Scalar<T>, const Tensor<T>&);         \
+    template Tensor<T> rdiv(Scalar<T>, const Tensor<T>&);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace tapegrad

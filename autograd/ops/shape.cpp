@@ -1,0 +1,77 @@
+// reshape transpose broadcast_to sum_to: ops that move values without
+// arithmetic. broadcast_to and sum_to are each other's gradient.
+#include <numeric>
+
+#include <xtensor/xbroadcast.hpp>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xreducer.hpp>
+#include <xtensor/xmath.hpp>
+
+#include "autograd/ops.hpp"
+
+namespace tapegrad {
+
+namespace {
+std::size_t element_count(const Shape& s) {
+    return std::accumulate(s.begin(), s.end(), std::size_t(1), std::multiplies<>());
+}
+}  // namespace
+
+template <class T>
+Tensor<T> reshape(const Tensor<T>& a, const Shape& shape) {
+    if (element_count(shape) != a.size())
+        throw Error("reshape: cannot reshape " + shape_str(a.shape()) + " (" + std::to_string(a.size()) +
+                    " elements) to " + shape_str(shape));
+    xt::xarray<T> out = a.data();
+    out.reshape(shape);
+    return record<T>("reshape", std::move(out), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{reshape(g, in[0].shape())};
+    });
+}
+
+template <class T>
+Tensor<T> transpose(const Tensor<T>& a) {
+    if (a.dim() != 2) throw Error("transpose: expects a 2-D tensor, got shape " + shape_str(a.shape()));
+    return record<T>("transpose", xt::xarray<T>(xt::transpose(a.data())), {a},
+                     [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) { return TensorList<T>{transpose(g)}; });
+}
+
+template <class T>
+Tensor<T> broadcast_to(const Tensor<T>& a, const Shape& shape) {
+    if (a.shape() == shape) return a;
+    if (broadcast_shapes("broadcast_to", a.shape(), shape) != shape)
+        throw Error("broadcast_to: cannot broadcast " + shape_str(a.shape()) + " to " + shape_str(shape));
+    return record<T>("broadcast_to", xt::xarray<T>(xt::broadcast(a.data(), shape)), {a},
+                     [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                         return TensorList<T>{sum_to(g, in[0].shape())};
+                     });
+}
+
+template <class T>
+Tensor<T> sum_to(const Tensor<T>& a, const Shape& shape) {
+    const Shape from = a.shape();
+    if (from == shape) return a;
+    if (broadcast_shapes("sum_to", shape, from) != from)
+        throw Error("sum_to: cannot sum " + shape_str(from) + " down to " + shape_str(shape));
+    // Sum the leading dimensions that `shape` lacks, and keep (as size 1) those
+    // where `shape` has 1 and `from` does not.
+    const std::size_t lead = from.size() - shape.size();
+    std::vector<std::size_t> axes;
+    for (std::size_t i = 0; i < from.size(); ++i)
+        if (i < lead || (shape[i - lead] == 1 && from[i] != 1)) axes.push_back(i);
+    xt::xarray<T> out = xt::sum(a.data(), axes, xt::evaluation_strategy::immediate);
+    out.reshape(shape);
+    return record<T>("sum_to", std::move(out), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{broadcast_to(g, in[0].shape())};
+    });
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                        \
+    template Tensor<T> reshape(const Tensor<T>&, const Shape&);        \
+    template Tensor<T> transpose(const Tensor<T>&);                    \
+    template Tensor<T> broadcast_to(const Tensor<T>&, const Shape&);   \
+    template Tensor<T> sum_to(const Tensor<T>&, const Shape&);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace tapegrad

@@ -1,0 +1,44 @@
+// softmax and log_softmax along an axis. Both subtract the maximum first, so
+// exp never overflows (logits of 1000 are fine); log_softmax never takes the
+// log of a rounded-to-zero probability.
+#include <xtensor/xmath.hpp>
+#include <xtensor/xreducer.hpp>
+
+#include "autograd/ops.hpp"
+#include "autograd/ops/axis.hpp"
+
+namespace tapegrad {
+
+template <class T>
+Tensor<T> softmax(const Tensor<T>& a, int axis) {
+    const std::size_t ax = normalize_axis("softmax", axis, a.shape());
+    const auto keep = xt::keep_dims | xt::evaluation_strategy::immediate;
+    xt::xarray<T> e = xt::exp(a.data() - xt::amax(a.data(), {ax}, keep));
+    xt::xarray<T> total = xt::sum(e, {ax}, keep);
+    e /= total;
+    return record<T>("softmax", std::move(e), {a}, [axis](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+        // J^T g = out * (g - sum(g * out))
+        return TensorList<T>{mul(out, sub(g, sum(mul(g, out), axis, true)))};
+    });
+}
+
+template <class T>
+Tensor<T> log_softmax(const Tensor<T>& a, int axis) {
+    const std::size_t ax = normalize_axis("log_softmax", axis, a.shape());
+    const auto keep = xt::keep_dims | xt::evaluation_strategy::immediate;
+    xt::xarray<T> shifted = a.data() - xt::amax(a.data(), {ax}, keep);
+    xt::xarray<T> log_total = xt::log(xt::sum(xt::exp(shifted), {ax}, keep));
+    shifted -= log_total;
+    return record<T>("log_softmax", std::move(shifted), {a}, [axis](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+        // J^T g = g - softmax * sum(g), with softmax = exp(out)
+        return TensorList<T>{sub(g, mul(exp(out), sum(g, axis, true)))};
+    });
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                          \
+    template Tensor<T> softmax(const Tensor<T>&, int);   \
+    template Tensor<T> log_softmax(const Tensor<T>&, int);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace tapegrad

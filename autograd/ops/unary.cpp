@@ -1,0 +1,56 @@
+// exp log pow sqrt abs.
+#include <xtensor/xmath.hpp>
+
+#include "autograd/ops.hpp"
+
+namespace tapegrad {
+
+template <class T>
+Tensor<T> exp(const Tensor<T>& a) {
+    return record<T>("exp", xt::exp(a.data()), {a}, [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+        return TensorList<T>{mul(g, out)};
+    });
+}
+
+template <class T>
+Tensor<T> log(const Tensor<T>& a) {
+    return record<T>("log", xt::log(a.data()), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{div(g, in[0])};
+    });
+}
+
+template <class T>
+Tensor<T> pow(const Tensor<T>& a, Scalar<T> p) {
+    return record<T>("pow", xt::pow(a.data(), p), {a}, [p](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        // x^0 is constant; spelling that out avoids 0 * x^-1 = NaN at x = 0.
+        if (p == T(0)) return TensorList<T>{Tensor<T>::zeros(in[0].shape())};
+        return TensorList<T>{mul(g, mul(pow(in[0], p - T(1)), p))};
+    });
+}
+
+template <class T>
+Tensor<T> sqrt(const Tensor<T>& a) {
+    return record<T>("sqrt", xt::sqrt(a.data()), {a}, [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+        return TensorList<T>{div(mul(g, T(0.5)), out)};
+    });
+}
+
+template <class T>
+Tensor<T> abs(const Tensor<T>& a) {
+    return record<T>("abs", xt::abs(a.data()), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        // sign(x) is piecewise constant, so it enters the graph as a constant
+        // (0 at x = 0, as in PyTorch).
+        return TensorList<T>{mul(g, Tensor<T>(xt::sign(in[0].data())))};
+    });
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                           \
+    template Tensor<T> exp(const Tensor<T>&);             \
+    template Tensor<T> log(const Tensor<T>&);             \
+    template Tensor<T> pow(const Tensor<T>&, Scalar<T>);  \
+    template Tensor<T> sqrt(const Tensor<T>&);            \
+    template Tensor<T> abs(const Tensor<T>&);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace tapegrad

@@ -1,0 +1,91 @@
+// The tape: how an operation records itself, and the switch that stops recording.
+//
+// An op computes its forward value, then calls record() with its inputs and a
+// backward function. If gradients are enabled and any input requires one, the
+// output gets a GradFn; otherwise record() returns a plain tensor and the
+// backward function is dropped unused.
+//
+// Backward functions are written with tensor ops (not raw arrays), so that
+// backward(create_graph = true) records the backward pass itself and gradients
+// can be differentiated again. When create_graph is false the engine runs them
+// under NoGradGuard, so they record nothing.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad {
+
+template <class T>
+using TensorList = std::vector<Tensor<T>>;
+
+// Maps (inputs, output, gradient of output) to one gradient per input. An
+// entry may be left undefined where inputs[i].requires_grad() is false.
+// It must not capture tensors that have history: use the arguments instead,
+// so the graph owns no cycles.
+template <class T>
+using BackwardFn = std::function<TensorList<T>(const TensorList<T>& inputs, const Tensor<T>& output,
+                                               const Tensor<T>& grad_output)>;
+
+namespace detail {
+void count_node(int delta);
+}
+
+template <class T>
+struct GradFn {
+    const char* name;
+    TensorList<T> inputs;
+    BackwardFn<T> backward;
+    bool released = false;  // set when backward freed this node's saved state
+
+    GradFn(const char* n, TensorList<T> in, BackwardFn<T> fn)
+        : name(n), inputs(std::move(in)), backward(std::move(fn)) {
+        detail::count_node(+1);
+    }
+    ~GradFn() { detail::count_node(-1); }
+    GradFn(const GradFn&) = delete;
+    GradFn& operator=(const GradFn&) = delete;
+};
+
+bool grad_enabled();
+
+// RAII guard: nothing is recorded on this thread while one is alive.
+class NoGradGuard {
+public:
+    NoGradGuard();
+    ~NoGradGuard();
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+// RAII guard that turns recording back on inside a NoGradGuard (the engine
+// uses it for create_graph).
+class EnableGradGuard {
+public:
+    EnableGradGuard();
+    ~EnableGradGuard();
+    EnableGradGuard(const EnableGradGuard&) = delete;
+    EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+// Wraps a forward result; attaches the graph node when it is needed.
+template <class T>
+Tensor<T> record(const char* name, xt::xarray<T> value, TensorList<T> inputs, BackwardFn<T> backward);
+
+// The engine behind Tensor::backward.
+template <class T>
+void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool retain_graph, bool create_graph);
+
+// Number of graph nodes alive in this process (for tests and leak checks).
+std::size_t live_graph_nodes();
+
+}  // namespace tapegrad

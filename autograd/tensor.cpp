@@ -1,0 +1,254 @@
+#include "autograd/tensor.hpp"
+
+#include <ostream>
+#include <random>
+#include <sstream>
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xio.hpp>
+
+#include "autograd/tape.hpp"
+
+namespace tapegrad {
+
+std::string shape_str(const Shape& shape) {
+    std::ostringstream os;
+    os << '(';
+    for (std::size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+    if (shape.size() == 1) os << ',';
+    os << ')';
+    return os.str();
+}
+
+template <class T>
+TensorImpl<T>::~TensorImpl() {
+    // Take over the chain of GradFns that only this tensor keeps alive and free
+    // it with an explicit stack instead of recursive destructors.
+    if (!grad_fn || grad_fn.use_count() != 1) return;
+    std::vector<std::shared_ptr<GradFn<T>>> pending;
+    pending.push_back(std::move(grad_fn));
+    while (!pending.empty()) {
+        std::shared_ptr<GradFn<T>> fn = std::move(pending.back());
+        pending.pop_back();
+        if (fn.use_count() != 1) continue;  // still owned elsewhere
+        for (Tensor<T>& input : fn->inputs) {
+            const auto& impl = input.impl();
+            if (impl && impl.use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1)
+                pending.push_back(std::move(impl->grad_fn));
+        }
+        // fn dies here; the inputs it frees no longer own their GradFns.
+    }
+}
+
+template <class T>
+Tensor<T>::Tensor(Array data, bool requires_grad)
+    : impl_(std::make_shared<TensorImpl<T>>(std::move(data), requires_grad)) {}
+
+template <class T>
+Tensor<T> Tensor<T>::zeros(const Shape& shape, bool requires_grad) {
+    return Tensor(Array(xt::zeros<T>(shape)), requires_grad);
+}
+
+template <class T>
+Tensor<T> Tensor<T>::ones(const Shape& shape, bool requires_grad) {
+    return Tensor(Array(xt::ones<T>(shape)), requires_grad);
+}
+
+template <class T>
+Tensor<T> Tensor<T>::full(const Shape& shape, T value, bool requires_grad) {
+    Array a(shape);
+    a.fill(value);
+    return Tensor(std::move(a), requires_grad);
+}
+
+template <class T>
+Tensor<T> Tensor<T>::scalar(T value, bool requires_grad) {
+    Array a = xt::xarray<T>::from_shape({});
+    a() = value;
+    return Tensor(std::move(a), requires_grad);
+}
+
+template <class T>
+Tensor<T> Tensor<T>::from_data(const std::vector<T>& values, const Shape& shape, bool requires_grad) {
+    std::size_t n = 1;
+    for (std::size_t d : shape) n *= d;
+    if (n != values.size())
+        throw Error("Tensor::from_data: " + std::to_string(values.size()) + " values do not fill shape " +
+                    shape_str(shape) + " (" + std::to_string(n) + " elements)");
+    Array a(shape);
+    std::copy(values.begin(), values.end(), a.begin());
+    return Tensor(std::move(a), requires_grad);
+}
+
+template <class T>
+Tensor<T> Tensor<T>::of(xt::nested_initializer_list_t<T, 1> values, bool requires_grad) {
+    return Tensor(Array(values), requires_grad);
+}
+template <class T>
+Tensor<T> Tensor<T>::of(xt::nested_initializer_list_t<T, 2> values, bool requires_grad) {
+    // xtensor silently pads ragged rows; refuse them instead.
+    std::size_t cols = values.size() ? values.begin()->size() : 0;
+    for (const auto& row : values)
+        if (row.size() != cols) throw Error("Tensor::of: rows have different lengths");
+    return Tensor(Array(values), requires_grad);
+}
+template <class T>
+Tensor<T> Tensor<T>::of(xt::nested_initializer_list_t<T, 3> values, bool requires_grad) {
+    Array a(values);
+    std::size_t n = 0;
+    for (const auto& m : values)
+        for (const auto& row : m) n += row.size();
+    if (n != a.size()) throw Error("Tensor::of: nested lists are ragged");
+    return Tensor(std::move(a), requires_grad);
+}
+
+template <class T>
+Tensor<T> Tensor<T>::uniform(const Shape& shape, T low, T high, std::uint64_t seed, bool requires_grad) {
+    if (!(low < high)) throw Error("Tensor::uniform: low must be below high");
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<T> dist(low, high);
+    Array a(shape);
+    for (auto& v : a) v = dist(rng);
+    return Tensor(std::move(a), requires_grad);
+}
+
+template <class T>
+Tensor<T> Tensor<T>::normal(const Shape& shape, T mean, T stddev, std::uint64_t seed, bool requires_grad) {
+    if (!(stddev > 0)) throw Error("Tensor::normal: stddev must be positive");
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<T> dist(mean, stddev);
+    Array a(shape);
+    for (auto& v : a) v = dist(rng);
+    return Tensor(std::move(a), requires_grad);
+}
+
+template <class T>
+const TensorImpl<T>& Tensor<T>::checked() const {
+    if (!impl_) throw Error("use of an undefined tensor");
+    return *impl_;
+}
+template <class T>
+TensorImpl<T>& Tensor<T>::checked() {
+    if (!impl_) throw Error("use of an undefined tensor");
+    return *impl_;
+}
+
+template <class T>
+Shape Tensor<T>::shape() const {
+    const auto& s = checked().data.shape();
+    return Shape(s.begin(), s.end());
+}
+template <class T>
+std::size_t Tensor<T>::dim() const { return checked().data.dimension(); }
+template <class T>
+std::size_t Tensor<T>::size() const { return checked().data.size(); }
+template <class T>
+const typename Tensor<T>::Array& Tensor<T>::data() const { return checked().data; }
+template <class T>
+typename Tensor<T>::Array& Tensor<T>::data_mut() { return checked().data; }
+
+template <class T>
+T Tensor<T>::item() const {
+    const auto& d = checked().data;
+    if (d.size() != 1) throw Error("item(): tensor of shape " + shape_str(shape()) + " has " +
+                                   std::to_string(d.size()) + " elements, not one");
+    return *d.begin();
+}
+
+namespace {
+template <class A>
+std::size_t flat_index(const A& a, std::initializer_list<std::size_t> index) {
+    if (index.size() != a.dimension())
+        throw Error("at(): " + std::to_string(index.size()) + " indices for a tensor of " +
+                    std::to_string(a.dimension()) + " dimensions");
+    std::size_t flat = 0, k = 0;
+    for (std::size_t i : index) {
+        if (i >= a.shape()[k])
+            throw Error("at(): index " + std::to_string(i) + " out of range for dimension " + std::to_string(k) +
+                        " of size " + std::to_string(a.shape()[k]));
+        flat += i * a.strides()[k++];
+    }
+    return flat;
+}
+}  // namespace
+
+template <class T>
+T Tensor<T>::at(std::initializer_list<std::size_t> index) const {
+    const auto& d = checked().data;
+    return d.data()[flat_index(d, index)];
+}
+template <class T>
+T& Tensor<T>::at(std::initializer_list<std::size_t> index) {
+    auto& d = checked().data;
+    return d.data()[flat_index(d, index)];
+}
+
+template <class T>
+bool Tensor<T>::requires_grad() const { return impl_ && impl_->requires_grad; }
+
+template <class T>
+Tensor<T>& Tensor<T>::set_requires_grad(bool value) {
+    auto& impl = checked();
+    if (impl.grad_fn && !value)
+        throw Error("set_requires_grad(false) on a tensor made by '" + std::string(impl.grad_fn->name) +
+                    "': use detach() instead");
+    impl.requires_grad = value;
+    return *this;
+}
+
+template <class T>
+bool Tensor<T>::is_leaf() const { return !checked().grad_fn; }
+
+template <class T>
+Tensor<T> Tensor<T>::grad() const { return Tensor(checked().grad); }
+
+template <class T>
+void Tensor<T>::set_grad(const Tensor& g) {
+    if (g.defined() && g.shape() != shape())
+        throw Error("set_grad: gradient of shape " + shape_str(g.shape()) + " for a tensor of shape " +
+                    shape_str(shape()));
+    checked().grad = g.impl_;
+}
+
+template <class T>
+void Tensor<T>::zero_grad() { checked().grad.reset(); }
+
+template <class T>
+Tensor<T> Tensor<T>::detach() const {
+    // Unlike torch's detach() this copies the values: an xarray owns its
+    // buffer, and a copy means writing to one never changes the other.
+    return Tensor(checked().data, false);
+}
+
+template <class T>
+const char* Tensor<T>::op_name() const { return checked().grad_fn ? impl_->grad_fn->name : "leaf"; }
+
+template <class T>
+void Tensor<T>::backward(bool retain_graph, bool create_graph) const {
+    run_backward(*this, Tensor(), retain_graph, create_graph);
+}
+
+template <class T>
+void Tensor<T>::backward(const Tensor& grad_output, bool retain_graph, bool create_graph) const {
+    run_backward(*this, grad_output, retain_graph, create_graph);
+}
+
+template <class T>
+std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
+    if (!t.defined()) return os << "tensor(undefined)";
+    os << "tensor(" << t.data() << ", shape=" << shape_str(t.shape());
+    if (!t.is_leaf())
+        os << ", grad_fn=" << t.op_name();
+    else if (t.requires_grad())
+        os << ", requires_grad=true";
+    return os << ')';
+}
+
+template struct TensorImpl<float>;
+template struct TensorImpl<double>;
+template class Tensor<float>;
+template class Tensor<double>;
+template std::ostream& operator<<(std::ostream&, const Tensor<float>&);
+template std::ostream& operator<<(std::ostream&, const Tensor<double>&);
+
+}  // namespace tapegrad

@@ -1,0 +1,125 @@
+// Tensor<T>: a cheap-to-copy handle (like torch::Tensor) to an n-dimensional
+// xtensor array that may record the operations applied to it on a tape.
+//
+// The graph is made of TensorImpl nodes: a tensor produced by an operation owns
+// a GradFn holding the operation's inputs and the function that maps the
+// gradient of the output to the gradients of the inputs (see tape.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+namespace tapegrad {
+
+using Shape = std::vector<std::size_t>;
+
+// Every error tapegrad raises on bad input: shape mismatches, misuse of the
+// tape, corrupt files. Catch this to handle any of them.
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+std::string shape_str(const Shape& shape);
+
+template <class T>
+class Tensor;
+
+template <class T>
+struct GradFn;
+
+template <class T>
+struct TensorImpl {
+    xt::xarray<T> data;
+    bool requires_grad = false;
+    std::shared_ptr<TensorImpl<T>> grad;     // accumulated gradient (leaves)
+    std::shared_ptr<GradFn<T>> grad_fn;      // how this tensor was made (non-leaves)
+    std::uint64_t visit_epoch = 0;           // scratch of the backward engine:
+    std::size_t backward_slot = 0;           //   which walk saw it, and where
+
+    explicit TensorImpl(xt::xarray<T> d, bool rg = false) : data(std::move(d)), requires_grad(rg) {}
+    TensorImpl(const TensorImpl&) = delete;
+    TensorImpl& operator=(const TensorImpl&) = delete;
+    // Releases long graphs without recursing once per node (a 100,000-op chain
+    // would otherwise overflow the stack in nested shared_ptr destructors).
+    ~TensorImpl();
+};
+
+template <class T>
+class Tensor {
+public:
+    using value_type = T;
+    using Array = xt::xarray<T>;
+
+    Tensor() = default;  // undefined: defined() is false
+    explicit Tensor(Array data, bool requires_grad = false);
+    explicit Tensor(std::shared_ptr<TensorImpl<T>> impl) : impl_(std::move(impl)) {}
+
+    // ---- factories -------------------------------------------------------
+    static Tensor zeros(const Shape& shape, bool requires_grad = false);
+    static Tensor ones(const Shape& shape, bool requires_grad = false);
+    static Tensor full(const Shape& shape, T value, bool requires_grad = false);
+    static Tensor scalar(T value, bool requires_grad = false);
+    // Row-major values; throws if values.size() is not the product of shape.
+    static Tensor from_data(const std::vector<T>& values, const Shape& shape, bool requires_grad = false);
+    // Nested braces: Tensor<double>::of({{1, 2}, {3, 4}}).
+    static Tensor of(xt::nested_initializer_list_t<T, 1> values, bool requires_grad = false);
+    static Tensor of(xt::nested_initializer_list_t<T, 2> values, bool requires_grad = false);
+    static Tensor of(xt::nested_initializer_list_t<T, 3> values, bool requires_grad = false);
+    static Tensor uniform(const Shape& shape, T low, T high, std::uint64_t seed, bool requires_grad = false);
+    static Tensor normal(const Shape& shape, T mean, T stddev, std::uint64_t seed, bool requires_grad = false);
+
+    // ---- inspection ------------------------------------------------------
+    bool defined() const { return impl_ != nullptr; }
+    Shape shape() const;
+    std::size_t dim() const;
+    std::size_t size() const;
+    const Array& data() const;
+    // Mutable access to the values, e.g. for optimizer updates. Writing to a
+    // tensor that an operation saved for backward changes its gradient, as in
+    // PyTorch's in-place ops; do it under no_grad on leaves only.
+    Array& data_mut();
+    T item() const;  // the single value of a one-element tensor
+    T at(std::initializer_list<std::size_t> index) const;
+    T& at(std::initializer_list<std::size_t> index);
+
+    // ---- autograd --------------------------------------------------------
+    bool requires_grad() const;
+    Tensor& set_requires_grad(bool value = true);
+    bool is_leaf() const;
+    Tensor grad() const;  // undefined until a backward reaches this tensor
+    void set_grad(const Tensor& g);
+    void zero_grad();     // drops the gradient, like PyTorch's set_to_none
+    Tensor detach() const;  // a copy of the values without history (not shared, unlike torch)
+    const char* op_name() const;  // "leaf" or the operation that made it
+
+    // Reverse-mode pass from this tensor. A non-scalar tensor needs an explicit
+    // output gradient of its own shape. See tape.hpp for the options.
+    void backward(bool retain_graph = false, bool create_graph = false) const;
+    void backward(const Tensor& grad_output, bool retain_graph = false, bool create_graph = false) const;
+
+    const std::shared_ptr<TensorImpl<T>>& impl() const { return impl_; }
+    bool same_as(const Tensor& other) const { return impl_ == other.impl_; }
+
+private:
+    const TensorImpl<T>& checked() const;
+    TensorImpl<T>& checked();
+    std::shared_ptr<TensorImpl<T>> impl_;
+};
+
+template <class T>
+std::ostream& operator<<(std::ostream& os, const Tensor<T>& t);
+
+extern template class Tensor<float>;
+extern template class Tensor<double>;
+
+}  // namespace tapegrad
