@@ -97,6 +97,7 @@ void accumulate(Tensor<T>& total, Tensor<T> g, bool create_graph) {
     if (!total.defined()) {
         total = std::move(g);
     } else if (create_graph) {
+        EnableGradGuard recording;  // the sum is part of the recorded backward pass
         total = add(total, g);
     } else if (exclusively_owned(total)) {
         total.data_mut() += g.data();
@@ -110,6 +111,9 @@ void accumulate(Tensor<T>& total, Tensor<T> g, bool create_graph) {
 template <class T>
 void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool retain_graph, bool create_graph) {
     if (!root.defined()) throw Error("backward: called on an undefined tensor");
+    // As in PyTorch: gradients recorded by create_graph refer to the forward
+    // graph (an op's saved output), so it must outlive this pass.
+    retain_graph = retain_graph || create_graph;
     if (!root.requires_grad())
         throw Error("backward: the tensor does not require a gradient and was not computed from one that does");
     Tensor<T> seed = grad_output;

@@ -1,0 +1,189 @@
+#include "autograd/gradcheck.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <type_traits>
+
+#include "autograd/ops.hpp"
+
+namespace tapegrad {
+
+std::string GradcheckReport::summary() const {
+    std::ostringstream os;
+    os << (passed ? "gradcheck passed" : "gradcheck FAILED") << ": " << checked - failed << "/" << checked
+       << " pass, max abs error " << max_abs_error << ", max rel error " << max_rel_error << "; worst at input "
+       << worst_input << "[" << worst_input_element << "] -> output " << worst_output << "[" << worst_output_element
+       << "]: analytic " << worst_analytic << ", numeric " << worst_numeric;
+    return os.str();
+}
+
+namespace {
+
+template <class T>
+void refuse_float(const char* who) {
+    if constexpr (!std::is_same_v<T, double>)
+        throw Error(std::string(who) +
+                    ": needs double tensors; central differences in float32 measure rounding noise, not derivatives");
+}
+
+// The input elements to perturb: all, or a seeded sample of options.sample.
+std::vector<std::size_t> chosen_elements(std::size_t size, const GradcheckOptions& options, std::size_t input) {
+    std::vector<std::size_t> all(size);
+    std::iota(all.begin(), all.end(), 0);
+    if (options.sample == 0 || options.sample >= size) return all;
+    std::mt19937_64 rng(options.seed * 1000003 + input);
+    std::shuffle(all.begin(), all.end(), rng);
+    all.resize(options.sample);
+    std::sort(all.begin(), all.end());
+    return all;
+}
+
+// Saves the inputs' gradients and restores them on exit: gradcheck must not
+// disturb what the caller accumulated.
+template <class T>
+class GradStash {
+public:
+    explicit GradStash(const TensorList<T>& inputs) : inputs_(inputs) {
+        for (const auto& x : inputs_) saved_.push_back(x.grad());
+    }
+    ~GradStash() {
+        for (std::size_t i = 0; i < inputs_.size(); ++i) inputs_[i].impl()->grad = saved_[i].impl();
+    }
+
+private:
+    TensorList<T> inputs_;
+    TensorList<T> saved_;
+};
+
+}  // namespace
+
+template <class T>
+GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs, const GradcheckOptions& options) {
+    refuse_float<T>("gradcheck");
+    if (!(options.eps > 0)) throw Error("gradcheck: eps must be positive");
+    std::vector<std::size_t> checked_inputs;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        if (inputs[i].requires_grad()) checked_inputs.push_back(i);
+    if (checked_inputs.empty()) throw Error("gradcheck: no input requires a gradient");
+    GradStash<T> stash(inputs);
+
+    // Analytic Jacobian, one backward per output element:
+    // analytic[o][r][i] is d output_o[r] / d input_i, as a full array.
+    TensorList<T> outputs;
+    {
+        EnableGradGuard recording;
+        outputs = f(inputs);
+    }
+    std::vector<std::vector<std::vector<xt::xarray<T>>>> analytic(outputs.size());
+    for (std::size_t o = 0; o < outputs.size(); ++o) {
+        const std::size_t n = outputs[o].size();
+        analytic[o].resize(n);
+        for (std::size_t r = 0; r < n; ++r) {
+            for (const auto& x : inputs) x.impl()->grad.reset();
+            if (outputs[o].requires_grad()) {
+                Tensor<T> one_hot = Tensor<T>::zeros(outputs[o].shape());
+                one_hot.data_mut().data()[r] = T(1);
+                outputs[o].backward(one_hot, /*retain_graph=*/true);
+            }
+            for (std::size_t i : checked_inputs) {
+                Tensor<T> g = inputs[i].grad();
+                analytic[o][r].push_back(g.defined() ? g.data() : xt::xarray<T>(xt::zeros<T>(inputs[i].shape())));
+            }
+        }
+    }
+    outputs.clear();
+
+    auto evaluate = [&]() {
+        NoGradGuard quiet;
+        return f(inputs);
+    };
+    GradcheckReport report;
+    double worst_excess = -std::numeric_limits<double>::infinity();
+    for (std::size_t c = 0; c < checked_inputs.size(); ++c) {
+        const std::size_t i = checked_inputs[c];
+        T* values = inputs[i].impl()->data.data();
+        for (std::size_t e : chosen_elements(inputs[i].size(), options, i)) {
+            const T original = values[e];
+            values[e] = original + T(options.eps);
+            TensorList<T> plus = evaluate();
+            values[e] = original - T(options.eps);
+            TensorList<T> minus = evaluate();
+            values[e] = original;
+            for (std::size_t o = 0; o < plus.size(); ++o) {
+                for (std::size_t r = 0; r < plus[o].size(); ++r) {
+                    const double numeric =
+                        (double(plus[o].data().data()[r]) - double(minus[o].data().data()[r])) / (2 * options.eps);
+                    const double a = double(analytic[o][r][c].data()[e]);
+                    const double err = std::abs(a - numeric);
+                    const double bound = options.atol + options.rtol * std::abs(numeric);
+                    ++report.checked;
+                    const bool ok = err <= bound;  // false for NaN too
+                    if (!ok) ++report.failed;
+                    report.max_abs_error = std::max(report.max_abs_error, err);
+                    report.max_rel_error = std::max(report.max_rel_error, err / std::max(std::abs(numeric), options.atol));
+                    const double excess = std::isnan(err) ? std::numeric_limits<double>::infinity() : err - bound;
+                    if (excess > worst_excess) {
+                        worst_excess = excess;
+                        report.worst_input = i;
+                        report.worst_input_element = e;
+                        report.worst_output = o;
+                        report.worst_output_element = r;
+                        report.worst_analytic = a;
+                        report.worst_numeric = numeric;
+                    }
+                }
+            }
+        }
+    }
+    report.passed = report.failed == 0;
+    return report;
+}
+
+template <class T>
+GradcheckReport gradgradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs, const GradcheckOptions& options) {
+    refuse_float<T>("gradgradcheck");
+    TensorList<T> first;
+    {
+        EnableGradGuard recording;
+        first = f(inputs);
+    }
+    // Seeded random output gradients, checked as inputs too (as PyTorch does).
+    TensorList<T> all_inputs = inputs;
+    for (std::size_t o = 0; o < first.size(); ++o)
+        all_inputs.push_back(Tensor<T>::normal(first[o].shape(), T(0), T(1), options.seed + 17 * (o + 1), true));
+    const std::size_t n_inputs = inputs.size();
+    first.clear();
+
+    DiffFunction<T> gradient = [&f, n_inputs](const TensorList<T>& xs) {
+        EnableGradGuard recording;  // the numeric pass calls this under NoGradGuard
+        TensorList<T> x(xs.begin(), xs.begin() + std::ptrdiff_t(n_inputs));
+        TensorList<T> outs = f(x);
+        Tensor<T> contracted;
+        for (std::size_t o = 0; o < outs.size(); ++o) {
+            if (!outs[o].requires_grad()) continue;
+            Tensor<T> term = sum(mul(outs[o], xs[n_inputs + o]));
+            contracted = contracted.defined() ? add(contracted, term) : term;
+        }
+        for (const auto& xi : x) xi.impl()->grad.reset();
+        if (contracted.defined()) contracted.backward(/*retain_graph=*/false, /*create_graph=*/true);
+        TensorList<T> grads;
+        for (const auto& xi : x) {
+            if (!xi.requires_grad()) continue;
+            Tensor<T> g = xi.grad();
+            grads.push_back(g.defined() ? g : Tensor<T>::zeros(xi.shape()));
+            xi.impl()->grad.reset();
+        }
+        return grads;
+    };
+    return gradcheck(gradient, all_inputs, options);
+}
+
+template GradcheckReport gradcheck(const DiffFunction<float>&, const TensorList<float>&, const GradcheckOptions&);
+template GradcheckReport gradcheck(const DiffFunction<double>&, const TensorList<double>&, const GradcheckOptions&);
+template GradcheckReport gradgradcheck(const DiffFunction<float>&, const TensorList<float>&, const GradcheckOptions&);
+template GradcheckReport gradgradcheck(const DiffFunction<double>&, const TensorList<double>&, const GradcheckOptions&);
+
+}  // namespace tapegrad

@@ -1,0 +1,15 @@
+// Writes the graph behind a tensor in Graphviz DOT: one box per tensor with
+// the operation that made it and its shape, an edge from each input.
+//   std::ofstream("graph.dot") << to_dot(loss);   then: dot -Tsvg graph.dot
+#pragma once
+
+#include <string>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad {
+
+template <class T>
+std::string to_dot(const Tensor<T>& root);
+
+}  // namespace tapegrad

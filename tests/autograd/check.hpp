@@ -1,0 +1,49 @@
+// Helpers shared by the autograd tests.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include "autograd/gradcheck.hpp"
+#include "autograd/ops.hpp"
+
+namespace tapegrad::testing {
+
+using TL = TensorList<double>;
+using Fn = DiffFunction<double>;
+
+// Standard normal values: smooth ops are checked at generic points.
+inline Tensor<double> randn(const Shape& shape, std::uint64_t seed, bool requires_grad = true) {
+    return Tensor<double>::normal(shape, 0.0, 1.0, seed, requires_grad);
+}
+
+// Values in [0.5, 2]: for log, sqrt, pow with fractional exponents, divisors.
+inline Tensor<double> positive(const Shape& shape, std::uint64_t seed, bool requires_grad = true) {
+    return Tensor<double>::uniform(shape, 0.5, 2.0, seed, requires_grad);
+}
+
+// Values with |x| in [0.2, 2] and random sign: for abs and relu, whose
+// derivative jumps at 0, where central differences with eps 1e-6 must not land.
+inline Tensor<double> away_from_zero(const Shape& shape, std::uint64_t seed, bool requires_grad = true) {
+    Tensor<double> mag = Tensor<double>::uniform(shape, 0.2, 2.0, seed);
+    Tensor<double> sign = Tensor<double>::uniform(shape, -1.0, 1.0, seed + 1);
+    xt::xarray<double> v = mag.data() * xt::where(sign.data() < 0.0, -1.0, 1.0);
+    return Tensor<double>(v, requires_grad);
+}
+
+// First and second derivatives against central differences, at the default
+// tolerances (eps 1e-6, atol 1e-5, rtol 1e-3): in double the truncation error
+// is ~eps^2 = 1e-12 and rounding ~1e-16/eps = 1e-10, far inside them.
+inline void check_gradients(const Fn& f, const TL& inputs) {
+    GradcheckReport first = gradcheck(f, inputs);
+    INFO("first derivatives: ", first.summary());
+    CHECK(first.passed);
+    CHECK(first.checked > 0);
+    GradcheckReport second = gradgradcheck(f, inputs);
+    INFO("second derivatives: ", second.summary());
+    CHECK(second.passed);
+    CHECK(second.checked > 0);
+}
+
+inline std::string shape_name(const Shape& s) { return shape_str(s); }
+
+}  // namespace tapegrad::testing

@@ -1,0 +1,65 @@
+// gradcheck itself: it must catch wrong gradients, not only pass right ones.
+#include <doctest/doctest.h>
+
+#include "autograd/gradcheck.hpp"
+#include "autograd/ops.hpp"
+
+using namespace tapegrad;
+
+namespace {
+// x^2 with a deliberately wrong derivative (3x instead of 2x).
+Tensor<double> wrong_square(const Tensor<double>& a) {
+    return record<double>("wrong_square", a.data() * a.data(), {a},
+                          [](const TensorList<double>& in, const Tensor<double>&, const Tensor<double>& g) {
+                              return TensorList<double>{mul(g, mul(in[0], 3.0))};
+                          });
+}
+// Right first derivative (2x) written with raw arrays, so its own derivative
+// is lost: gradcheck passes, gradgradcheck must not.
+Tensor<double> opaque_square(const Tensor<double>& a) {
+    return record<double>("opaque_square", a.data() * a.data(), {a},
+                          [](const TensorList<double>& in, const Tensor<double>&, const Tensor<double>& g) {
+                              return TensorList<double>{mul(g, Tensor<double>(in[0].data() * 2.0))};
+                          });
+}
+}  // namespace
+
+TEST_CASE("gradcheck catches a wrong derivative and says where") {
+    auto x = Tensor<double>::of({1.0, 2.0, 3.0}, true);
+    auto report = gradcheck<double>([](const TensorList<double>& in) { return TensorList<double>{sum(wrong_square(in[0]))}; }, {x});
+    CHECK_FALSE(report.passed);
+    CHECK(report.failed == 3);
+    CHECK(report.checked == 3);
+    CHECK(report.worst_input_element == 2);       // the largest error is at x = 3
+    CHECK(report.worst_analytic == doctest::Approx(9.0));
+    CHECK(report.worst_numeric == doctest::Approx(6.0));
+    CHECK(report.max_abs_error == doctest::Approx(3.0));
+    CHECK(report.summary().find("FAILED") != std::string::npos);
+}
+
+TEST_CASE("gradgradcheck catches a backward that is not differentiable") {
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    auto f = [](const TensorList<double>& in) { return TensorList<double>{opaque_square(in[0])}; };
+    CHECK(gradcheck<double>(f, {x}).passed);
+    CHECK_FALSE(gradgradcheck<double>(f, {x}).passed);
+}
+
+TEST_CASE("gradcheck refuses float tensors") {
+    auto x = Tensor<float>::of({1.0f}, true);
+    CHECK_THROWS_WITH_AS(
+        gradcheck<float>([](const TensorList<float>& in) { return TensorList<float>{sum(in[0])}; }, {x}),
+        "gradcheck: needs double tensors; central differences in float32 measure rounding noise, not derivatives",
+        Error);
+}
+
+TEST_CASE("gradcheck samples a seeded subset when asked, and leaves gradients as they were") {
+    auto x = Tensor<double>::normal({50}, 0, 1, 3, true);
+    sum(x).backward();  // a gradient the caller accumulated
+    auto f = [](const TensorList<double>& in) { return TensorList<double>{sum(tanh(in[0]))}; };
+    auto sampled = gradcheck<double>(f, {x}, GradcheckOptions().with_sample(10, 5));
+    CHECK(sampled.passed);
+    CHECK(sampled.checked == 10);
+    CHECK(x.grad().at({7}) == 1.0);
+    CHECK(gradcheck<double>(f, {x}).checked == 50);
+    CHECK_THROWS_AS(gradcheck<double>(f, {x.detach()}), Error);  // nothing requires grad
+}

@@ -1,0 +1,184 @@
+// Tape semantics: accumulation, diamonds, graph freeing, no_grad, deep chains,
+// higher-order gradients, graph export.
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include "autograd/graphviz.hpp"
+#include "autograd/ops.hpp"
+
+using namespace tapegrad;
+
+TEST_CASE("gradients accumulate across backward calls until zero_grad") {
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    sum(x * 3.0).backward();
+    sum(x * 3.0).backward();
+    CHECK(x.grad().at({1}) == 6.0);
+    x.zero_grad();
+    CHECK_FALSE(x.grad().defined());
+    sum(x * x).backward();
+    CHECK(x.grad().at({1}) == 4.0);
+}
+
+TEST_CASE("a tensor used twice (a diamond) receives the sum of both paths, once") {
+    auto x = Tensor<double>::scalar(1.5, true);
+    auto a = x * 2.0;                 // da/dx = 2
+    auto d = add(a * 3.0, a * 4.0);   // dd/da = 7
+    d.backward();
+    CHECK(x.grad().item() == 14.0);
+    // x * x: one op with the same tensor twice
+    auto y = Tensor<double>::scalar(3.0, true);
+    (y * y).backward();
+    CHECK(y.grad().item() == 6.0);
+}
+
+TEST_CASE("stored leaf gradients never alias each other") {
+    auto a = Tensor<double>::of({1.0}, true), b = Tensor<double>::of({2.0}, true);
+    sum(add(a, b)).backward();  // add hands the same gradient to both inputs
+    a.grad().at({0}) = 100.0;
+    CHECK(b.grad().at({0}) == 1.0);
+}
+
+TEST_CASE("the graph is freed after backward; a second pass needs retain_graph") {
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    auto loss = sum(exp(x));
+    loss.backward();
+    CHECK_THROWS_WITH_AS(loss.backward(),
+                         "backward: the graph behind 'sum' was freed by an earlier backward; pass retain_graph=true "
+                         "to that backward to go through the graph twice",
+                         Error);
+    auto kept = sum(exp(x));
+    x.zero_grad();
+    kept.backward(/*retain_graph=*/true);
+    kept.backward();
+    CHECK(x.grad().at({0}) == doctest::Approx(2 * std::exp(1.0)));
+}
+
+TEST_CASE("backward needs a gradient for non-scalar outputs, of the right shape") {
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    auto y = x * 2.0;
+    CHECK_THROWS_WITH_AS(y.backward(),
+                         "backward: output of shape (2,) is not a scalar; pass a gradient of that shape to backward()",
+                         Error);
+    CHECK_THROWS_AS(y.backward(Tensor<double>::ones({3})), Error);
+    y.backward(Tensor<double>::of({1.0, 10.0}));
+    CHECK(x.grad().at({1}) == 20.0);
+    CHECK_THROWS_AS(Tensor<double>::of({1.0}).backward(), Error);  // nothing requires grad
+}
+
+TEST_CASE("no_grad records nothing, nests, and is per thread") {
+    auto x = Tensor<double>::of({1.0}, true);
+    {
+        NoGradGuard outer;
+        {
+            NoGradGuard inner;
+            CHECK_FALSE((x * 2.0).requires_grad());
+        }
+        CHECK_FALSE(grad_enabled());
+        CHECK_FALSE((x * 2.0).requires_grad());
+        bool other_thread_records = false;
+        std::thread([&] { other_thread_records = (x * 2.0).requires_grad(); }).join();
+        CHECK(other_thread_records);
+    }
+    CHECK(grad_enabled());
+    CHECK((x * 2.0).requires_grad());
+}
+
+TEST_CASE("detach cuts the history") {
+    auto x = Tensor<double>::scalar(2.0, true);
+    auto y = x * x;
+    auto z = y.detach() * x;  // dz/dx = y = 4, not 3x^2
+    z.backward();
+    CHECK(x.grad().item() == 4.0);
+}
+
+TEST_CASE("a chain of 100,000 ops backpropagates, and is freed, without deep recursion") {
+    const std::size_t before = live_graph_nodes();
+    auto x = Tensor<double>::scalar(1.0, true);
+    {
+        Tensor<double> y = x;
+        for (int i = 0; i < 100000; ++i) y = y * 1.00001;
+        CHECK(live_graph_nodes() == before + 100000);
+        y.backward();
+        CHECK(x.grad().item() == doctest::Approx(std::pow(1.00001, 100000)).epsilon(1e-9));
+    }
+    CHECK(live_graph_nodes() == before);
+    {
+        // Dropped without a backward: the destructor must not recurse either.
+        Tensor<double> y = x;
+        for (int i = 0; i < 100000; ++i) y = sigmoid(y);
+    }
+    CHECK(live_graph_nodes() == before);
+}
+
+TEST_CASE("a training loop does not grow the graph") {
+    auto w = Tensor<double>::normal({4, 3}, 0, 1, 1, true);
+    auto in = Tensor<double>::normal({8, 4}, 0, 1, 2);
+    const std::size_t before = live_graph_nodes();
+    for (int step = 0; step < 50; ++step) {
+        auto loss = cross_entropy(matmul(in, w), Labels{0, 1, 2, 0, 1, 2, 0, 1});
+        loss.backward();
+        NoGradGuard no_grad;
+        w.data_mut() -= 0.1 * w.grad().data();
+        w.zero_grad();
+    }
+    CHECK(live_graph_nodes() == before);
+}
+
+TEST_CASE("create_graph: the gradient can be differentiated again") {
+    auto x = Tensor<double>::of({1.0, -2.0}, true);
+    sum(pow(x, 3.0)).backward(/*retain_graph=*/false, /*create_graph=*/true);
+    Tensor<double> g = x.grad();  // 3x^2, with history
+    CHECK(g.requires_grad());
+    CHECK(g.at({1}) == 12.0);
+    x.zero_grad();
+    sum(g).backward();
+    CHECK(x.grad().at({0}) == 6.0);    // 6x
+    CHECK(x.grad().at({1}) == -12.0);
+}
+
+TEST_CASE("create_graph: a Hessian-vector product of a quadratic form is A v") {
+    // f(x) = 1/2 x^T A x with symmetric A: grad = A x, Hessian = A.
+    auto A = Tensor<double>::of({{2.0, 1.0, 0.0}, {1.0, 3.0, 1.0}, {0.0, 1.0, 4.0}});
+    auto x = Tensor<double>::from_data({1.0, 2.0, 3.0}, {3, 1}, true);
+    auto v = Tensor<double>::from_data({1.0, 0.0, -1.0}, {3, 1});
+    auto f = mul(sum(mul(x, matmul(A, x))), 0.5);
+    f.backward(false, true);
+    Tensor<double> g = x.grad();
+    x.zero_grad();
+    sum(mul(g, v)).backward();
+    CHECK(x.grad().at({0, 0}) == doctest::Approx(2.0));
+    CHECK(x.grad().at({1, 0}) == doctest::Approx(0.0));
+    CHECK(x.grad().at({2, 0}) == doctest::Approx(-4.0));
+}
+
+TEST_CASE("a gradient penalty trains through the gradient") {
+    // penalty = sum((d/dx sum(w*x^2))^2) = sum((2wx)^2); d penalty/dw = 8 w x^2
+    auto w = Tensor<double>::of({0.5, -1.0}, true);
+    auto x = Tensor<double>::of({2.0, 3.0}, true);
+    sum(mul(w, mul(x, x))).backward(false, true);
+    Tensor<double> gx = x.grad();
+    w.zero_grad();
+    x.zero_grad();
+    sum(mul(gx, gx)).backward();
+    CHECK(w.grad().at({0}) == doctest::Approx(8 * 0.5 * 4));
+    CHECK(w.grad().at({1}) == doctest::Approx(8 * -1.0 * 9));
+}
+
+TEST_CASE("without create_graph, gradients carry no history") {
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    sum(exp(x)).backward();
+    CHECK(x.grad().is_leaf());
+    CHECK_FALSE(x.grad().requires_grad());
+}
+
+TEST_CASE("to_dot writes every op with its shape") {
+    auto x = Tensor<double>::zeros({4, 3}, true);
+    auto w = Tensor<double>::zeros({3, 2}, true);
+    auto loss = cross_entropy(matmul(x, w), Labels{0, 1, 0, 1});
+    const std::string dot = to_dot(loss);
+    CHECK(dot.rfind("digraph", 0) == 0);
+    for (const char* expected : {"nll_loss\\n()", "log_softmax\\n(4, 2)", "matmul\\n(4, 2)", "leaf (requires_grad)\\n(3, 2)"})
+        CHECK_MESSAGE(dot.find(expected) != std::string::npos, expected);
+    CHECK(dot.find("->") != std::string::npos);
+}
