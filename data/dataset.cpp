@@ -1,0 +1,105 @@
+#include "data/dataset.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "data/idx.hpp"
+#include "data/shuffle.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+// The path of `stem` or `stem.gz` in dir, whichever exists (raw first);
+// otherwise records both in `missing` and returns "".
+std::string find_idx(const std::filesystem::path& dir, const std::string& stem, std::vector<std::string>& missing) {
+    for (const std::string& name : {stem, stem + ".gz"}) {
+        const auto path = dir / name;
+        if (std::filesystem::is_regular_file(path)) return path.string();
+    }
+    missing.push_back((dir / stem).string() + "[.gz]");
+    return "";
+}
+
+void check_label(std::int64_t label, std::size_t index, std::size_t num_classes, const std::string& where) {
+    if (label < 0 || static_cast<std::size_t>(label) >= num_classes)
+        throw Error(where + ": label " + std::to_string(label) + " at index " + std::to_string(index) +
+                    " is not a class of " + std::to_string(num_classes));
+}
+
+}  // namespace
+
+Dataset dataset_from_idx(const std::string& images_path, const std::string& labels_path, std::size_t num_classes) {
+    const IdxImages images = read_idx_images(images_path);
+    const std::vector<std::uint8_t> labels = read_idx_labels(labels_path);
+    if (images.count != labels.size())
+        throw Error("images file '" + images_path + "' holds " + std::to_string(images.count) +
+                    " images but labels file '" + labels_path + "' holds " + std::to_string(labels.size()) +
+                    " labels");
+    Dataset data;
+    data.num_classes = num_classes;
+    data.labels.assign(labels.begin(), labels.end());
+    for (std::size_t i = 0; i < labels.size(); ++i)
+        check_label(labels[i], i, num_classes, "labels file '" + labels_path + "'");
+    data.inputs = xt::xtensor<float, 2>::from_shape({images.count, images.rows * images.cols});
+    std::transform(images.pixels.begin(), images.pixels.end(), data.inputs.begin(),
+                   [](std::uint8_t p) { return static_cast<float>(p) / 255.0f; });
+    return data;
+}
+
+Dataset load_mnist_dir(const std::string& dir, const std::string& split) {
+    if (split != "train" && split != "test")
+        throw Error("load_mnist_dir: split '" + split + "' is neither \"train\" nor \"test\"");
+    const std::string prefix = split == "train" ? "train" : "t10k";
+    std::vector<std::string> missing;
+    const std::string images = find_idx(dir, prefix + "-images-idx3-ubyte", missing);
+    const std::string labels = find_idx(dir, prefix + "-labels-idx1-ubyte", missing);
+    if (!missing.empty()) {
+        std::string list;
+        for (const auto& m : missing) list += "\n  " + m;
+        throw Error("load_mnist_dir: the " + split + " split of '" + dir + "' is incomplete; not found:" + list +
+                    "\n(run scripts/setup-data.sh to build data/mnist/)");
+    }
+    return dataset_from_idx(images, labels, 10);
+}
+
+Dataset subset(const Dataset& data, const std::vector<std::size_t>& indices) {
+    const std::size_t width = data.features();
+    Dataset out;
+    out.num_classes = data.num_classes;
+    out.inputs = xt::xtensor<float, 2>::from_shape({indices.size(), width});
+    out.labels.reserve(indices.size());
+    for (std::size_t row = 0; row < indices.size(); ++row) {
+        const std::size_t i = indices[row];
+        if (i >= data.size())
+            throw Error("subset: index " + std::to_string(i) + " is out of range for a data set of " +
+                        std::to_string(data.size()) + " samples");
+        std::memcpy(out.inputs.data() + row * width, data.inputs.data() + i * width, width * sizeof(float));
+        out.labels.push_back(data.labels[i]);
+    }
+    return out;
+}
+
+TrainValidation split_train_validation(const Dataset& data, std::size_t validation_size, std::uint64_t seed) {
+    if (validation_size > data.size())
+        throw Error("split_train_validation: validation size " + std::to_string(validation_size) +
+                    " exceeds the " + std::to_string(data.size()) + " samples");
+    std::vector<std::size_t> order = permutation(data.size(), seed);
+    std::vector<std::size_t> validation(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(validation_size));
+    std::vector<std::size_t> train(order.begin() + static_cast<std::ptrdiff_t>(validation_size), order.end());
+    std::sort(validation.begin(), validation.end());
+    std::sort(train.begin(), train.end());
+    return {subset(data, train), subset(data, validation)};
+}
+
+Tensor<float> one_hot(const Labels& labels, std::size_t num_classes) {
+    xt::xarray<float> out = xt::zeros<float>({labels.size(), num_classes});
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        check_label(labels[i], i, num_classes, "one_hot");
+        out(i, static_cast<std::size_t>(labels[i])) = 1.0f;
+    }
+    return Tensor<float>(std::move(out));
+}
+
+}  // namespace tapegrad

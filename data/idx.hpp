@@ -1,0 +1,32 @@
+// Readers and writers for IDX, the format MNIST and Fashion-MNIST ship in:
+// a big-endian header (magic 0x00000803 for unsigned-byte 3-D images, 0x00000801
+// for unsigned-byte 1-D labels, then one u32 per dimension) followed by the
+// values, nothing else. Files may be raw or gzip-compressed.
+//
+// Every defect (truncation, a foreign or mislabelled file, trailing bytes, bad
+// gzip) throws tapegrad::Error naming the file, what is wrong and where.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tapegrad {
+
+struct IdxImages {
+    std::size_t count = 0;
+    std::size_t rows = 0;
+    std::size_t cols = 0;
+    std::vector<std::uint8_t> pixels;  // count x rows x cols, row-major
+};
+
+IdxImages read_idx_images(const std::string& path);
+std::vector<std::uint8_t> read_idx_labels(const std::string& path);
+
+// Writes to a temporary file beside `path` and renames it over `path`, so a
+// reader never sees a half-written file. `gzip` compresses the whole file.
+void write_idx_images(const std::string& path, const IdxImages& images, bool gzip = false);
+void write_idx_labels(const std::string& path, const std::vector<std::uint8_t>& labels, bool gzip = false);
+
+}  // namespace tapegrad

@@ -1,0 +1,63 @@
+#include "data/loader.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "data/shuffle.hpp"
+
+namespace tapegrad {
+
+BatchLoader::BatchLoader(const Dataset& data, LoaderOptions options) : data_(data), options_(options) {
+    if (options_.batch_size == 0) throw Error("BatchLoader: batch_size must be at least 1");
+    if (data_.inputs.shape()[0] != data_.size())
+        throw Error("BatchLoader: the data set has " + std::to_string(data_.inputs.shape()[0]) + " input rows but " +
+                    std::to_string(data_.size()) + " labels");
+    start_epoch(0);
+}
+
+void BatchLoader::start_epoch(std::uint64_t epoch) {
+    epoch_ = epoch;
+    cursor_ = 0;
+    if (options_.shuffle) {
+        order_ = permutation(data_.size(), derive_seed(options_.seed, epoch));
+    } else {
+        order_.resize(data_.size());
+        std::iota(order_.begin(), order_.end(), std::size_t(0));
+    }
+}
+
+std::size_t BatchLoader::batches_per_epoch() const {
+    const std::size_t n = data_.size(), b = options_.batch_size;
+    return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+bool BatchLoader::next(Batch& batch) {
+    const std::size_t rows = std::min(options_.batch_size, order_.size() - cursor_);
+    if (rows == 0 || (options_.drop_last && rows < options_.batch_size)) return false;
+    const std::size_t width = data_.features();
+
+    batch.inputs = Tensor<float>();  // let go of last batch's handle, so the buffer can be reused
+    const bool reusable = buffer_.defined() && buffer_.impl().use_count() == 1 &&
+                          buffer_.shape() == Shape{rows, width};
+    if (reusable) {
+        buffer_.zero_grad();  // in case the caller made the last batch a leaf with a gradient
+        buffer_.set_requires_grad(false);
+    } else {
+        buffer_ = Tensor<float>(xt::xarray<float>::from_shape({rows, width}));
+    }
+
+    float* dst = buffer_.data_mut().data();
+    const float* src = data_.inputs.data();
+    batch.labels.resize(rows);
+    for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t i = order_[cursor_ + r];
+        std::memcpy(dst + r * width, src + i * width, width * sizeof(float));
+        batch.labels[r] = data_.labels[i];
+    }
+    cursor_ += rows;
+    batch.inputs = buffer_;
+    return true;
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,51 @@
+#include "data/shuffle.hpp"
+
+#include <numeric>
+#include <utility>
+
+namespace tapegrad {
+
+namespace {
+
+// SplitMix64 (Steele, Lea & Flood 2014): tiny, fast, and its output is fully
+// defined by its 64-bit state.
+class SplitMix64 {
+public:
+    explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
+    std::uint64_t next() {
+        std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+    // Uniform in [0, bound): rejects the top sliver of the range that would
+    // make `% bound` favour small values.
+    std::uint64_t below(std::uint64_t bound) {
+        const std::uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+        std::uint64_t x = next();
+        while (x >= limit) x = next();
+        return x % bound;
+    }
+
+private:
+    std::uint64_t state_;
+};
+
+}  // namespace
+
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
+    return SplitMix64(SplitMix64(seed).next() ^ stream).next();
+}
+
+std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed) {
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    SplitMix64 rng(seed);
+    for (std::size_t i = n; i > 1; --i) {  // Fisher-Yates
+        const auto j = static_cast<std::size_t>(rng.below(i));
+        std::swap(order[i - 1], order[j]);
+    }
+    return order;
+}
+
+}  // namespace tapegrad

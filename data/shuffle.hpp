@@ -1,0 +1,20 @@
+// Seeded permutations that are the same on every platform and standard
+// library: std::shuffle and std::uniform_int_distribution are not specified
+// exactly, so a split or an epoch order built on them could change between
+// compilers and break resumed runs. Everything here is spelled out instead.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace tapegrad {
+
+// A well-mixed seed for sub-stream `stream` of `seed` (e.g. one per epoch), so
+// nearby seeds and streams still give unrelated orders.
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
+
+// A uniformly random permutation of 0..n-1, fixed by the seed.
+std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed);
+
+}  // namespace tapegrad

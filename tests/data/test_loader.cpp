@@ -1,0 +1,142 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "data/loader.hpp"
+#include "helpers.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::testing;
+
+namespace {
+
+// The dataset index of every sample served in `epoch`, batch by batch, after
+// checking that each row's input and label are that sample's.
+std::vector<std::vector<std::size_t>> epoch_batches(BatchLoader& loader, const Dataset& data, std::uint64_t epoch) {
+    std::vector<std::vector<std::size_t>> batches;
+    loader.start_epoch(epoch);
+    Batch batch;
+    while (loader.next(batch)) {
+        const auto& x = batch.inputs.data();
+        REQUIRE(x.dimension() == 2);
+        REQUIRE(x.shape()[0] == batch.labels.size());
+        REQUIRE(x.shape()[1] == data.features());
+        std::vector<std::size_t> ids;
+        for (std::size_t r = 0; r < batch.labels.size(); ++r) {
+            const auto i = static_cast<std::size_t>(x(r, 0)) / data.features();
+            REQUIRE(i < data.size());
+            for (std::size_t j = 0; j < data.features(); ++j) CHECK(x(r, j) == data.inputs(i, j));
+            CHECK(batch.labels[r] == data.labels[i]);
+            ids.push_back(i);
+        }
+        batches.push_back(ids);
+    }
+    return batches;
+}
+
+std::vector<std::size_t> flatten(const std::vector<std::vector<std::size_t>>& batches) {
+    std::vector<std::size_t> all;
+    for (const auto& b : batches) all.insert(all.end(), b.begin(), b.end());
+    return all;
+}
+
+std::vector<std::size_t> iota_vector(std::size_t n) {
+    std::vector<std::size_t> v(n);
+    std::iota(v.begin(), v.end(), std::size_t(0));
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("loader: every sample exactly once per epoch, in batches of the asked size") {
+    const Dataset data = indexed_dataset(23);
+    BatchLoader loader(data, {5, true, false, 42});
+    CHECK(loader.batches_per_epoch() == 5);
+    for (std::uint64_t epoch = 0; epoch < 4; ++epoch) {
+        CAPTURE(epoch);
+        const auto batches = epoch_batches(loader, data, epoch);
+        REQUIRE(batches.size() == 5);
+        for (std::size_t b = 0; b < 4; ++b) CHECK(batches[b].size() == 5);
+        CHECK(batches[4].size() == 3);
+        auto all = flatten(batches);
+        CHECK(all == loader.order());
+        std::sort(all.begin(), all.end());
+        CHECK(all == iota_vector(23));
+    }
+}
+
+TEST_CASE("loader: the order is a function of seed and epoch only") {
+    const Dataset data = indexed_dataset(40);
+    BatchLoader a(data, {8, true, false, 7});
+    std::vector<std::vector<std::size_t>> orders;
+    for (std::uint64_t epoch = 0; epoch < 3; ++epoch) orders.push_back(flatten(epoch_batches(a, data, epoch)));
+    CHECK(orders[0] != orders[1]);
+    CHECK(orders[1] != orders[2]);
+    CHECK(orders[0] != iota_vector(40));
+
+    // A fresh loader, as in a resumed run, jumps straight to epoch 2.
+    BatchLoader resumed(data, {8, true, false, 7});
+    CHECK(flatten(epoch_batches(resumed, data, 2)) == orders[2]);
+    CHECK(flatten(epoch_batches(resumed, data, 0)) == orders[0]);
+
+    BatchLoader other_seed(data, {8, true, false, 8});
+    CHECK(flatten(epoch_batches(other_seed, data, 0)) != orders[0]);
+}
+
+TEST_CASE("loader: drop_last skips only the short final batch") {
+    const Dataset data = indexed_dataset(10);
+    BatchLoader dropping(data, {4, true, true, 3});
+    CHECK(dropping.batches_per_epoch() == 2);
+    const auto batches = epoch_batches(dropping, data, 0);
+    REQUIRE(batches.size() == 2);
+    CHECK(batches[0].size() == 4);
+    CHECK(batches[1].size() == 4);
+    // The 8 served are the first 8 of the epoch's order, each once.
+    const auto& order = dropping.order();
+    CHECK(flatten(batches) == std::vector<std::size_t>(order.begin(), order.begin() + 8));
+
+    BatchLoader exact(data, {5, true, true, 3});
+    CHECK(epoch_batches(exact, data, 0).size() == 2);  // nothing short to drop
+
+    BatchLoader keeping(data, {4, true, false, 3});
+    CHECK(keeping.batches_per_epoch() == 3);
+    CHECK(epoch_batches(keeping, data, 0).back().size() == 2);
+}
+
+TEST_CASE("loader: without shuffle every epoch is in data set order") {
+    const Dataset data = indexed_dataset(9);
+    BatchLoader loader(data, {4, false, false, 99});
+    CHECK(flatten(epoch_batches(loader, data, 0)) == iota_vector(9));
+    CHECK(flatten(epoch_batches(loader, data, 5)) == iota_vector(9));
+}
+
+TEST_CASE("loader: a batch still held elsewhere is never overwritten") {
+    const Dataset data = indexed_dataset(12);
+    BatchLoader loader(data, {4, false, false, 0});
+    Batch batch;
+    REQUIRE(loader.next(batch));
+    const Tensor<float> kept = batch.inputs;  // e.g. saved by a graph
+    const xt::xarray<float> first = kept.data();
+    const float* first_buffer = kept.data().data();
+    REQUIRE(loader.next(batch));
+    CHECK(kept.data() == first);
+    CHECK(batch.inputs.data()(0, 0) == data.inputs(4, 0));
+    CHECK(batch.inputs.data().data() != first_buffer);
+
+    // Nobody but `batch` holds the second one: the third reuses its memory.
+    const float* second_buffer = batch.inputs.data().data();
+    REQUIRE(loader.next(batch));
+    CHECK(batch.inputs.data().data() == second_buffer);
+    CHECK(batch.inputs.data()(0, 0) == data.inputs(8, 0));
+    CHECK_FALSE(loader.next(batch));
+}
+
+TEST_CASE("loader: empty data set and bad options") {
+    const Dataset empty = indexed_dataset(0);
+    BatchLoader loader(empty, {4, true, false, 1});
+    Batch batch;
+    CHECK_FALSE(loader.next(batch));
+    CHECK(loader.batches_per_epoch() == 0);
+    CHECK(contains(error_of([&] { BatchLoader bad(empty, {0, true, false, 1}); }), "batch_size"));
+}
