@@ -1,0 +1,33 @@
+// Weight initialisers for Linear layers. Every one draws from an explicit
+// seed, so two runs with the same seed build identical networks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad::nn {
+
+enum class Init {
+    PyTorchDefault,  // W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as nn.Linear.reset_parameters
+    XavierUniform,   // W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)); b = 0
+    XavierNormal,    // W ~ N(0, 2 / (fan_in + fan_out)); b = 0
+    KaimingUniform,  // W ~ U(-a, a), a = sqrt(6 / fan_in) (ReLU gain); b = 0
+    KaimingNormal,   // W ~ N(0, 2 / fan_in); b = 0
+    StandardNormal,  // W, b ~ N(0, 1): the notebook's np.random.randn
+};
+
+// Independent seeds for the parts of one model (layer k's weight, its bias)
+// from a single user seed (splitmix64, so nearby seeds give unrelated streams).
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
+
+// Weight of shape (fan_out, fan_in), bias of shape (fan_out,).
+template <class T>
+Tensor<T> init_weight(Init init, std::size_t fan_in, std::size_t fan_out, std::uint64_t seed);
+template <class T>
+Tensor<T> init_bias(Init init, std::size_t fan_in, std::size_t fan_out, std::uint64_t seed);
+
+const char* init_name(Init init);
+
+}  // namespace tapegrad::nn

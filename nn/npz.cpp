@@ -1,0 +1,190 @@
+#include "nn/npz.hpp"
+
+#include <zip.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <vector>
+
+#include <unistd.h>
+
+#include <xtensor/xnpy.hpp>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad::nn::npz {
+
+namespace {
+
+std::atomic<BeforeRenameHook> before_rename_hook{nullptr};
+
+std::string zip_message(int code) {
+    zip_error_t error;
+    zip_error_init_with_code(&error, code);
+    std::string message = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    return message;
+}
+
+struct ZipCloser {
+    void operator()(zip_t* archive) const { zip_discard(archive); }
+};
+using ZipHandle = std::unique_ptr<zip_t, ZipCloser>;
+
+ZipHandle open_zip(const std::string& path, int flags) {
+    int code = 0;
+    zip_t* archive = zip_open(path.c_str(), flags, &code);
+    if (!archive) throw Error("'" + path + "': cannot open as an npz archive: " + zip_message(code));
+    return ZipHandle(archive);
+}
+
+// npy version 1 stores the header length in 2 bytes, version 2 and 3 in 4.
+// xnpy reads them as signed chars, which breaks for lengths with a byte above
+// 127, so the preamble is read here and only the header text goes to xnpy.
+struct NpyHeader {
+    std::string descr;
+    bool fortran_order = false;
+    std::vector<std::size_t> shape;
+    std::size_t data_offset = 0;
+};
+
+NpyHeader parse_npy_header(const std::string& bytes) {
+    const std::size_t magic_length = xt::detail::magic_string_length;
+    if (bytes.size() < magic_length + 4 || bytes.compare(0, magic_length, xt::detail::magic_string) != 0)
+        throw Error("not an .npy member");
+    const auto byte = [&](std::size_t i) { return std::size_t(static_cast<unsigned char>(bytes[i])); };
+    const std::size_t major = byte(magic_length);
+    std::size_t header_length = byte(magic_length + 2) | byte(magic_length + 3) << 8;
+    std::size_t offset = magic_length + 4;
+    if (major >= 2) {
+        if (bytes.size() < magic_length + 6) throw Error("truncated .npy header");
+        header_length |= byte(magic_length + 4) << 16 | byte(magic_length + 5) << 24;
+        offset += 2;
+    }
+    if (major < 1 || major > 3 || header_length == 0 || bytes.size() < offset + header_length)
+        throw Error("truncated or unsupported .npy header");
+    NpyHeader header;
+    try {
+        xt::detail::parse_header(bytes.substr(offset, header_length), header.descr, &header.fortran_order,
+                                 header.shape);
+    } catch (const std::exception& e) {
+        throw Error(std::string("malformed .npy header: ") + e.what());
+    }
+    header.data_offset = offset + header_length;
+    return header;
+}
+
+std::string temporary_path_for(const std::string& path) {
+    static std::atomic<unsigned> counter{0};
+    return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+}  // namespace
+
+template <class X>
+std::string to_npy(const xt::xarray<X>& array) {
+    return xt::dump_npy(array);
+}
+
+template <class X>
+xt::xarray<X> from_npy(const std::string& bytes, const std::string& where) {
+    NpyHeader header;
+    try {
+        header = parse_npy_header(bytes);
+    } catch (const Error& e) {
+        throw Error(where + ": " + e.what());
+    }
+    const std::string expected = xt::detail::build_typestring<X>();
+    if (header.descr != expected)
+        throw Error(where + ": stored with dtype '" + header.descr + "', expected '" + expected + "'");
+    std::size_t count = 1;
+    for (std::size_t extent : header.shape) {
+        if (extent != 0 && count > (std::size_t(-1) / sizeof(X)) / extent)
+            throw Error(where + ": shape in the .npy header is too large");
+        count *= extent;
+    }
+    const std::size_t available = bytes.size() - header.data_offset;
+    if (available != count * sizeof(X))
+        throw Error(where + ": " + std::to_string(available) + " data bytes for shape " + shape_str(header.shape) +
+                    " (" + std::to_string(count * sizeof(X)) + " expected): truncated or damaged");
+    xt::xarray<X> array = xt::xarray<X>::from_shape(header.shape);
+    if (header.fortran_order) {
+        xt::xarray<X, xt::layout_type::column_major> column_major = xt::xarray<X, xt::layout_type::column_major>::from_shape(header.shape);
+        std::memcpy(column_major.data(), bytes.data() + header.data_offset, count * sizeof(X));
+        array = column_major;
+    } else if (count > 0) {
+        std::memcpy(array.data(), bytes.data() + header.data_offset, count * sizeof(X));
+    }
+    return array;
+}
+
+void write(const std::string& path, const Members& members) {
+    const std::string temp_path = temporary_path_for(path);
+    try {
+        ZipHandle archive = open_zip(temp_path, ZIP_CREATE | ZIP_TRUNCATE);
+        for (const auto& [name, bytes] : members) {
+            // The buffers stay alive in `members` until zip_close has read them.
+            zip_source_t* source = zip_source_buffer(archive.get(), bytes.data(), bytes.size(), 0);
+            if (!source) throw Error("'" + path + "': " + zip_strerror(archive.get()));
+            const zip_int64_t index = zip_file_add(archive.get(), (name + ".npy").c_str(), source, ZIP_FL_ENC_UTF_8);
+            if (index < 0) {
+                zip_source_free(source);
+                throw Error("'" + path + "': cannot add '" + name + "': " + zip_strerror(archive.get()));
+            }
+            // Stored, like numpy.savez: parameters barely compress, and loads stay fast.
+            zip_set_file_compression(archive.get(), zip_uint64_t(index), ZIP_CM_STORE, 0);
+        }
+        if (zip_close(archive.get()) != 0) throw Error("'" + path + "': cannot write: " + zip_strerror(archive.get()));
+        archive.release();
+        if (BeforeRenameHook hook = before_rename_hook.load()) hook(temp_path);
+        if (std::rename(temp_path.c_str(), path.c_str()) != 0)
+            throw Error("'" + path + "': cannot replace with '" + temp_path + "': " + std::strerror(errno));
+    } catch (...) {
+        std::remove(temp_path.c_str());
+        throw;
+    }
+}
+
+Members read(const std::string& path) {
+    ZipHandle archive = open_zip(path, ZIP_RDONLY | ZIP_CHECKCONS);
+    Members members;
+    const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
+    for (zip_int64_t i = 0; i < count; ++i) {
+        zip_stat_t stat;
+        if (zip_stat_index(archive.get(), zip_uint64_t(i), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE) ||
+            !(stat.valid & ZIP_STAT_NAME))
+            throw Error("'" + path + "': damaged entry " + std::to_string(i) + ": " + zip_strerror(archive.get()));
+        std::string name = stat.name;
+        if (name.size() < 4 || name.compare(name.size() - 4, 4, ".npy") != 0)
+            throw Error("'" + path + "': member '" + name + "' is not an .npy array");
+        std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> file(zip_fopen_index(archive.get(), zip_uint64_t(i), 0),
+                                                                zip_fclose);
+        if (!file) throw Error("'" + path + "': cannot read '" + name + "': " + zip_strerror(archive.get()));
+        std::string bytes(stat.size, '\0');
+        // Reading to the end makes libzip verify the member's CRC.
+        const zip_int64_t got = zip_fread(file.get(), bytes.data(), stat.size);
+        char extra;
+        if (got != zip_int64_t(stat.size) || zip_fread(file.get(), &extra, 1) != 0)
+            throw Error("'" + path + "': member '" + name + "' is truncated or damaged: " +
+                        zip_file_strerror(file.get()));
+        name.resize(name.size() - 4);
+        members.emplace(std::move(name), std::move(bytes));
+    }
+    return members;
+}
+
+void set_before_rename_hook(BeforeRenameHook hook) { before_rename_hook.store(hook); }
+
+#define TAPEGRAD_NPZ_INSTANTIATE(X)                              \
+    template std::string to_npy(const xt::xarray<X>&);           \
+    template xt::xarray<X> from_npy(const std::string&, const std::string&);
+TAPEGRAD_NPZ_INSTANTIATE(float)
+TAPEGRAD_NPZ_INSTANTIATE(double)
+TAPEGRAD_NPZ_INSTANTIATE(std::int64_t)
+TAPEGRAD_NPZ_INSTANTIATE(std::uint8_t)
+
+}  // namespace tapegrad::nn::npz

@@ -1,0 +1,100 @@
+#include "optim/optimizer.hpp"
+
+#include <cctype>
+#include <cmath>
+
+namespace tapegrad::optim {
+
+namespace {
+// Splits "<index>.<name>"; throws on anything else.
+std::pair<std::size_t, std::string> split_key(const std::string& key, std::size_t param_count) {
+    const std::size_t dot = key.find('.');
+    std::size_t index = 0, digits = 0;
+    for (; digits < dot && digits < key.size() && std::isdigit(static_cast<unsigned char>(key[digits])); ++digits)
+        index = index * 10 + std::size_t(key[digits] - '0');
+    if (dot == std::string::npos || digits == 0 || digits != dot || digits > 9)
+        throw Error("optimizer state: malformed key '" + key + "'");
+    if (index >= param_count)
+        throw Error("optimizer state: key '" + key + "' names parameter " + std::to_string(index) +
+                    ", the optimizer has " + std::to_string(param_count));
+    return {index, key.substr(dot + 1)};
+}
+}  // namespace
+
+template <class T>
+Optimizer<T>::Optimizer(std::vector<Tensor<T>> params, double lr) : params_(std::move(params)), lr_(lr) {
+    if (params_.empty()) throw Error("optimizer: got an empty parameter list");
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        if (!params_[i].defined()) throw Error("optimizer: parameter " + std::to_string(i) + " is undefined");
+    slots_.resize(params_.size());
+    set_lr(lr);
+}
+
+template <class T>
+void Optimizer<T>::set_lr(double lr) {
+    if (!(lr > 0) || !std::isfinite(lr)) throw Error("optimizer: learning rate must be positive, got " + std::to_string(lr));
+    lr_ = lr;
+}
+
+template <class T>
+void Optimizer<T>::zero_grad() {
+    for (auto& param : params_) param.zero_grad();
+}
+
+template <class T>
+OptimizerState<T> Optimizer<T>::state() const {
+    OptimizerState<T> state;
+    state.scalars["lr"] = lr_;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        const std::string prefix = std::to_string(i) + ".";
+        if (slots_[i].steps) state.scalars[prefix + "step"] = double(slots_[i].steps);
+        for (const auto& [name, buffer] : slots_[i].buffers) state.buffers[prefix + name] = buffer;
+    }
+    return state;
+}
+
+template <class T>
+void Optimizer<T>::check_state(const OptimizerState<T>& state) const {
+    for (const auto& [key, value] : state.scalars) {
+        if (key == "lr") {
+            if (!(value > 0) || !std::isfinite(value)) throw Error("optimizer state: bad lr " + std::to_string(value));
+            continue;
+        }
+        auto [index, name] = split_key(key, params_.size());
+        if (name != "step" || value < 0 || value != std::floor(value))
+            throw Error("optimizer state: unexpected scalar '" + key + "' = " + std::to_string(value));
+    }
+    for (const auto& [key, buffer] : state.buffers) {
+        auto [index, name] = split_key(key, params_.size());
+        if (!knows_buffer(name)) throw Error("optimizer state: unexpected buffer '" + key + "'");
+        const Shape shape(buffer.shape().begin(), buffer.shape().end());
+        if (shape != params_[index].shape())
+            throw Error("optimizer state: buffer '" + key + "' has shape " + shape_str(shape) + ", parameter " +
+                        std::to_string(index) + " has shape " + shape_str(params_[index].shape()));
+    }
+}
+
+template <class T>
+void Optimizer<T>::load_state(const OptimizerState<T>& state) {
+    check_state(state);
+    std::vector<Slot> slots(params_.size());
+    double lr = lr_;
+    for (const auto& [key, value] : state.scalars) {
+        if (key == "lr") {
+            lr = value;
+            continue;
+        }
+        slots[split_key(key, params_.size()).first].steps = std::int64_t(value);
+    }
+    for (const auto& [key, buffer] : state.buffers) {
+        auto [index, name] = split_key(key, params_.size());
+        slots[index].buffers[name] = buffer;
+    }
+    slots_ = std::move(slots);
+    lr_ = lr;
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
+
+}  // namespace tapegrad::optim

@@ -1,0 +1,133 @@
+#include <doctest/doctest.h>
+
+#include <random>
+#include <sstream>
+
+#include "nn/checkpoint.hpp"
+#include "nn/loss.hpp"
+#include "nn/mlp.hpp"
+#include "nn/npz.hpp"
+#include "nn/serialize.hpp"
+#include "optim/adam.hpp"
+#include "optim/sgd.hpp"
+#include "temp_dir.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::nn;
+
+namespace {
+// One epoch of minibatch training whose batches come from `rng`, so that the
+// RNG's state is part of what must be restored.
+void train_epoch(Module<double>& net, optim::Optimizer<double>& optimizer, std::mt19937_64& rng) {
+    const auto x = Tensor<double>::normal({32, 5}, 0, 1, 17);
+    Labels labels(32);
+    for (std::size_t i = 0; i < 32; ++i) labels[i] = x.at({i, 0}) + x.at({i, 1}) > 0;
+    std::uniform_int_distribution<std::size_t> pick(0, 31);
+    for (int batch = 0; batch < 4; ++batch) {
+        std::vector<double> rows;
+        Labels batch_labels;
+        for (int k = 0; k < 8; ++k) {
+            const std::size_t i = pick(rng);
+            for (std::size_t j = 0; j < 5; ++j) rows.push_back(x.at({i, j}));
+            batch_labels.push_back(labels[i]);
+        }
+        optimizer.zero_grad();
+        CrossEntropyLoss<double>()(net(Tensor<double>::from_data(rows, {8, 5})), batch_labels).backward();
+        optimizer.step();
+    }
+}
+
+std::string rng_text(const std::mt19937_64& rng) {
+    std::ostringstream os;
+    os << rng;
+    return os.str();
+}
+
+template <class Optimizer, class Options>
+void check_resume_is_exact(const Options& options) {
+    TempDir dir;
+    const std::string path = dir.file("run.ckpt.npz");
+    // Uninterrupted: 5 epochs.
+    auto reference = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 1);
+    Optimizer reference_optimizer(reference->parameters(), options);
+    std::mt19937_64 reference_rng(99);
+    for (int epoch = 0; epoch < 5; ++epoch) train_epoch(*reference, reference_optimizer, reference_rng);
+
+    // Interrupted after 2 epochs, resumed in fresh objects.
+    {
+        auto net = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 1);
+        Optimizer optimizer(net->parameters(), options);
+        std::mt19937_64 rng(99);
+        for (int epoch = 0; epoch < 2; ++epoch) train_epoch(*net, optimizer, rng);
+        TrainingProgress progress;
+        progress.epoch = 2;
+        progress.texts["rng"] = rng_text(rng);
+        progress.scalars["best_loss"] = 0.125;
+        progress.arrays["history"] = xt::xarray<double>{1.5, 0.75};
+        save_checkpoint(path, *net, optimizer, progress);
+    }
+    auto net = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 123);
+    Optimizer optimizer(net->parameters(), options);
+    const TrainingProgress progress = load_checkpoint(path, *net, optimizer);
+    CHECK(progress.epoch == 2);
+    CHECK(progress.scalars.at("best_loss") == 0.125);
+    CHECK(progress.arrays.at("history") == xt::xarray<double>{1.5, 0.75});
+    std::mt19937_64 rng;
+    std::istringstream(progress.texts.at("rng")) >> rng;
+    for (std::int64_t epoch = progress.epoch; epoch < 5; ++epoch) train_epoch(*net, optimizer, rng);
+
+    CHECK(net->state_dict() == reference->state_dict());  // bit for bit
+    CHECK(optimizer.state().buffers == reference_optimizer.state().buffers);
+    CHECK(optimizer.state().scalars == reference_optimizer.state().scalars);
+}
+}  // namespace
+
+TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run bit for bit") {
+    SUBCASE("SGD with Nesterov momentum") {
+        check_resume_is_exact<optim::SGD<double>>(optim::SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(1e-3));
+    }
+    SUBCASE("AdamW with amsgrad") { check_resume_is_exact<optim::AdamW<double>>(optim::AdamWOptions(0.01).amsgrad(true)); }
+}
+
+TEST_CASE("a checkpoint has the documented entry names") {
+    TempDir dir;
+    auto net = make_mlp<double>({2, 2}, "relu");
+    optim::SGD<double> optimizer(net->parameters(), optim::SGDOptions(0.5).momentum(0.5));
+    net->zero_grad();
+    sum(net->forward(Tensor<double>::ones({1, 2}))).backward();
+    optimizer.step();
+    TrainingProgress progress;
+    progress.epoch = 7;
+    progress.texts["note"] = "hi";
+    save_checkpoint(dir.file("c.npz"), *net, optimizer, progress);
+    std::vector<std::string> names;
+    for (const auto& member : npz::read(dir.file("c.npz"))) names.push_back(member.first);
+    CHECK(names == std::vector<std::string>{"meta/epoch", "meta/text/note", "model/0.bias", "model/0.weight",
+                                            "optim/buffer/0.momentum_buffer", "optim/buffer/1.momentum_buffer",
+                                            "optim/scalar/0.step", "optim/scalar/1.step", "optim/scalar/lr"});
+}
+
+TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged") {
+    TempDir dir;
+    auto small = make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 1);
+    optim::Adam<double> small_optimizer(small->parameters(), optim::AdamOptions(0.1));
+    sum(small->forward(Tensor<double>::ones({1, 3}))).backward();
+    small_optimizer.step();
+    save_checkpoint(dir.file("small.npz"), *small, small_optimizer, TrainingProgress{});
+
+    // Same model shapes, but an optimizer over only the first parameter: the
+    // optimizer state names parameter 1, which does not exist.
+    auto net = make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 2);
+    optim::Adam<double> optimizer({net->parameters()[0]}, optim::AdamOptions(0.2));
+    const auto net_before = net->state_dict();
+    CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("small.npz"), *net, optimizer),
+                         doctest::Contains("small.npz"), Error);
+    CHECK(net->state_dict() == net_before);
+    CHECK(optimizer.lr() == 0.2);
+    CHECK(optimizer.state().buffers.empty());
+
+    // A plain model file is not a checkpoint.
+    save(*small, dir.file("plain.npz"));
+    CHECK_THROWS_AS(load_checkpoint(dir.file("plain.npz"), *net, optimizer), Error);
+    CHECK(net->state_dict() == net_before);
+}

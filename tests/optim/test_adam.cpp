@@ -1,0 +1,84 @@
+#include <doctest/doctest.h>
+
+#include "optim/adam.hpp"
+#include "reference_problem.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::optim;
+using reference::check_trajectory;
+using reference::initial_parameter;
+
+// Expected values: /usr/bin/python3 tests/optim/reference_trajectories.py
+// (numpy, written from torch.optim.Adam / AdamW's documented algorithms).
+static const reference::Trajectory adam = {
+    {0.40000000135881691, -1.4000000003198469, 1.9000000009278883, -0.15000000177936879},
+    {0.3004576746969988, -1.3001917220741619, 1.8000949009817262, -0.058260326371536608},
+    {0.20180474993956066, -1.2007122256346687, 1.7003375261043945, 0.010056935071285786},
+    {0.10461796239500515, -1.1017041604738869, 1.6007688193388154, 0.042160603276184469},
+    {0.0096704049774852391, -1.0033146957576418, 1.5014143867976357, 0.042239892696121356}};
+// lr=0.1 betas=(0.8,0.99) weight_decay=0.1 (coupled) amsgrad
+static const reference::Trajectory adam_amsgrad = {
+    {0.40000000127237095, -1.4000000003052042, 1.9000000007826465, -0.1500000017035861},
+    {0.30081836664492223, -1.3003507061424429, 1.8001989210244977, -0.059953580159148617},
+    {0.20319578020781079, -1.2012985778029295, 1.7007136836988859, 0.0034949491937238675},
+    {0.10807723604782189, -1.1030942658396401, 1.6016411988604526, 0.028693238063022118},
+    {0.016660039125869039, -1.0059883685903797, 1.5030514929421681, 0.020756102731024684}};
+// AdamW lr=0.1 weight_decay=0.01 (decoupled)
+static const reference::Trajectory adamw = {
+    {0.39950000135881691, -1.3985000003198469, 1.8980000009278883, -0.14975000177936881},
+    {0.29956149500555379, -1.297296788664829, 1.7961989843488548, -0.057905988338063111},
+    {0.20061865007249946, -1.1965295110694281, 1.6946503083065112, 0.010316936688121142},
+    {0.10325107187468549, -1.096342693539752, 1.5933947014197913, 0.042200754683966481},
+    {0.008235045737945576, -0.99688512531451778, 1.4924566825802594, 0.042070982519302309}};
+
+TEST_CASE_TEMPLATE("Adam and AdamW follow PyTorch's trajectories", T, double, float) {
+    const double tolerance = std::is_same_v<T, double> ? 1e-12 : 1e-5;
+    SUBCASE("Adam") {
+        auto p = initial_parameter<T>();
+        Adam<T> optimizer({p}, AdamOptions(0.1));
+        check_trajectory(optimizer, p, adam, tolerance);
+    }
+    SUBCASE("Adam with coupled weight decay, other betas and amsgrad") {
+        auto p = initial_parameter<T>();
+        Adam<T> optimizer({p}, AdamOptions(0.1).betas(0.8, 0.99).weight_decay(0.1).amsgrad(true));
+        check_trajectory(optimizer, p, adam_amsgrad, tolerance);
+    }
+    SUBCASE("AdamW") {
+        auto p = initial_parameter<T>();
+        AdamW<T> optimizer({p}, AdamWOptions(0.1).weight_decay(0.01));
+        check_trajectory(optimizer, p, adamw, tolerance);
+    }
+}
+
+TEST_CASE("AdamW defaults to PyTorch's weight decay of 1e-2, Adam to none") {
+    CHECK(AdamWOptions().weight_decay() == 0.01);
+    CHECK(AdamOptions().weight_decay() == 0.0);
+    CHECK(AdamOptions().lr() == 0.001);
+}
+
+TEST_CASE("Adam counts steps per parameter and skips parameters without a gradient") {
+    auto used = Tensor<double>::of({1.0}, true);
+    auto unused = Tensor<double>::of({2.0}, true);
+    Adam<double> optimizer({used, unused});
+    for (int i = 0; i < 3; ++i) {
+        optimizer.zero_grad();
+        sum(used * used).backward();
+        optimizer.step();
+    }
+    const auto state = optimizer.state();
+    CHECK(state.scalars.at("0.step") == 3);
+    CHECK(state.scalars.count("1.step") == 0);
+    CHECK(state.buffers.count("1.exp_avg") == 0);
+    CHECK(unused.data()(0) == 2.0);
+    // The first Adam step moves by lr in the gradient's sign, whatever its size.
+    CHECK(used.data()(0) == doctest::Approx(1.0 - 3 * 0.001).epsilon(1e-4));
+}
+
+TEST_CASE("Adam options are validated at construction") {
+    auto p = Tensor<double>::zeros({2}, true);
+    CHECK_THROWS_WITH_AS(Adam<double>({p}, AdamOptions(0)), doctest::Contains("lr"), Error);
+    CHECK_THROWS_WITH_AS(Adam<double>({p}, AdamOptions().betas(1.0, 0.999)), doctest::Contains("beta1"), Error);
+    CHECK_THROWS_WITH_AS(Adam<double>({p}, AdamOptions().betas(0.9, -0.1)), doctest::Contains("beta2"), Error);
+    CHECK_THROWS_WITH_AS(Adam<double>({p}, AdamOptions().eps(-1)), doctest::Contains("eps"), Error);
+    CHECK_THROWS_WITH_AS(AdamW<double>({p}, AdamWOptions().weight_decay(-1)), doctest::Contains("AdamW"), Error);
+}
