@@ -6,10 +6,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <xtensor/xnpy.hpp>
@@ -38,7 +40,9 @@ using ZipHandle = std::unique_ptr<zip_t, ZipCloser>;
 ZipHandle open_zip(const std::string& path, int flags) {
     int code = 0;
     zip_t* archive = zip_open(path.c_str(), flags, &code);
-    if (!archive) throw Error("'" + path + "': cannot open as an npz archive: " + zip_message(code));
+    if (!archive)
+        throw Error("'" + path + "': cannot open as an npz archive: " + zip_message(code) +
+                    (code == ZIP_ER_NOZIP ? " (not a zip file, or a truncated one)" : ""));
     return ZipHandle(archive);
 }
 
@@ -76,6 +80,15 @@ NpyHeader parse_npy_header(const std::string& bytes) {
     }
     header.data_offset = offset + header_length;
     return header;
+}
+
+// Makes a finished file (or a directory's entries) survive power loss, not
+// just a crash of this process; best effort, as not every filesystem can.
+void flush_to_disk(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
 }
 
 std::string temporary_path_for(const std::string& path) {
@@ -140,9 +153,12 @@ void write(const std::string& path, const Members& members) {
         }
         if (zip_close(archive.get()) != 0) throw Error("'" + path + "': cannot write: " + zip_strerror(archive.get()));
         archive.release();
+        flush_to_disk(temp_path);
         if (BeforeRenameHook hook = before_rename_hook.load()) hook(temp_path);
         if (std::rename(temp_path.c_str(), path.c_str()) != 0)
             throw Error("'" + path + "': cannot replace with '" + temp_path + "': " + std::strerror(errno));
+        const std::filesystem::path directory = std::filesystem::path(path).parent_path();
+        flush_to_disk(directory.empty() ? "." : directory.string());
     } catch (...) {
         std::remove(temp_path.c_str());
         throw;

@@ -4,15 +4,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <random>
+#include <stdlib.h>
+#include <stdexcept>
 #include <string>
 
 class TempDir {
 public:
     TempDir() {
-        std::random_device entropy;
-        path_ = std::filesystem::temp_directory_path() / ("tapegrad-nn-" + std::to_string(entropy()));
-        std::filesystem::create_directories(path_);
+        std::string pattern = (std::filesystem::temp_directory_path() / "tapegrad-nn-XXXXXX").string();
+        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
     }
     ~TempDir() {
         std::error_code ignored;

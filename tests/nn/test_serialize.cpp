@@ -23,8 +23,9 @@ void expect_load_error(Module<T>& net, const std::string& path, const std::vecto
         FAIL("load accepted " << path);
     } catch (const Error& e) {
         for (const auto& word : words) {
-            INFO("message: " << e.what());
-            CHECK(std::string(e.what()).find(word) != std::string::npos);
+            const std::string message = e.what();
+            INFO("message: " << message);
+            CHECK(message.find(word) != std::string::npos);
         }
     }
     CHECK(net.state_dict() == before);
@@ -137,6 +138,23 @@ TEST_CASE("a damaged member is caught by its CRC or its npy header") {
     write_bytes(path, bytes);
     auto target = make_mlp<double>({8, 6, 2}, "tanh", Init::XavierUniform, 2);
     expect_load_error(*target, path, {path});
+}
+
+TEST_CASE("npy members that are malformed or short inside a sound zip are refused") {
+    TempDir dir;
+    Linear<double> layer(2, 3);
+    const std::string weight = npz::to_npy(xt::xarray<double>(xt::zeros<double>({3, 2})));
+    const std::string bias = npz::to_npy(xt::xarray<double>(xt::zeros<double>({3})));
+    const std::string path = dir.file("bad.npz");
+    npz::write(path, {{"weight", weight}, {"bias", "not an npy array"}});
+    expect_load_error(layer, path, {path, "'bias'", "not an .npy"});
+    npz::write(path, {{"weight", weight.substr(0, weight.size() - 8)}, {"bias", bias}});
+    expect_load_error(layer, path, {path, "'weight'", "truncated"});
+    npz::write(path, {{"weight", weight + "extra"}, {"bias", bias}});
+    expect_load_error(layer, path, {path, "'weight'"});
+    npz::write(path, {{"weight", weight}, {"bias", bias}});
+    load(layer, path);
+    CHECK(layer.weight().data() == xt::zeros<double>({3, 2}));
 }
 
 TEST_CASE("a crash between writing and renaming leaves the previous file intact") {
