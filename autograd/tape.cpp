@@ -2,6 +2,7 @@
 #include "autograd/tape.hpp"
 
 #include <atomic>
+#include <cmath>
 #include <string>
 
 #include "autograd/ops.hpp"
@@ -10,6 +11,7 @@ namespace tapegrad {
 
 namespace {
 thread_local bool grad_mode = true;
+thread_local bool anomaly_mode = false;
 std::atomic<std::size_t> live_nodes{0};
 }  // namespace
 
@@ -28,11 +30,27 @@ bool grad_enabled() { return grad_mode; }
 
 NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
 NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+DetectAnomalyGuard::DetectAnomalyGuard() : previous_(anomaly_mode) { anomaly_mode = true; }
+DetectAnomalyGuard::~DetectAnomalyGuard() { anomaly_mode = previous_; }
+bool anomaly_detection_enabled() { return anomaly_mode; }
+
+namespace {
+template <class T>
+bool all_finite(const xt::xarray<T>& values) {
+    for (T v : values)
+        if (!std::isfinite(v)) return false;
+    return true;
+}
+}  // namespace
+
 EnableGradGuard::EnableGradGuard() : previous_(grad_mode) { grad_mode = true; }
 EnableGradGuard::~EnableGradGuard() { grad_mode = previous_; }
 
 template <class T>
 Tensor<T> record(const char* name, xt::xarray<T> value, TensorList<T> inputs, BackwardFn<T> backward) {
+    if (anomaly_mode && !all_finite(value))
+        throw Error(std::string("anomaly: '") + name + "' produced NaN or Inf in its output of shape " +
+                    shape_str(Shape(value.shape().begin(), value.shape().end())));
     Tensor<T> out(std::move(value));
     if (!grad_mode) return out;
     bool needed = false;
@@ -152,7 +170,12 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
         {
             std::unique_ptr<EnableGradGuard> recording;
             if (create_graph) recording = std::make_unique<EnableGradGuard>();
-            input_grads = fn->backward(fn->inputs, Tensor<T>(impl), g);
+            try {
+                input_grads = fn->backward(fn->inputs, Tensor<T>(impl), g);
+            } catch (const Error& e) {
+                // Say which gradient formula failed, not only the op inside it.
+                throw Error("backward of '" + std::string(fn->name) + "': " + e.what());
+            }
         }
         if (input_grads.size() != fn->inputs.size())
             throw Error("backward of '" + std::string(fn->name) + "': " + std::to_string(input_grads.size()) +
@@ -164,6 +187,9 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
                 throw Error("backward of '" + std::string(fn->name) + "': gradient of shape " +
                             shape_str(input_grads[k].shape()) + " for input " + std::to_string(k) + " of shape " +
                             shape_str(input.shape()));
+            if (anomaly_mode && !all_finite(input_grads[k].data()))
+                throw Error("anomaly: backward of '" + std::string(fn->name) + "' produced NaN or Inf in the gradient for input " +
+                            std::to_string(k) + " of shape " + shape_str(input.shape()));
             accumulate(grads[input.impl()->backward_slot], std::move(input_grads[k]), create_graph);
         }
         if (!retain_graph) {

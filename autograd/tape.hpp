@@ -77,6 +77,23 @@ private:
     bool previous_;
 };
 
+// RAII guard, like PyTorch's detect_anomaly: while one is alive on this
+// thread, every op's forward output and every gradient computed by backward is
+// checked, and the first NaN or Inf throws an Error naming the op and shape.
+// Off by default; when off it costs one thread-local flag test per op.
+class DetectAnomalyGuard {
+public:
+    DetectAnomalyGuard();
+    ~DetectAnomalyGuard();
+    DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+    DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+bool anomaly_detection_enabled();
+
 // Wraps a forward result; attaches the graph node when it is needed.
 template <class T>
 Tensor<T> record(const char* name, xt::xarray<T> value, TensorList<T> inputs, BackwardFn<T> backward);

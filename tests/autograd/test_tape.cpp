@@ -182,3 +182,33 @@ TEST_CASE("to_dot writes every op with its shape") {
         CHECK_MESSAGE(dot.find(expected) != std::string::npos, expected);
     CHECK(dot.find("->") != std::string::npos);
 }
+
+TEST_CASE("anomaly mode names the first op whose output is NaN or Inf") {
+    auto x = Tensor<double>::of({1.0, -1.0}, true);
+    CHECK_NOTHROW(log(x));  // off by default: NaN passes silently
+    DetectAnomalyGuard anomaly;
+    CHECK(anomaly_detection_enabled());
+    auto y = x * 2.0;
+    CHECK_THROWS_WITH_AS(sqrt(y), "anomaly: 'sqrt' produced NaN or Inf in its output of shape (2,)", Error);
+}
+
+TEST_CASE("anomaly mode names the backward formula that made a NaN or Inf gradient") {
+    // sqrt(0) = 0 is finite, but its derivative 1/(2 sqrt(0)) is not.
+    auto x = Tensor<double>::of({0.0, 4.0}, true);
+    auto loss = sum(sqrt(x));
+    {
+        DetectAnomalyGuard anomaly;
+        try {
+            loss.backward(/*retain_graph=*/true);
+            FAIL("no exception");
+        } catch (const Error& e) {
+            const std::string msg = e.what();
+            CHECK(msg.find("backward of 'sqrt'") != std::string::npos);
+            CHECK(msg.find("NaN or Inf") != std::string::npos);
+        }
+    }
+    CHECK_FALSE(anomaly_detection_enabled());
+    x.zero_grad();
+    CHECK_NOTHROW(loss.backward());  // off again: the Inf reaches the gradient
+    CHECK(std::isinf(x.grad().at({0})));
+}
