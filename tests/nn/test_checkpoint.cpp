@@ -10,7 +10,7 @@
 #include "nn/serialize.hpp"
 #include "optim/adam.hpp"
 #include "optim/sgd.hpp"
-#include "temp_dir.hpp"
+#include "files.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::nn;

@@ -8,7 +8,7 @@
 #include "nn/linear.hpp"
 #include "nn/mlp.hpp"
 #include "nn/serialize.hpp"
-#include "temp_dir.hpp"
+#include "files.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::nn;

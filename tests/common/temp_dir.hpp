@@ -1,17 +1,20 @@
-// A fresh directory per test under the system temp dir, removed afterwards.
+// A fresh directory per test under the system temp dir, removed with its
+// contents when the test ends. Shared by every test area that writes files.
 #pragma once
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <stdlib.h>
+
+#include <filesystem>
+#include <iterator>
 #include <stdexcept>
 #include <string>
+
+namespace tapegrad::testing {
 
 class TempDir {
 public:
     TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "tapegrad-nn-XXXXXX").string();
+        std::string pattern = (std::filesystem::temp_directory_path() / "tapegrad-test-XXXXXX").string();
         if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
         path_ = pattern;
     }
@@ -22,7 +25,9 @@ public:
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
 
+    const std::filesystem::path& path() const { return path_; }
     std::string file(const std::string& name) const { return (path_ / name).string(); }
+    // How many files are in it: a writer that leaves a temporary file behind shows here.
     std::size_t entries() const {
         return std::size_t(std::distance(std::filesystem::directory_iterator(path_), std::filesystem::directory_iterator()));
     }
@@ -31,11 +36,4 @@ private:
     std::filesystem::path path_;
 };
 
-inline std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-inline void write_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
+}  // namespace tapegrad::testing
