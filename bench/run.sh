@@ -1,0 +1,43 @@
+#!/bin/sh
+# One benchmark run: tapegrad and PyTorch side by side on the same data, the
+# same thread count and the same machine, then a table of ratios.
+#
+#   bench/run.sh                      # build dir build-bench, 5 timed epochs
+#   BUILD=build-perf EPOCHS=7 bench/run.sh
+#
+# Needs python3-torch (Debian's, for /usr/bin/python3) and the Fashion-MNIST
+# IDX files (DATA, default /usr/share/datasets/fashion-mnist).
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build-bench}
+DATA=${DATA:-/usr/share/datasets/fashion-mnist}
+EPOCHS=${EPOCHS:-5}
+THREADS=${THREADS:-$(nproc)}
+BATCHES=${BATCHES:-"32 200 1000"}
+PY=/usr/bin/python3
+OUT=${OUT:-$BUILD/bench-results.jsonl}
+
+[ -d "$BUILD" ] || meson setup "$BUILD" >/dev/null
+ninja -C "$BUILD" bench/tapegrad_bench >/dev/null
+BIN=$BUILD/bench/tapegrad_bench
+
+# The same thread count for every BLAS and for torch's own (OpenMP) kernels.
+export OPENBLAS_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS" BENCH_THREADS="$THREADS"
+# PyTorch as installed must not inherit a kernel override from the caller.
+unset OPENBLAS_CORETYPE || true
+
+: >"$OUT"
+run() { echo "  $*" >&2; "$@" | tee -a "$OUT" >/dev/null; }
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" >&2
+echo "{\"kind\": \"meta\", \"date\": \"$(date -u +%Y-%m-%dT%H:%MZ)\", \"threads\": $THREADS, \"epochs\": $EPOCHS, \"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\", \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$OUT"
+
+run "$BIN" gemm 5
+run "$BIN" tape 3000 7
+run env BENCH_LABEL=torch "$PY" bench/torch_bench.py tape 3000 7
+# Interleaved, so that a burst of load elsewhere hits every contender alike.
+for b in $BATCHES; do
+    run "$BIN" train "$DATA" "$b" "$EPOCHS"
+    run env BENCH_LABEL=torch "$PY" bench/torch_bench.py train "$DATA" "$b" "$EPOCHS"
+    run env BENCH_LABEL=torch-best OPENBLAS_CORETYPE=SkylakeX "$PY" bench/torch_bench.py train "$DATA" "$b" "$EPOCHS"
+done
+"$PY" bench/report.py "$OUT"

@@ -1,0 +1,185 @@
+// tapegrad's side of the benchmark (bench/run.sh drives it next to
+// bench/torch_bench.py, which measures the same things in PyTorch). Each
+// subcommand prints one JSON object per line; bench/report.py makes the table.
+//
+//   tapegrad_bench train DATA_DIR BATCH EPOCHS   one warm-up epoch, then EPOCHS timed
+//   tapegrad_bench gemm REPS                     sgemm GFLOP/s, batch-200 shapes and 2048^3
+//   tapegrad_bench tape LENGTH REPS              per-op cost of the tape on tiny tensors
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <xtensor-blas/xblas.hpp>
+
+#include "autograd/ops.hpp"
+#include "data/dataset.hpp"
+#include "data/loader.hpp"
+#include "nn/linear.hpp"
+#include "nn/mlp.hpp"
+#include "optim/sgd.hpp"
+
+using namespace tapegrad;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::string json_list(const std::vector<double>& v) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+    return s + "]";
+}
+
+double peak_rss_mb() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+double current_rss_mb() {
+    std::ifstream statm("/proc/self/statm");
+    double pages = 0, resident = 0;
+    statm >> pages >> resident;
+    return resident * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+// The notebook's network: 784-100-100-10, sigmoid, cross-entropy, SGD with
+// momentum, float32, shuffled mini-batches.
+int train(const std::string& dir, std::size_t batch_size, int epochs) {
+    const Dataset data = load_mnist_dir(dir, "train");
+    auto net = nn::make_mlp<float>({784, 100, 100, 10}, "sigmoid", nn::Init::PyTorchDefault, 1);
+    optim::SGD<float> sgd(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+    BatchLoader loader(data, {batch_size, /*shuffle=*/true, /*drop_last=*/false, /*seed=*/1});
+    Batch batch;
+    std::vector<double> times, rss;
+    double last_loss = 0;
+    for (int epoch = 0; epoch <= epochs; ++epoch) {  // epoch 0 is the warm-up
+        loader.start_epoch(std::uint64_t(epoch));
+        const auto t0 = Clock::now();
+        double loss_sum = 0;
+        std::size_t steps = 0;
+        while (loader.next(batch)) {
+            sgd.zero_grad();
+            Tensor<float> loss = cross_entropy(net->forward(batch.inputs), batch.labels);
+            loss.backward();
+            sgd.step();
+            loss_sum += double(loss.item());
+            ++steps;
+        }
+        const double t = seconds_since(t0);
+        last_loss = loss_sum / double(steps);
+        if (epoch > 0) times.push_back(t);
+        rss.push_back(current_rss_mb());
+    }
+    std::printf(
+        "{\"kind\": \"train\", \"impl\": \"tapegrad\", \"batch\": %zu, \"median_s\": %.6f, \"epoch_s\": %s, "
+        "\"loss\": %.4f, \"peak_rss_mb\": %.1f, \"rss_after_epoch_mb\": %s, \"dataset_mb\": %.1f}\n",
+        batch_size, median(times), json_list(times).c_str(), last_loss, peak_rss_mb(), json_list(rss).c_str(),
+        double(data.inputs.size() * sizeof(float)) / (1024.0 * 1024.0));
+    return 0;
+}
+
+// C = op(A) op(B) through the same cxxblas::gemm call as autograd/ops/matmul.cpp.
+double sgemm_gflops(std::size_t m, std::size_t n, std::size_t k, bool ta, bool tb, int reps) {
+    std::vector<float> a(m * k, 0.5f), b(k * n, 0.25f), c(m * n);
+    using cxxblas::Transpose;
+    auto once = [&] {
+        cxxblas::gemm<int>(cxxblas::StorageOrder::RowMajor, ta ? Transpose::Trans : Transpose::NoTrans,
+                           tb ? Transpose::Trans : Transpose::NoTrans, int(m), int(n), int(k), 1.0f, a.data(),
+                           int(ta ? m : k), b.data(), int(tb ? k : n), 0.0f, c.data(), int(n));
+    };
+    once();
+    // Repeat until ~50 ms have passed, `reps` times, and keep the median rate.
+    std::vector<double> rates;
+    for (int r = 0; r < reps; ++r) {
+        std::size_t calls = 0;
+        const auto t0 = Clock::now();
+        double t = 0;
+        do {
+            once();
+            ++calls;
+            t = seconds_since(t0);
+        } while (t < 0.05);
+        rates.push_back(2.0 * double(m * n * k) * double(calls) / t / 1e9);
+    }
+    return median(rates);
+}
+
+int gemm(int reps) {
+    struct Shape3 {
+        const char* what;
+        std::size_t m, n, k;
+        bool ta, tb;
+    };
+    // One batch-200 step of 784-100-100-10 (Linear: y = x W^T + b).
+    const std::vector<Shape3> shapes = {
+        {"fwd x@W1^T", 200, 100, 784, false, true}, {"fwd h1@W2^T", 200, 100, 100, false, true},
+        {"fwd h2@W3^T", 200, 10, 100, false, true}, {"dW3 g^T@h2", 10, 100, 200, true, false},
+        {"dX3 g@W3", 200, 100, 10, false, false},   {"dW2 g^T@h1", 100, 100, 200, true, false},
+        {"dX2 g@W2", 200, 100, 100, false, false},  {"dW1 g^T@x", 100, 784, 200, true, false},
+        {"square 2048", 2048, 2048, 2048, false, false},
+    };
+    for (const auto& s : shapes)
+        std::printf("{\"kind\": \"gemm\", \"impl\": \"tapegrad\", \"what\": \"%s\", \"m\": %zu, \"n\": %zu, \"k\": %zu, "
+                    "\"gflops\": %.2f}\n",
+                    s.what, s.m, s.n, s.k, sgemm_gflops(s.m, s.n, s.k, s.ta, s.tb, reps));
+    return 0;
+}
+
+// A chain of LENGTH elementwise ops (mul, add, tanh in turn) on one tiny
+// tensor with a parameter w, then backward through all of it.
+int tape(int length, int reps) {
+    for (std::size_t side : {std::size_t(1), std::size_t(16)}) {
+        std::vector<double> fwd, bwd;
+        for (int r = 0; r < reps; ++r) {
+            auto w = Tensor<float>::full({side, side}, 0.5f, true);
+            auto x = Tensor<float>::full({side, side}, 0.1f);
+            const auto t0 = Clock::now();
+            Tensor<float> y = x;
+            for (int i = 0; i < length; i += 3) y = tanh(add(mul(y, w), w));
+            Tensor<float> loss = sum(y);
+            const double tf = seconds_since(t0);
+            const auto t1 = Clock::now();
+            loss.backward();
+            const double tb = seconds_since(t1);
+            const int ops = (length + 2) / 3 * 3 + 1;
+            fwd.push_back(tf / ops * 1e9);
+            bwd.push_back(tb / ops * 1e9);
+        }
+        std::printf("{\"kind\": \"tape\", \"impl\": \"tapegrad\", \"side\": %zu, \"fwd_ns_per_op\": %.1f, "
+                    "\"bwd_ns_per_op\": %.1f}\n",
+                    side, median(fwd), median(bwd));
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::string cmd = argc > 1 ? argv[1] : "";
+    try {
+        if (cmd == "train" && argc == 5) return train(argv[2], std::stoul(argv[3]), std::stoi(argv[4]));
+        if (cmd == "gemm" && argc == 3) return gemm(std::stoi(argv[2]));
+        if (cmd == "tape" && argc == 4) return tape(std::stoi(argv[2]), std::stoi(argv[3]));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tapegrad_bench: %s\n", e.what());
+        return 1;
+    }
+    std::fprintf(stderr,
+                 "usage: tapegrad_bench train DATA_DIR BATCH EPOCHS | gemm REPS | tape LENGTH REPS\n");
+    return 2;
+}
