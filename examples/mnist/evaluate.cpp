@@ -1,0 +1,37 @@
+#include "evaluate.hpp"
+
+#include "autograd/tape.hpp"
+#include "data/loader.hpp"
+
+namespace mnist {
+
+std::size_t count_correct(const xt::xarray<float>& logits, const tapegrad::Labels& labels) {
+    const std::size_t rows = logits.shape()[0], classes = logits.shape()[1];
+    const float* row = logits.data();
+    std::size_t correct = 0;
+    for (std::size_t r = 0; r < rows; ++r, row += classes) {
+        std::size_t best = 0;
+        for (std::size_t c = 1; c < classes; ++c)
+            if (row[c] > row[best]) best = c;
+        correct += static_cast<std::int64_t>(best) == labels[r];
+    }
+    return correct;
+}
+
+Score evaluate(tapegrad::nn::Module<float>& model, const tapegrad::Dataset& data) {
+    tapegrad::NoGradGuard no_grad;
+    // Chunks bound the memory of the hidden activations on a large set.
+    tapegrad::BatchLoader chunks(data, {/*batch_size=*/2000, /*shuffle=*/false, /*drop_last=*/false, /*seed=*/0});
+    tapegrad::Batch batch;
+    double loss_sum = 0;
+    std::size_t correct = 0;
+    while (chunks.next(batch)) {
+        const tapegrad::Tensor<float> logits = model(batch.inputs);
+        loss_sum += tapegrad::cross_entropy(logits, batch.labels, tapegrad::Reduction::Sum).item();
+        correct += count_correct(logits.data(), batch.labels);
+    }
+    const double n = static_cast<double>(data.size());
+    return {loss_sum / n, static_cast<double>(correct) / n};
+}
+
+}  // namespace mnist

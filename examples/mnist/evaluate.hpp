@@ -1,0 +1,22 @@
+// Loss and accuracy of a classifier over a whole data set, without a tape.
+#pragma once
+
+#include <cstddef>
+
+#include "autograd/ops.hpp"
+#include "data/dataset.hpp"
+#include "nn/module.hpp"
+
+namespace mnist {
+
+struct Score {
+    double loss = 0;      // mean cross-entropy per sample
+    double accuracy = 0;  // fraction of samples whose largest logit is their label
+};
+
+// How many rows of `logits` (batch x classes) have their maximum at the label.
+std::size_t count_correct(const xt::xarray<float>& logits, const tapegrad::Labels& labels);
+
+Score evaluate(tapegrad::nn::Module<float>& model, const tapegrad::Dataset& data);
+
+}  // namespace mnist

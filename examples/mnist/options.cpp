@@ -1,0 +1,117 @@
+#include "options.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "autograd/tensor.hpp"
+#include "optim/sgd.hpp"
+
+namespace mnist {
+
+namespace {
+
+using tapegrad::nn::Init;
+
+const Init all_inits[] = {Init::PyTorchDefault, Init::XavierUniform, Init::XavierNormal,
+                          Init::KaimingUniform, Init::KaimingNormal, Init::StandardNormal};
+
+std::map<std::string, Init> inits_by_name() {
+    std::map<std::string, Init> names;
+    for (Init init : all_inits) names[tapegrad::nn::init_name(init)] = init;
+    return names;
+}
+
+// A file we will write later must have a directory to go to now, rather than
+// fail after an hour of training.
+void check_output_directory(const std::string& flag, const std::string& path) {
+    if (path.empty()) return;
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty() && !std::filesystem::is_directory(parent))
+        throw CLI::ValidationError(flag, "directory '" + parent.string() + "' does not exist");
+}
+
+void check_combinations(const Options& o) {
+    if (o.layers.size() < 2) throw CLI::ValidationError("--layers", "needs at least an input and an output size");
+    for (std::size_t width : o.layers)
+        if (width == 0) throw CLI::ValidationError("--layers", "every layer needs at least one unit");
+    try {
+        tapegrad::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.l2).validate();
+    } catch (const tapegrad::Error& e) {
+        throw CLI::ValidationError("optimizer", e.what());
+    }
+    if (o.valid && *o.valid == 0) throw CLI::ValidationError("--valid", "needs at least one validation sample");
+    check_output_directory("--save", o.save);
+    check_output_directory("--metrics", o.metrics);
+    check_output_directory("--plot", o.plot);
+    check_output_directory("--checkpoint", o.checkpoint);
+}
+
+void add_flags(CLI::App& app, Options& o, std::string& init_choice) {
+    app.add_option("--data", o.data_dir, "directory with the MNIST-layout IDX files (raw or .gz)")
+        ->capture_default_str();
+    app.add_option("--layers", o.layers, "layer sizes, input first: 784,100,100,10")->delimiter(',')
+        ->capture_default_str();
+    app.add_option("--activation", o.activation, "hidden-layer activation")
+        ->check(CLI::IsMember({"sigmoid", "tanh", "relu"}))->capture_default_str();
+    app.add_option("--batch-size", o.batch_size, "samples per step")->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--epochs", o.epochs, "passes over the training set")->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--lr", o.lr, "learning rate of the mean-reduced loss (notebook: 0.007 x batch 200 = 1.4)")
+        ->capture_default_str();
+    app.add_option("--momentum", o.momentum, "SGD momentum, 0 = off")->capture_default_str();
+    app.add_flag("--nesterov", o.nesterov, "Nesterov momentum");
+    app.add_option("--l2", o.l2, "L2 penalty (SGD weight decay)")->capture_default_str();
+    app.add_option("--early-stop", o.early_stop,
+                   "stop after N epochs without a better validation loss, keep the best weights; 0 = off")
+        ->capture_default_str();
+    app.add_option("--valid", o.valid, "validation samples taken from the training set (default: 10%)");
+    app.add_option("--seed", o.seed, "seed of the split, the initial weights and the batch order")
+        ->capture_default_str();
+    app.add_option("--init", init_choice, "weight initialiser")
+        ->check(CLI::IsMember(inits_by_name()))->capture_default_str();
+    auto* load = app.add_option("--load", o.load, "evaluate the weights in FILE.npz on the test set, no training");
+    app.add_option("--save", o.save, "write the trained weights to FILE.npz")->excludes(load);
+    app.add_option("--metrics", o.metrics, "write per-epoch metrics to FILE.csv")->excludes(load);
+    app.add_option("--plot", o.plot, "draw the loss and accuracy curves into FILE.svg")->excludes(load);
+    app.add_option("--checkpoint", o.checkpoint, "save everything needed to resume to FILE after every epoch")
+        ->excludes(load);
+    app.add_option("--resume", o.resume, "continue the training saved in a --checkpoint FILE")->excludes(load);
+}
+
+}  // namespace
+
+ParsedCommandLine parse_command_line(int argc, char** argv) {
+    ParsedCommandLine parsed;
+    Options& o = parsed.options;
+    std::string init_choice = tapegrad::nn::init_name(o.init);
+    CLI::App app("Trains a fully connected network on MNIST-layout data and reports its test accuracy.", "mnist");
+    add_flags(app, o, init_choice);
+    try {
+        app.parse(argc, argv);
+        o.init = inits_by_name().at(init_choice);
+        check_combinations(o);
+    } catch (const CLI::CallForHelp& e) {
+        parsed.exit_code = app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "mnist: " << e.what() << "\nRun with --help for the flags.\n";
+        parsed.exit_code = 2;
+    }
+    return parsed;
+}
+
+std::string training_fingerprint(const Options& o) {
+    std::ostringstream out;
+    out << "layers=";
+    for (std::size_t width : o.layers) out << width << ',';
+    out << " activation=" << o.activation << " batch_size=" << o.batch_size << " lr=" << o.lr
+        << " momentum=" << o.momentum << " nesterov=" << o.nesterov << " l2=" << o.l2
+        << " early_stop=" << o.early_stop << " valid=" << (o.valid ? std::to_string(*o.valid) : "default")
+        << " seed=" << o.seed << " init=" << tapegrad::nn::init_name(o.init);
+    return out.str();
+}
+
+}  // namespace mnist

@@ -1,0 +1,45 @@
+// The command line of the MNIST example: every knob of the original
+// notebook's config, plus where to read data and write results.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nn/init.hpp"
+
+namespace mnist {
+
+struct Options {
+    std::string data_dir = "data/mnist";
+    std::vector<std::size_t> layers = {784, 100, 100, 10};
+    std::string activation = "sigmoid";
+    std::size_t batch_size = 200;
+    std::size_t epochs = 50;
+    double lr = 0.2;  // measured best by validation loss; see the README
+    double momentum = 0.9;
+    bool nesterov = false;
+    double l2 = 0;
+    std::size_t early_stop = 5;           // patience in epochs; 0 = off
+    std::optional<std::size_t> valid;     // unset: 10% of the training set
+    std::uint64_t seed = 42;
+    tapegrad::nn::Init init = tapegrad::nn::Init::XavierUniform;
+    std::string save, load, metrics, plot, checkpoint, resume;
+};
+
+// Where parsing ended: run with `options`, or exit now with `exit_code`
+// (0 after --help, 2 after a usage error, already reported on stderr).
+struct ParsedCommandLine {
+    Options options;
+    std::optional<int> exit_code;
+};
+
+ParsedCommandLine parse_command_line(int argc, char** argv);
+
+// The settings a resumed run must share with the run that wrote the
+// checkpoint, or its result would not be the uninterrupted run's.
+std::string training_fingerprint(const Options& options);
+
+}  // namespace mnist

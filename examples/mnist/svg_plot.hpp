@@ -1,0 +1,16 @@
+// The loss and accuracy curves of a run as a standalone SVG: two panels
+// (loss, accuracy), each with train and validation curves, axes, ticks,
+// labels and a legend. Hand-written text; no plotting library.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "history.hpp"
+
+namespace mnist {
+
+// best_epoch > 0 draws a dashed line there (the weights early stopping kept).
+std::string plot_svg(const History& history, std::size_t best_epoch);
+
+}  // namespace mnist

@@ -1,0 +1,195 @@
+// End to end: the built mnist program on a tiny synthetic data set, used the
+// way a person would use it from the command line.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "mnist_cli.hpp"
+#include "nn/npz.hpp"
+
+namespace {
+
+// A small network on the 4x4 synthetic images; a few epochs take
+// milliseconds. `extra` flags replace the defaults here of the same name.
+std::vector<std::string> quick_run(const std::vector<std::string>& extra) {
+    std::vector<std::string> defaults = {"--data", "data", "--layers", "16,8,3", "--batch-size", "20",
+                                         "--epochs", "4", "--lr", "0.5", "--seed", "7"};
+    std::vector<std::string> args;
+    for (std::size_t i = 0; i < defaults.size(); i += 2)
+        if (std::find(extra.begin(), extra.end(), defaults[i]) == extra.end())
+            args.insert(args.end(), {defaults[i], defaults[i + 1]});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+struct Fixture {
+    TempDir dir;
+    Fixture() {
+        std::filesystem::create_directory(dir.file("data"));
+        write_synthetic_dataset(dir.file("data"));
+    }
+};
+
+std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
+    std::vector<std::vector<std::string>> rows;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        std::vector<std::string> cells;
+        std::istringstream fields(line);
+        for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+        rows.push_back(cells);
+    }
+    return rows;
+}
+
+double reported_accuracy(const RunResult& run) {
+    std::smatch match;
+    const std::string line = run.last_line();
+    REQUIRE(std::regex_match(line, match, std::regex(R"(test accuracy: ([01]\.\d{4}))")));
+    return std::stod(match[1]);
+}
+
+bool only_expected_files(const TempDir& dir, std::initializer_list<std::string> names) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir.file(""))) {
+        const std::string name = entry.path().filename().string();
+        if (std::find(names.begin(), names.end(), name) == names.end()) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "mnist trains, prints one line per epoch and ends with the test accuracy") {
+    const RunResult run = run_mnist(dir, quick_run({"--metrics", "m.csv", "--plot", "p.svg"}));
+    INFO(run.err);
+    REQUIRE(run.status == 0);
+    CHECK(reported_accuracy(run) >= 0.9);  // three well-separated classes
+    CHECK(std::count(run.out.begin(), run.out.end(), '\n') == 1 + 4 + 1);  // header, 4 epochs, accuracy
+
+    const auto rows = csv_rows(read_bytes(dir.file("m.csv")));
+    REQUIRE(rows.size() == 5);
+    CHECK(read_bytes(dir.file("m.csv")).rfind(
+              "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,seconds\n", 0) == 0);
+    for (std::size_t epoch = 1; epoch <= 4; ++epoch) {
+        REQUIRE(rows[epoch].size() == 6);
+        CHECK(rows[epoch][0] == std::to_string(epoch));
+        for (std::size_t column = 1; column < 6; ++column) CHECK(std::isfinite(std::stod(rows[epoch][column])));
+        for (std::size_t column : {2, 4}) CHECK(std::stod(rows[epoch][column]) <= 1.0);
+    }
+    CHECK(std::stod(rows[4][3]) < std::stod(rows[1][3]));  // validation loss went down
+
+    const std::string svg = read_bytes(dir.file("p.svg"));
+    CHECK(svg.rfind("<svg", 0) == 0);
+    CHECK(svg.find("</svg>") != std::string::npos);
+    CHECK(svg.find("Loss") != std::string::npos);
+    CHECK(svg.find("Accuracy") != std::string::npos);
+    CHECK(std::count(svg.begin(), svg.end(), '\n') > 20);
+}
+
+TEST_CASE_FIXTURE(Fixture, "bad flags and bad data exit with status 2 and a message") {
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {quick_run({"--no-such-flag"}), "--no-such-flag"},
+        {quick_run({"--activation", "softplus"}), "softplus"},
+        {quick_run({"--momentum", "1.5"}), "momentum"},
+        {quick_run({"--layers", "17,8,3"}), "16 pixels"},
+        {quick_run({"--layers", "16,8,2"}), "3 classes"},
+        {quick_run({"--layers", "16"}), "--layers"},
+        {quick_run({"--valid", "200"}), "--valid"},
+        {quick_run({"--data", "missing"}), "missing/train-images-idx3-ubyte"},
+        {quick_run({"--load", "missing.npz"}), "missing.npz"},
+        {quick_run({"--resume", "missing.npz"}), "missing.npz"},
+        {quick_run({"--save", "no-such-dir/w.npz"}), "no-such-dir"},
+    };
+    for (const Case& c : cases) {
+        const RunResult run = run_mnist(dir, c.args);
+        INFO(c.args.back(), ": ", run.err);
+        CHECK(run.status == 2);
+        CHECK(run.err.find(c.message) != std::string::npos);
+        CHECK(run.out.find("test accuracy") == std::string::npos);
+    }
+}
+
+TEST_CASE_FIXTURE(Fixture, "a corrupt data file is named, and nothing is written") {
+    const std::string images = dir.file("data/train-images-idx3-ubyte");
+    const std::string bytes = read_bytes(images);
+    write_bytes(images, bytes.substr(0, bytes.size() - 7));  // truncated
+    write_bytes(dir.file("old.csv"), "earlier results\n");
+
+    const RunResult run = run_mnist(dir, quick_run({"--metrics", "old.csv", "--save", "w.npz", "--plot", "p.svg",
+                                                    "--checkpoint", "c.npz"}));
+    CHECK(run.status == 2);
+    CHECK(run.err.find("train-images-idx3-ubyte") != std::string::npos);
+    CHECK(read_bytes(dir.file("old.csv")) == "earlier results\n");
+    CHECK(only_expected_files(dir, {"data", "old.csv", "stdout.txt", "stderr.txt"}));
+}
+
+TEST_CASE_FIXTURE(Fixture, "--save then --load reports the same test accuracy") {
+    const RunResult trained = run_mnist(dir, quick_run({"--save", "w.npz"}));
+    REQUIRE(trained.status == 0);
+    const RunResult loaded = run_mnist(dir, {"--data", "data", "--layers", "16,8,3", "--load", "w.npz"});
+    INFO(loaded.err);
+    REQUIRE(loaded.status == 0);
+    CHECK(loaded.out == trained.last_line() + "\n");
+
+    const RunResult wrong_shape = run_mnist(dir, {"--data", "data", "--layers", "16,9,3", "--load", "w.npz"});
+    CHECK(wrong_shape.status == 2);
+    CHECK(wrong_shape.err.find("w.npz") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a run resumed from a checkpoint ends with the uninterrupted run's weights, bit for bit") {
+    // Nesterov and L2 too, so that every part of the optimizer state matters;
+    // at this rate the validation loss is best at epoch 2 and rises after, so
+    // the early-stopping state carried by the checkpoint decides the result.
+    const std::vector<std::string> settings = {"--nesterov", "--l2", "0.001", "--early-stop", "3", "--lr", "3"};
+    auto with = [&](std::vector<std::string> extra) {
+        extra.insert(extra.begin(), settings.begin(), settings.end());
+        return quick_run(extra);
+    };
+    REQUIRE(run_mnist(dir, with({"--save", "straight.npz", "--metrics", "straight.csv"})).status == 0);
+
+    const RunResult interrupted = run_mnist(dir, with({"--epochs", "2", "--checkpoint", "c.npz"}));
+    REQUIRE(interrupted.status == 0);
+    const RunResult resumed = run_mnist(dir, with({"--resume", "c.npz", "--save", "resumed.npz", "--metrics",
+                                                   "resumed.csv"}));
+    INFO(resumed.err);
+    REQUIRE(resumed.status == 0);
+    CHECK(resumed.out.find("epoch   1/4") == std::string::npos);  // epochs 1 and 2 were not trained again
+    CHECK(resumed.err.find("kept the weights of epoch 2") != std::string::npos);
+
+    const tapegrad::nn::npz::Members straight = tapegrad::nn::npz::read(dir.file("straight.npz"));
+    const tapegrad::nn::npz::Members continued = tapegrad::nn::npz::read(dir.file("resumed.npz"));
+    CHECK(straight.size() == 4);  // two Linear layers: weight and bias each
+    CHECK(straight == continued);  // every parameter's .npy bytes identical
+
+    // The history carried through the checkpoint: same losses, all four epochs.
+    auto without_seconds = [](const std::string& csv) {
+        auto rows = csv_rows(csv);
+        for (auto& row : rows) row.pop_back();
+        return rows;
+    };
+    CHECK(without_seconds(read_bytes(dir.file("resumed.csv"))) == without_seconds(read_bytes(dir.file("straight.csv"))));
+
+    const RunResult other_settings = run_mnist(dir, quick_run({"--resume", "c.npz"}));
+    CHECK(other_settings.status == 2);
+    CHECK(other_settings.err.find("other training settings") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a non-finite loss stops training with status 3 and keeps finite weights") {
+    const RunResult run = run_mnist(dir, quick_run({"--lr", "1e38", "--save", "w.npz", "--metrics", "m.csv"}));
+    INFO(run.err);
+    CHECK(run.status == 3);
+    CHECK(run.err.find("non-finite at epoch 1, batch") != std::string::npos);
+    for (const auto& [name, bytes] : tapegrad::nn::npz::read(dir.file("w.npz"))) {
+        const xt::xarray<float> values = tapegrad::nn::npz::from_npy<float>(bytes, name);
+        CHECK(std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }));
+    }
+    CHECK(csv_rows(read_bytes(dir.file("m.csv"))).size() == 1);  // the header: no epoch finished
+}
