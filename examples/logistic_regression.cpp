@@ -1,13 +1,20 @@
 // Logistic regression from raw tensor ops alone: no modules, no optimizer.
 // Two Gaussian blobs in 2-D; gradient descent on the mean binary
-// cross-entropy, written out with log and sigmoid.
+// cross-entropy, written out with log and sigmoid. Exits 0 only if it
+// classifies at least 95% of the points (the blobs overlap: even the best
+// line gets only Phi(1.5 sqrt 2) = 98.3% of such points right on average).
 #include <cstdio>
 
 #include "autograd/ops.hpp"
 
 using namespace tapegrad;
 
-int main() {
+int main(int argc, char** argv) {
+    if (argc > 1) {
+        std::fprintf(stderr, "usage: %s (takes no arguments; unexpected '%s')\n", argv[0], argv[1]);
+        return 2;
+    }
+    const double target = 0.95;
     const std::size_t n = 400;
     // Class 1 centred at (+1.5, +1.5), class 0 at (-1.5, -1.5), unit variance.
     Tensor<float> noise = Tensor<float>::normal({n, 2}, 0.0f, 1.0f, /*seed=*/1);
@@ -42,6 +49,8 @@ int main() {
     Tensor<float> p = sigmoid(add(matmul(x, w), b));
     std::size_t correct = 0;
     for (std::size_t i = 0; i < n; ++i) correct += (p.at({i, 0}) > 0.5f) == (labels(i, 0) > 0.5f);
-    std::printf("accuracy: %.4f\n", double(correct) / double(n));
-    return 0;
+    const double accuracy = double(correct) / double(n);
+    std::printf("w = (%.3f, %.3f), b = %.3f\n", double(w.at({0, 0})), double(w.at({1, 0})), double(b.at({0})));
+    std::printf("accuracy: %.4f\n", accuracy);
+    return accuracy >= target ? 0 : 1;
 }
