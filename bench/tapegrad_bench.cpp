@@ -16,14 +16,20 @@
 #include <string>
 #include <vector>
 
-#include <xtensor-blas/xblas.hpp>
-
 #include "autograd/ops.hpp"
+#include "autograd/ops/gemm.hpp"
 #include "data/dataset.hpp"
 #include "data/loader.hpp"
 #include "nn/linear.hpp"
 #include "nn/mlp.hpp"
 #include "optim/sgd.hpp"
+
+// OpenBLAS's thread count (weak: another BLAS links too, and then the bench
+// measures it with its own threading only).
+extern "C" {
+void openblas_set_num_threads(int) __attribute__((weak));
+int openblas_get_num_threads(void) __attribute__((weak));
+}
 
 using namespace tapegrad;
 using Clock = std::chrono::steady_clock;
@@ -93,14 +99,11 @@ int train(const std::string& dir, std::size_t batch_size, int epochs) {
     return 0;
 }
 
-// C = op(A) op(B) through the same cxxblas::gemm call as autograd/ops/matmul.cpp.
+// C = op(A) op(B) through tapegrad's own BLAS entry point (matmul's).
 double sgemm_gflops(std::size_t m, std::size_t n, std::size_t k, bool ta, bool tb, int reps) {
     std::vector<float> a(m * k, 0.5f), b(k * n, 0.25f), c(m * n);
-    using cxxblas::Transpose;
     auto once = [&] {
-        cxxblas::gemm<int>(cxxblas::StorageOrder::RowMajor, ta ? Transpose::Trans : Transpose::NoTrans,
-                           tb ? Transpose::Trans : Transpose::NoTrans, int(m), int(n), int(k), 1.0f, a.data(),
-                           int(ta ? m : k), b.data(), int(tb ? k : n), 0.0f, c.data(), int(n));
+        detail::gemm<float>(ta, tb, m, n, k, 1.0f, a.data(), ta ? m : k, b.data(), tb ? k : n, 0.0f, c.data(), n);
     };
     once();
     // Repeat until ~50 ms have passed, `reps` times, and keep the median rate.
@@ -120,6 +123,7 @@ double sgemm_gflops(std::size_t m, std::size_t n, std::size_t k, bool ta, bool t
 }
 
 int gemm(int reps) {
+    std::printf("{\"kind\": \"blas\", \"impl\": \"tapegrad\", \"kernel\": \"%s\"}\n", detail::blas_kernel().c_str());
     struct Shape3 {
         const char* what;
         std::size_t m, n, k;
@@ -133,10 +137,21 @@ int gemm(int reps) {
         {"dX2 g@W2", 200, 100, 100, false, false},  {"dW1 g^T@x", 100, 784, 200, true, false},
         {"square 2048", 2048, 2048, 2048, false, false},
     };
-    for (const auto& s : shapes)
+    // The rate at the configured thread count, and on one thread: do threads
+    // pay for these small products?
+    const int threads = openblas_get_num_threads ? openblas_get_num_threads() : 0;
+    for (const auto& s : shapes) {
+        const double rate = sgemm_gflops(s.m, s.n, s.k, s.ta, s.tb, reps);
+        double rate1 = rate;
+        if (openblas_set_num_threads && threads > 1) {
+            openblas_set_num_threads(1);
+            rate1 = sgemm_gflops(s.m, s.n, s.k, s.ta, s.tb, reps);
+            openblas_set_num_threads(threads);
+        }
         std::printf("{\"kind\": \"gemm\", \"impl\": \"tapegrad\", \"what\": \"%s\", \"m\": %zu, \"n\": %zu, \"k\": %zu, "
-                    "\"gflops\": %.2f}\n",
-                    s.what, s.m, s.n, s.k, sgemm_gflops(s.m, s.n, s.k, s.ta, s.tb, reps));
+                    "\"threads\": %d, \"gflops\": %.2f, \"gflops_1thread\": %.2f}\n",
+                    s.what, s.m, s.n, s.k, threads, rate, rate1);
+    }
     return 0;
 }
 

@@ -1,28 +1,121 @@
 // matmul through BLAS gemm. Transposes travel as flags, so neither the forward
 // nor the backward pass ever copies a matrix to transpose it.
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
 #include <xtensor-blas/xblas.hpp>
 
 #include "autograd/ops.hpp"
+#include "autograd/ops/gemm.hpp"
+
+// OpenBLAS built with DYNAMIC_ARCH (Debian's, most distributions') chooses its
+// kernels once, when it loads, from the CPU model; OPENBLAS_CORETYPE is read
+// only then. A release that does not know a newer CPU (0.3.21 and Sapphire/
+// Emerald Rapids, family 6 model 207) falls back to its Prescott (SSE3) kernel:
+// sgemm at ~32 GFLOP/s where its SkylakeX kernel reaches ~130-157. These entry
+// points (exported by such builds) let us redo that choice after loading.
+// Weak, so that any other BLAS links too: then they are null and we do nothing.
+extern "C" {
+void gotoblas_dynamic_init(void) __attribute__((weak));
+void gotoblas_dynamic_quit(void) __attribute__((weak));
+char* openblas_get_corename(void) __attribute__((weak));
+}
 
 namespace tapegrad {
 
+namespace detail {
+
 namespace {
-// C = op(A) op(B) on row-major buffers.
+
+std::string lower(const char* s) {
+    std::string out(s ? s : "");
+    for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// The best OpenBLAS kernel this CPU (and OS: __builtin_cpu_supports checks
+// that the OS saves the AVX-512 registers) can run, or null.
+const char* best_kernel_for_cpu() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+    return nullptr;
+}
+
+// Kernels without AVX2: on a CPU that has it, OpenBLAS chose one of these
+// only because it did not recognise the model.
+bool is_fallback_kernel(const std::string& core) {
+    static const char* const old[] = {"prescott", "core2",     "penryn",   "dunnington", "nehalem", "sandybridge",
+                                      "atom",     "nano",      "katmai",   "coppermine", "northwood", "banias",
+                                      "athlon",   "opteron",   "opteron_sse3", "barcelona", "bobcat"};
+    return std::any_of(std::begin(old), std::end(old), [&](const char* name) { return core == name; });
+}
+
+std::string choose_kernel() {
+    if (!gotoblas_dynamic_init || !gotoblas_dynamic_quit || !openblas_get_corename)
+        return "a BLAS without run-time kernel choice";  // not OpenBLAS DYNAMIC_ARCH: leave it
+    const std::string picked = openblas_get_corename();
+    if (std::getenv("OPENBLAS_CORETYPE")) return "OpenBLAS " + picked + " (OPENBLAS_CORETYPE)";  // the user's word
+    const char* best = best_kernel_for_cpu();
+    if (!best || !is_fallback_kernel(lower(picked.c_str()))) return "OpenBLAS " + picked;
+    // gotoblas_dynamic_init reads OPENBLAS_CORETYPE as at load time; unset it
+    // again so that child processes choose for themselves.
+    setenv("OPENBLAS_CORETYPE", best, 1);
+    gotoblas_dynamic_quit();
+    gotoblas_dynamic_init();
+    unsetenv("OPENBLAS_CORETYPE");
+    return "OpenBLAS " + std::string(openblas_get_corename()) + " (chosen by tapegrad; OpenBLAS picked " + picked + ")";
+}
+
+// Made before tapegrad's first BLAS call; OpenBLAS must not be running a call
+// on another thread at that moment (the kernel table is swapped under it).
+const std::string& kernel_choice() {
+    static const std::string choice = choose_kernel();
+    return choice;
+}
+
+}  // namespace
+
+std::string blas_kernel() { return kernel_choice(); }
+
+template <class T>
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
+          const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {  // BLAS may leave C alone when k = 0; the product is still beta C
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+        return;
+    }
+    kernel_choice();
+    using cxxblas::Transpose;
+    cxxblas::gemm<int>(cxxblas::StorageOrder::RowMajor, ta ? Transpose::Trans : Transpose::NoTrans,
+                       tb ? Transpose::Trans : Transpose::NoTrans, int(m), int(n), int(k), alpha, a, int(lda), b,
+                       int(ldb), beta, c, int(ldc));
+}
+
+template void gemm(bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t, const float*,
+                   std::size_t, float, float*, std::size_t);
+template void gemm(bool, bool, std::size_t, std::size_t, std::size_t, double, const double*, std::size_t,
+                   const double*, std::size_t, double, double*, std::size_t);
+
+}  // namespace detail
+
+namespace {
+// C = op(A) op(B) on row-major arrays.
 template <class T>
 xt::xarray<T> gemm(const xt::xarray<T>& a, const xt::xarray<T>& b, bool ta, bool tb) {
     const std::size_t m = ta ? a.shape()[1] : a.shape()[0];
     const std::size_t k = ta ? a.shape()[0] : a.shape()[1];
     const std::size_t n = tb ? b.shape()[0] : b.shape()[1];
     xt::xarray<T> c = xt::xarray<T>::from_shape({m, n});
-    if (m == 0 || n == 0) return c;
-    if (k == 0) {
-        c.fill(T(0));
-        return c;
-    }
-    using cxxblas::Transpose;
-    cxxblas::gemm<int>(cxxblas::StorageOrder::RowMajor, ta ? Transpose::Trans : Transpose::NoTrans,
-                       tb ? Transpose::Trans : Transpose::NoTrans, int(m), int(n), int(k), T(1), a.data(),
-                       int(a.shape()[1]), b.data(), int(b.shape()[1]), T(0), c.data(), int(n));
+    detail::gemm<T>(ta, tb, m, n, k, T(1), a.data(), a.shape()[1], b.data(), b.shape()[1], T(0), c.data(), n);
     return c;
 }
 }  // namespace
