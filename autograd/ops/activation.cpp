@@ -3,6 +3,7 @@
 #include <xtensor/xmath.hpp>
 
 #include "autograd/ops.hpp"
+#include "autograd/ops/fused.hpp"
 
 namespace tapegrad {
 
@@ -12,14 +13,16 @@ Tensor<T> sigmoid(const Tensor<T>& a) {
     // is the right limit: no NaN arises.
     return record<T>("sigmoid", T(1) / (T(1) + xt::exp(-a.data())), {a},
                      [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
-                         return TensorList<T>{mul(g, mul(out, rsub(T(1), out)))};
+                         return TensorList<T>{detail::grad_formula<T>(
+                             [](const auto& gy, const auto& y) { return gy * (y * (T(1) - y)); }, g, out)};
                      });
 }
 
 template <class T>
 Tensor<T> tanh(const Tensor<T>& a) {
     return record<T>("tanh", xt::tanh(a.data()), {a}, [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
-        return TensorList<T>{mul(g, rsub(T(1), mul(out, out)))};
+        return TensorList<T>{
+            detail::grad_formula<T>([](const auto& gy, const auto& y) { return gy * (T(1) - y * y); }, g, out)};
     });
 }
 

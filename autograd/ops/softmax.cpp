@@ -6,6 +6,7 @@
 
 #include "autograd/ops.hpp"
 #include "autograd/ops/axis.hpp"
+#include "autograd/ops/fused.hpp"
 
 namespace tapegrad {
 
@@ -18,7 +19,9 @@ Tensor<T> softmax(const Tensor<T>& a, int axis) {
     e /= total;
     return record<T>("softmax", std::move(e), {a}, [axis](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
         // J^T g = out * (g - sum(g * out))
-        return TensorList<T>{mul(out, sub(g, sum(mul(g, out), axis, true)))};
+        const Tensor<T> dot = sum(mul(g, out), axis, true);
+        return TensorList<T>{detail::grad_formula<T>(
+            [](const auto& gy, const auto& y, const auto& s) { return y * (gy - s); }, g, out, dot)};
     });
 }
 
@@ -31,7 +34,9 @@ Tensor<T> log_softmax(const Tensor<T>& a, int axis) {
     shifted -= log_total;
     return record<T>("log_softmax", std::move(shifted), {a}, [axis](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
         // J^T g = g - softmax * sum(g), with softmax = exp(out)
-        return TensorList<T>{sub(g, mul(exp(out), sum(g, axis, true)))};
+        const Tensor<T> total = sum(g, axis, true);
+        return TensorList<T>{detail::grad_formula<T>(
+            [](const auto& gy, const auto& y, const auto& s) { return gy - exp(y) * s; }, g, out, total)};
     });
 }
 
