@@ -11,7 +11,9 @@
 // under NoGradGuard, so they record nothing.
 #pragma once
 
+#include <algorithm>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -97,6 +99,18 @@ bool anomaly_detection_enabled();
 // Wraps a forward result; attaches the graph node when it is needed.
 template <class T>
 Tensor<T> record(const char* name, xt::xarray<T> value, TensorList<T> inputs, BackwardFn<T> backward);
+
+// The usual call, record<T>(name, value, {a, b}, [](...) { ... }): the same,
+// but the input list and the std::function are built only when the output
+// gets a graph node, so an op that records nothing (under NoGradGuard, e.g.
+// every op inside backward) does not allocate them.
+template <class T, class F>
+Tensor<T> record(const char* name, xt::xarray<T> value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
+    const bool needed = grad_enabled() && std::any_of(inputs.begin(), inputs.end(),
+                                                      [](const Tensor<T>& in) { return in.requires_grad(); });
+    if (!needed) return record<T>(name, std::move(value), TensorList<T>{}, BackwardFn<T>{});
+    return record<T>(name, std::move(value), TensorList<T>(inputs), BackwardFn<T>(std::forward<F>(backward)));
+}
 
 // The engine behind Tensor::backward.
 template <class T>

@@ -50,8 +50,9 @@ Tensor<T> broadcast_to(const Tensor<T>& a, const Shape& shape) {
 
 template <class T>
 Tensor<T> sum_to(const Tensor<T>& a, const Shape& shape) {
+    const auto& now = a.data().shape();
+    if (std::equal(now.begin(), now.end(), shape.begin(), shape.end())) return a;  // the common case, no allocation
     const Shape from = a.shape();
-    if (from == shape) return a;
     if (broadcast_shapes("sum_to", shape, from) != from)
         throw Error("sum_to: cannot sum " + shape_str(from) + " down to " + shape_str(shape));
     // Sum the leading dimensions that `shape` lacks, and keep (as size 1) those
