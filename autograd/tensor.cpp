@@ -1,5 +1,7 @@
 #include "autograd/tensor.hpp"
 
+#include <cmath>
+#include <limits>
 #include <ostream>
 #include <random>
 #include <sstream>
@@ -10,15 +12,6 @@
 #include "autograd/tape.hpp"
 
 namespace tapegrad {
-
-std::string shape_str(const Shape& shape) {
-    std::ostringstream os;
-    os << '(';
-    for (std::size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
-    if (shape.size() == 1) os << ',';
-    os << ')';
-    return os.str();
-}
 
 template <class T>
 TensorImpl<T>::~TensorImpl() {
@@ -40,22 +33,43 @@ TensorImpl<T>::~TensorImpl() {
     }
 }
 
+namespace {
+// The element count of a factory's shape. A product that wraps around 64 bits
+// (e.g. {1 << 33, 1 << 33}) would make xtensor allocate a tiny buffer for a
+// huge shape, and every later access would run off its end.
+template <class T>
+std::size_t checked_size(const Shape& shape, const char* factory) {
+    for (std::size_t d : shape)
+        if (d == 0) return 0;
+    std::size_t n = 1;
+    for (std::size_t d : shape) {
+        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T) / d)
+            throw Error(std::string("Tensor::") + factory + ": shape " + shape_str(shape) + " is too large to allocate");
+        n *= d;
+    }
+    return n;
+}
+}  // namespace
+
 template <class T>
 Tensor<T>::Tensor(Array data, bool requires_grad)
     : impl_(std::make_shared<TensorImpl<T>>(std::move(data), requires_grad)) {}
 
 template <class T>
 Tensor<T> Tensor<T>::zeros(const Shape& shape, bool requires_grad) {
+    checked_size<T>(shape, "zeros");
     return Tensor(Array(xt::zeros<T>(shape)), requires_grad);
 }
 
 template <class T>
 Tensor<T> Tensor<T>::ones(const Shape& shape, bool requires_grad) {
+    checked_size<T>(shape, "ones");
     return Tensor(Array(xt::ones<T>(shape)), requires_grad);
 }
 
 template <class T>
 Tensor<T> Tensor<T>::full(const Shape& shape, T value, bool requires_grad) {
+    checked_size<T>(shape, "full");
     Array a(shape);
     a.fill(value);
     return Tensor(std::move(a), requires_grad);
@@ -70,8 +84,7 @@ Tensor<T> Tensor<T>::scalar(T value, bool requires_grad) {
 
 template <class T>
 Tensor<T> Tensor<T>::from_data(const std::vector<T>& values, const Shape& shape, bool requires_grad) {
-    std::size_t n = 1;
-    for (std::size_t d : shape) n *= d;
+    const std::size_t n = checked_size<T>(shape, "from_data");
     if (n != values.size())
         throw Error("Tensor::from_data: " + std::to_string(values.size()) + " values do not fill shape " +
                     shape_str(shape) + " (" + std::to_string(n) + " elements)");
@@ -104,7 +117,10 @@ Tensor<T> Tensor<T>::of(xt::nested_initializer_list_t<T, 3> values, bool require
 
 template <class T>
 Tensor<T> Tensor<T>::uniform(const Shape& shape, T low, T high, std::uint64_t seed, bool requires_grad) {
-    if (!(low < high)) throw Error("Tensor::uniform: low must be below high");
+    if (!(low < high) || !std::isfinite(low) || !std::isfinite(high))
+        throw Error("Tensor::uniform: low must be below high, both finite; got " + std::to_string(low) + " and " +
+                    std::to_string(high));
+    checked_size<T>(shape, "uniform");
     std::mt19937_64 rng(seed);
     std::uniform_real_distribution<T> dist(low, high);
     Array a(shape);
@@ -114,7 +130,10 @@ Tensor<T> Tensor<T>::uniform(const Shape& shape, T low, T high, std::uint64_t se
 
 template <class T>
 Tensor<T> Tensor<T>::normal(const Shape& shape, T mean, T stddev, std::uint64_t seed, bool requires_grad) {
-    if (!(stddev > 0)) throw Error("Tensor::normal: stddev must be positive");
+    if (!(stddev > 0) || !std::isfinite(stddev) || !std::isfinite(mean))
+        throw Error("Tensor::normal: mean must be finite and stddev positive and finite; got " +
+                    std::to_string(mean) + " and " + std::to_string(stddev));
+    checked_size<T>(shape, "normal");
     std::mt19937_64 rng(seed);
     std::normal_distribution<T> dist(mean, stddev);
     Array a(shape);
