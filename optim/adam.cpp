@@ -11,11 +11,12 @@ namespace tapegrad::optim {
 template <class Derived>
 void AdamOptionsBase<Derived>::validate(const char* optimizer) const {
     const std::string where = std::string(optimizer) + ": ";
-    if (!(lr_ > 0)) throw Error(where + "lr must be > 0, got " + std::to_string(lr_));
+    if (!(lr_ > 0) || !std::isfinite(lr_)) throw Error(where + "lr must be finite and > 0, got " + std::to_string(lr_));
     if (!(beta1_ >= 0 && beta1_ < 1)) throw Error(where + "beta1 must be in [0, 1), got " + std::to_string(beta1_));
     if (!(beta2_ >= 0 && beta2_ < 1)) throw Error(where + "beta2 must be in [0, 1), got " + std::to_string(beta2_));
-    if (!(eps_ >= 0)) throw Error(where + "eps must be >= 0, got " + std::to_string(eps_));
-    if (!(weight_decay_ >= 0)) throw Error(where + "weight_decay must be >= 0, got " + std::to_string(weight_decay_));
+    if (!(eps_ >= 0) || !std::isfinite(eps_)) throw Error(where + "eps must be finite and >= 0, got " + std::to_string(eps_));
+    if (!(weight_decay_ >= 0) || !std::isfinite(weight_decay_))
+        throw Error(where + "weight_decay must be finite and >= 0, got " + std::to_string(weight_decay_));
 }
 template class AdamOptionsBase<AdamOptions>;
 template class AdamOptionsBase<AdamWOptions>;

@@ -24,8 +24,14 @@ std::pair<std::size_t, std::string> split_key(const std::string& key, std::size_
 template <class T>
 Optimizer<T>::Optimizer(std::vector<Tensor<T>> params, double lr) : params_(std::move(params)), lr_(lr) {
     if (params_.empty()) throw Error("optimizer: got an empty parameter list");
-    for (std::size_t i = 0; i < params_.size(); ++i)
+    for (std::size_t i = 0; i < params_.size(); ++i) {
         if (!params_[i].defined()) throw Error("optimizer: parameter " + std::to_string(i) + " is undefined");
+        // The same tensor twice would be stepped twice per step(), silently.
+        for (std::size_t j = 0; j < i; ++j)
+            if (params_[i].same_as(params_[j]))
+                throw Error("optimizer: parameters " + std::to_string(j) + " and " + std::to_string(i) +
+                            " are the same tensor");
+    }
     slots_.resize(params_.size());
     set_lr(lr);
 }

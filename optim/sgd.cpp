@@ -1,16 +1,19 @@
 #include "optim/sgd.hpp"
 
+#include <cmath>
+
 #include "autograd/tape.hpp"
 
 namespace tapegrad::optim {
 
 void SGDOptions::validate() const {
     const std::string where = "SGD: ";
-    if (!(lr_ > 0)) throw Error(where + "lr must be > 0, got " + std::to_string(lr_));
+    if (!(lr_ > 0) || !std::isfinite(lr_)) throw Error(where + "lr must be finite and > 0, got " + std::to_string(lr_));
     if (!(momentum_ >= 0 && momentum_ < 1)) throw Error(where + "momentum must be in [0, 1), got " + std::to_string(momentum_));
     if (!(dampening_ >= 0 && dampening_ <= 1))
         throw Error(where + "dampening must be in [0, 1], got " + std::to_string(dampening_));
-    if (!(weight_decay_ >= 0)) throw Error(where + "weight_decay must be >= 0, got " + std::to_string(weight_decay_));
+    if (!(weight_decay_ >= 0) || !std::isfinite(weight_decay_))
+        throw Error(where + "weight_decay must be finite and >= 0, got " + std::to_string(weight_decay_));
     if (nesterov_ && (momentum_ <= 0 || dampening_ != 0))
         throw Error(where + "nesterov needs momentum > 0 and dampening = 0");
 }
