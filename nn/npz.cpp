@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <vector>
@@ -48,12 +49,108 @@ ZipHandle open_zip(const std::string& path, int flags) {
 
 // npy version 1 stores the header length in 2 bytes, version 2 and 3 in 4.
 // xnpy reads them as signed chars, which breaks for lengths with a byte above
-// 127, so the preamble is read here and only the header text goes to xnpy.
+// 127, so the preamble is read here.
 struct NpyHeader {
     std::string descr;
     bool fortran_order = false;
     std::vector<std::size_t> shape;
     std::size_t data_offset = 0;
+};
+
+// The header text is a Python dict literal, as numpy writes it:
+//   {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
+// followed by spaces and a newline. xnpy's parser is not used: fuzzing found
+// it reading before the start of a string on malformed headers (undefined
+// behaviour) and accepting garbage dimensions. This one accepts exactly the
+// literal above (any key order, either quote, optional trailing commas) and
+// nothing else.
+class HeaderText {
+public:
+    explicit HeaderText(const std::string& text) : text_(text) {}
+
+    NpyHeader parse() {
+        NpyHeader header;
+        bool seen_descr = false, seen_fortran = false, seen_shape = false;
+        expect('{');
+        while (!next_is('}')) {
+            const std::string key = quoted();
+            expect(':');
+            if (key == "descr" && !seen_descr) {
+                header.descr = quoted();
+                seen_descr = true;
+            } else if (key == "fortran_order" && !seen_fortran) {
+                header.fortran_order = boolean();
+                seen_fortran = true;
+            } else if (key == "shape" && !seen_shape) {
+                header.shape = tuple();
+                seen_shape = true;
+            } else {
+                fail("unexpected or repeated key '" + key + "'");
+            }
+            if (!next_is('}')) expect(',');
+        }
+        expect('}');
+        skip_space();
+        if (at_ != text_.size()) fail("unexpected text after the dictionary");
+        if (!seen_descr || !seen_fortran || !seen_shape) fail("missing 'descr', 'fortran_order' or 'shape'");
+        return header;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& why) const {
+        throw Error("malformed .npy header (" + why + " at character " + std::to_string(at_) + ")");
+    }
+    void skip_space() {
+        while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\n')) ++at_;
+    }
+    bool next_is(char c) {
+        skip_space();
+        return at_ < text_.size() && text_[at_] == c;
+    }
+    void expect(char c) {
+        if (!next_is(c)) fail(std::string("expected '") + c + "'");
+        ++at_;
+    }
+    std::string quoted() {
+        skip_space();
+        if (at_ >= text_.size() || (text_[at_] != '\'' && text_[at_] != '"')) fail("expected a quoted string");
+        const char quote = text_[at_++];
+        const std::size_t end = text_.find(quote, at_);
+        if (end == std::string::npos) fail("unterminated string");
+        std::string value = text_.substr(at_, end - at_);
+        at_ = end + 1;
+        return value;
+    }
+    bool boolean() {
+        skip_space();
+        for (const bool value : {true, false}) {
+            const std::string word = value ? "True" : "False";
+            if (text_.compare(at_, word.size(), word) == 0) {
+                at_ += word.size();
+                return value;
+            }
+        }
+        fail("expected True or False");
+    }
+    std::vector<std::size_t> tuple() {
+        std::vector<std::size_t> values;
+        expect('(');
+        while (!next_is(')')) {
+            if (at_ >= text_.size() || text_[at_] < '0' || text_[at_] > '9') fail("expected a dimension");
+            std::size_t value = 0;
+            for (; at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9'; ++at_) {
+                if (value > (std::numeric_limits<std::size_t>::max() - 9) / 10) fail("dimension too large");
+                value = value * 10 + std::size_t(text_[at_] - '0');
+            }
+            values.push_back(value);
+            if (!next_is(')')) expect(',');
+        }
+        expect(')');
+        return values;
+    }
+
+    const std::string& text_;
+    std::size_t at_ = 0;
 };
 
 NpyHeader parse_npy_header(const std::string& bytes) {
@@ -71,15 +168,34 @@ NpyHeader parse_npy_header(const std::string& bytes) {
     }
     if (major < 1 || major > 3 || header_length == 0 || bytes.size() < offset + header_length)
         throw Error("truncated or unsupported .npy header");
-    NpyHeader header;
-    try {
-        xt::detail::parse_header(bytes.substr(offset, header_length), header.descr, &header.fortran_order,
-                                 header.shape);
-    } catch (const std::exception& e) {
-        throw Error(std::string("malformed .npy header: ") + e.what());
-    }
+    const std::string text = bytes.substr(offset, header_length);
+    NpyHeader header = HeaderText(text).parse();
     header.data_offset = offset + header_length;
     return header;
+}
+
+// The size a zip entry declares is just a header field: a damaged or
+// malicious file may claim gigabytes. So the buffer grows only as data
+// actually arrives (at most ~1032x the compressed size, deflate's limit), and
+// the data must then come to exactly the declared size. Reading to the end
+// also makes libzip verify the member's CRC.
+std::string read_member(zip_file_t* file, zip_uint64_t declared, const std::string& where) {
+    constexpr std::size_t chunk = std::size_t(1) << 20;
+    std::string bytes;
+    for (;;) {
+        const std::size_t have = bytes.size();
+        bytes.resize(have + chunk);
+        const zip_int64_t got = zip_fread(file, bytes.data() + have, chunk);
+        if (got < 0) throw Error(where + " is damaged: " + zip_file_strerror(file));
+        bytes.resize(have + std::size_t(got));
+        if (got == 0) break;
+        if (bytes.size() > declared)
+            throw Error(where + " holds more than the " + std::to_string(declared) + " bytes its zip entry declares");
+    }
+    if (bytes.size() != declared)
+        throw Error(where + " is truncated: " + std::to_string(bytes.size()) + " of the " + std::to_string(declared) +
+                    " bytes its zip entry declares");
+    return bytes;
 }
 
 // Makes a finished file (or a directory's entries) survive power loss, not
@@ -89,6 +205,15 @@ void flush_to_disk(const std::string& path) {
     if (fd < 0) return;
     ::fsync(fd);
     ::close(fd);
+}
+
+void write_empty_zip(const std::string& temp_path, const std::string& path) {
+    // End of central directory: signature PK\5\6, then 18 zero bytes (no
+    // entries, no directory, no comment).
+    static const char end_record[22] = {'P', 'K', 5, 6};
+    std::FILE* out = std::fopen(temp_path.c_str(), "wb");
+    const bool ok = out && std::fwrite(end_record, 1, sizeof end_record, out) == sizeof end_record;
+    if ((out && std::fclose(out) != 0) || !ok) throw Error("'" + path + "': cannot write '" + temp_path + "'");
 }
 
 std::string temporary_path_for(const std::string& path) {
@@ -153,6 +278,9 @@ void write(const std::string& path, const Members& members) {
         }
         if (zip_close(archive.get()) != 0) throw Error("'" + path + "': cannot write: " + zip_strerror(archive.get()));
         archive.release();
+        // libzip writes no file at all for an archive without members; numpy
+        // writes (and reads) a zip that is just its end record, so do the same.
+        if (members.empty()) write_empty_zip(temp_path, path);
         flush_to_disk(temp_path);
         if (BeforeRenameHook hook = before_rename_hook.load()) hook(temp_path);
         if (std::rename(temp_path.c_str(), path.c_str()) != 0)
@@ -180,14 +308,10 @@ Members read(const std::string& path) {
         std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> file(zip_fopen_index(archive.get(), zip_uint64_t(i), 0),
                                                                 zip_fclose);
         if (!file) throw Error("'" + path + "': cannot read '" + name + "': " + zip_strerror(archive.get()));
-        std::string bytes(stat.size, '\0');
-        // Reading to the end makes libzip verify the member's CRC.
-        const zip_int64_t got = zip_fread(file.get(), bytes.data(), stat.size);
-        char extra;
-        if (got != zip_int64_t(stat.size) || zip_fread(file.get(), &extra, 1) != 0)
-            throw Error("'" + path + "': member '" + name + "' is truncated or damaged: " +
-                        zip_file_strerror(file.get()));
+        std::string bytes = read_member(file.get(), stat.size, "'" + path + "': member '" + name + "'");
         name.resize(name.size() - 4);
+        // Two members of one name cannot get here: libzip refuses such an
+        // archive when opening it ("File already exists").
         members.emplace(std::move(name), std::move(bytes));
     }
     return members;
