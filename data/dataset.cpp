@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "data/idx.hpp"
-#include "data/shuffle.hpp"
+#include "autograd/random.hpp"
 
 namespace tapegrad {
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <numeric>
 
-#include "data/shuffle.hpp"
+#include "autograd/random.hpp"
 
 namespace tapegrad {
 

@@ -4,13 +4,6 @@
 
 namespace tapegrad::nn {
 
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
-    std::uint64_t z = seed + (stream + 1) * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 template <class T>
 Tensor<T> init_weight(Init init, std::size_t fan_in, std::size_t fan_out, std::uint64_t seed) {
     const Shape shape{fan_out, fan_in};

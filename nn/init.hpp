@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "autograd/random.hpp"
 #include "autograd/tensor.hpp"
 
 namespace tapegrad::nn {
@@ -19,8 +20,8 @@ enum class Init {
 };
 
 // Independent seeds for the parts of one model (layer k's weight, its bias)
-// from a single user seed (splitmix64, so nearby seeds give unrelated streams).
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
+// come from one user seed through tapegrad::derive_seed (autograd/random.hpp).
+using tapegrad::derive_seed;
 
 // Weight of shape (fan_out, fan_in), bias of shape (fan_out,).
 template <class T>

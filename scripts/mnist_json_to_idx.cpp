@@ -25,7 +25,7 @@
 
 #include "autograd/tensor.hpp"
 #include "data/idx.hpp"
-#include "data/shuffle.hpp"
+#include "autograd/random.hpp"
 
 namespace {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "data/shuffle.hpp"
+#include "autograd/random.hpp"
 
 namespace custom_example {
 

@@ -5,7 +5,7 @@
 #include <xtensor/xview.hpp>
 
 #include "data/dataset.hpp"
-#include "data/shuffle.hpp"
+#include "autograd/random.hpp"
 
 namespace gradcheck_example {
 

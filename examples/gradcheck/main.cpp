@@ -15,7 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "autograd/ops.hpp"
-#include "data/shuffle.hpp"
+#include "autograd/random.hpp"
 #include "input_pool.hpp"
 #include "nn/linear.hpp"
 #include "nn/mlp.hpp"

@@ -1,4 +1,4 @@
-// Seeded permutations that are the same on every platform and standard
+// Seeded randomness that is the same on every platform and standard
 // library: std::shuffle and std::uniform_int_distribution are not specified
 // exactly, so a split or an epoch order built on them could change between
 // compilers and break resumed runs. Everything here is spelled out instead.

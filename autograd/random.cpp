@@ -1,4 +1,4 @@
-#include "data/shuffle.hpp"
+#include "autograd/random.hpp"
 
 #include <numeric>
 #include <utility>
