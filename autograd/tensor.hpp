@@ -37,6 +37,13 @@ class Tensor;
 template <class T>
 struct GradFn;
 
+// The values live in an xt::xarray<T> (any rank) rather than a fixed-rank
+// xt::xtensor<T, N>: one tensor type serves every op, broadcasting and keepdims
+// reductions. Measured with bench/xarray_vs_xtensor (float, -O3, AVX-512):
+// sigmoid of 200x100 7.7 us on both; bias add (200,100)+(100,) 3.5 vs 3.3 us;
+// 200x100 product 2.6 vs 2.2 us; column sums 1.9 vs 1.8 us; a 1x1 product 79 vs
+// 52 ns, small next to the ~500 ns the tape spends per recorded op. The GEMMs,
+// most of a training step, see raw pointers either way.
 template <class T>
 struct TensorImpl {
     xt::xarray<T> data;
