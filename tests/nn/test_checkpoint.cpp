@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <random>
 #include <sstream>
 
@@ -130,4 +133,39 @@ TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged")
     save(*small, dir.file("plain.npz"));
     CHECK_THROWS_AS(load_checkpoint(dir.file("plain.npz"), *net, optimizer), Error);
     CHECK(net->state_dict() == net_before);
+}
+
+TEST_CASE("a process killed while writing a checkpoint leaves the previous one readable") {
+    TempDir dir;
+    const std::string path = dir.file("run.ckpt.npz");
+    auto net = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 1);
+    optim::SGD<double> optimizer(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+    std::mt19937_64 rng(5);
+    train_epoch(*net, optimizer, rng);
+    TrainingProgress first;
+    first.epoch = 1;
+    save_checkpoint(path, *net, optimizer, first);
+    const StateDict<double> saved = net->state_dict();
+
+    // The child trains another epoch and dies between writing its checkpoint
+    // and renaming it over the previous one, as kill -9 or a power cut would.
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        train_epoch(*net, optimizer, rng);
+        TrainingProgress second;
+        second.epoch = 2;
+        npz::set_before_rename_hook([](const std::string&) { _exit(42); });
+        save_checkpoint(path, *net, optimizer, second);
+        _exit(0);  // not reached when the hook runs
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 42));
+
+    auto resumed = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 9);
+    optim::SGD<double> resumed_optimizer(resumed->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+    CHECK(load_checkpoint(path, *resumed, resumed_optimizer).epoch == 1);
+    CHECK(resumed->state_dict() == saved);
+    CHECK(resumed_optimizer.state().buffers == optimizer.state().buffers);
 }
