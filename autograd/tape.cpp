@@ -183,7 +183,9 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
         for (std::size_t k = 0; k < fn->inputs.size(); ++k) {
             const Tensor<T>& input = fn->inputs[k];
             if (!input.requires_grad() || !input_grads[k].defined()) continue;
-            if (input_grads[k].shape() != input.shape())
+            // Compared as xtensor's own shapes: Tensor::shape() would build
+            // two std::vectors per input on every step of the walk.
+            if (input_grads[k].data().shape() != input.data().shape())
                 throw Error("backward of '" + std::string(fn->name) + "': gradient of shape " +
                             shape_str(input_grads[k].shape()) + " for input " + std::to_string(k) + " of shape " +
                             shape_str(input.shape()));

@@ -25,13 +25,22 @@ template <class T>
 void check_broadcast(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
     if (a.data().shape() != b.data().shape()) broadcast_shapes(op, a.shape(), b.shape());
 }
+
+// sum_to(g, input.shape()), without building the Shape (a heap-allocated
+// std::vector) in the common case where nothing was broadcast: on tiny
+// tensors that allocation was a visible part of each backward step.
+template <class T>
+Tensor<T> grad_for(const Tensor<T>& g, const Tensor<T>& input) {
+    if (g.data().shape() == input.data().shape()) return g;
+    return sum_to(g, input.shape());
+}
 }  // namespace
 
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("add", a, b);
     return record<T>("add", a.data() + b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{sum_to(g, in[0].shape()), sum_to(g, in[1].shape())};
+        return TensorList<T>{grad_for(g, in[0]), grad_for(g, in[1])};
     });
 }
 
@@ -39,7 +48,7 @@ template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("sub", a, b);
     return record<T>("sub", a.data() - b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{sum_to(g, in[0].shape()), in[1].requires_grad() ? sum_to(neg(g), in[1].shape()) : Tensor<T>()};
+        return TensorList<T>{grad_for(g, in[0]), in[1].requires_grad() ? grad_for(neg(g), in[1]) : Tensor<T>()};
     });
 }
 
@@ -47,8 +56,8 @@ template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("mul", a, b);
     return record<T>("mul", a.data() * b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{in[0].requires_grad() ? sum_to(mul(g, in[1]), in[0].shape()) : Tensor<T>(),
-                             in[1].requires_grad() ? sum_to(mul(g, in[0]), in[1].shape()) : Tensor<T>()};
+        return TensorList<T>{in[0].requires_grad() ? grad_for(mul(g, in[1]), in[0]) : Tensor<T>(),
+                             in[1].requires_grad() ? grad_for(mul(g, in[0]), in[1]) : Tensor<T>()};
     });
 }
 
@@ -57,8 +66,8 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("div", a, b);
     return record<T>("div", a.data() / b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
         // d(a/b)/db = -(a/b)/b
-        return TensorList<T>{in[0].requires_grad() ? sum_to(div(g, in[1]), in[0].shape()) : Tensor<T>(),
-                             in[1].requires_grad() ? sum_to(neg(div(mul(g, out), in[1])), in[1].shape()) : Tensor<T>()};
+        return TensorList<T>{in[0].requires_grad() ? grad_for(div(g, in[1]), in[0]) : Tensor<T>(),
+                             in[1].requires_grad() ? grad_for(neg(div(mul(g, out), in[1])), in[1]) : Tensor<T>()};
     });
 }
 
