@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <xtensor/xnoalias.hpp>
+
 #include "autograd/tape.hpp"
 
 namespace tapegrad::optim {
@@ -34,36 +36,39 @@ void SGD<T>::step() {
     NoGradGuard no_grad;
     const T momentum = T(options_.momentum()), dampening = T(options_.dampening());
     const T weight_decay = T(options_.weight_decay()), lr = T(this->lr());
-    const bool nesterov = options_.nesterov();
     for (std::size_t i = 0; i < this->params().size(); ++i) {
         Tensor<T> param = this->params()[i];
         const Tensor<T> grad = param.grad();
         if (!grad.defined()) continue;
-        // One pass over raw pointers per parameter, no temporary arrays: the
-        // update used to allocate a copy of every gradient and a new momentum
-        // buffer per step (~7% of a training epoch). The .grad tensor may be
-        // shared, so it is only read. Each element goes through the same
-        // float operations, in the same order, as the formulas in sgd.hpp
-        // (and PyTorch), so trajectories are unchanged.
-        xt::xarray<T>& p_array = param.data_mut();
-        T* p = p_array.data();
-        const T* gr = grad.data().data();
-        const std::size_t n = p_array.size();
-        auto decayed = [&](std::size_t j) { return weight_decay != T(0) ? gr[j] + weight_decay * p[j] : gr[j]; };
+        xt::xarray<T>& p = param.data_mut();
+        // No temporary arrays: the update used to copy every gradient and
+        // build the momentum buffer and lr * g anew per step (~7% of a
+        // training epoch). xt::noalias evaluates each expression straight
+        // into its target; without it xtensor's a = e and a -= e evaluate e
+        // into a temporary first, in case a aliases it (here only element
+        // for element, which is safe). The expressions are the ones written
+        // in sgd.hpp, and xtensor evaluates them as it did with temporaries,
+        // so the rounding, and the trajectories, are the same bit for bit.
+        // The .grad tensor may be shared, so it is only read; it is copied
+        // only when weight decay must be added to it.
+        xt::xarray<T> decayed;
+        if (weight_decay != T(0)) decayed = grad.data() + weight_decay * p;
+        const xt::xarray<T>& g = weight_decay != T(0) ? decayed : grad.data();
         if (momentum == T(0)) {
-            for (std::size_t j = 0; j < n; ++j) p[j] -= lr * decayed(j);
+            xt::noalias(p) -= lr * g;
         } else {
             auto& buffers = this->slot(i).buffers;
             auto found = buffers.find("momentum_buffer");
-            const bool first = found == buffers.end();
-            if (first) found = buffers.emplace("momentum_buffer", xt::xarray<T>::from_shape(p_array.shape())).first;
-            T* buf = found->second.data();
-            const T keep = T(1) - dampening;
-            for (std::size_t j = 0; j < n; ++j) {
-                const T g = decayed(j);
-                buf[j] = first ? g : momentum * buf[j] + keep * g;
-                p[j] -= lr * (nesterov ? g + momentum * buf[j] : buf[j]);
+            if (found == buffers.end()) {
+                found = buffers.emplace("momentum_buffer", g).first;
+            } else {
+                xt::xarray<T>& buf = found->second;
+                xt::noalias(buf) = momentum * buf + (T(1) - dampening) * g;
             }
+            if (options_.nesterov())
+                xt::noalias(p) -= lr * (g + momentum * found->second);
+            else
+                xt::noalias(p) -= lr * found->second;
         }
         ++this->slot(i).steps;
     }
