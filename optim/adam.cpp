@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
 
 #include "autograd/tape.hpp"
 
@@ -50,29 +51,39 @@ void Adam<T>::step() {
         auto& buffers = slot.buffers;
         const std::int64_t step = ++slot.steps;
         xt::xarray<T>& p = param.data_mut();
-        xt::xarray<T> g = grad.data();  // a copy: the .grad tensor may be shared
+        // The .grad tensor may be shared, so it is only read; it is copied
+        // only when (coupled) weight decay must be added to it.
+        xt::xarray<T> decayed;
+        const bool coupled_decay = weight_decay_ != 0 && !decoupled_;
         if (weight_decay_ != 0) {
-            if (decoupled_)
-                p *= T(1 - lr * weight_decay_);
-            else
-                g += T(weight_decay_) * p;
+            if (decoupled_) {
+                xt::noalias(p) *= T(1 - lr * weight_decay_);
+            } else {
+                decayed = grad.data() + T(weight_decay_) * p;
+            }
         }
+        const xt::xarray<T>& g = coupled_decay ? decayed : grad.data();
         for (const char* name : {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"})
             if (knows_buffer(name) && !buffers.count(name)) buffers[name] = xt::zeros_like(p);
         xt::xarray<T>& exp_avg = buffers["exp_avg"];
         xt::xarray<T>& exp_avg_sq = buffers["exp_avg_sq"];
-        exp_avg += T(1 - beta1_) * (g - exp_avg);  // torch: exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq = T(beta2_) * exp_avg_sq + T(1 - beta2_) * g * g;
+        // xt::noalias: each update is evaluated straight into its buffer. Without
+        // it, xtensor's computed assignments (a += e, a = e) evaluate `e` into
+        // a temporary array first, in case `a` aliases it (here it only does
+        // element for element, which is safe). The expressions, and so the
+        // rounding, are the same as before.
+        xt::noalias(exp_avg) += T(1 - beta1_) * (g - exp_avg);  // torch: exp_avg.lerp_(grad, 1 - beta1)
+        xt::noalias(exp_avg_sq) = T(beta2_) * exp_avg_sq + T(1 - beta2_) * g * g;
         const double bias_correction1 = 1 - std::pow(beta1_, double(step));
         const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2_, double(step)));
         const xt::xarray<T>* second_moment = &exp_avg_sq;
         if (amsgrad_) {
             xt::xarray<T>& max_exp_avg_sq = buffers["max_exp_avg_sq"];
-            max_exp_avg_sq = xt::maximum(max_exp_avg_sq, exp_avg_sq);
+            xt::noalias(max_exp_avg_sq) = xt::maximum(max_exp_avg_sq, exp_avg_sq);
             second_moment = &max_exp_avg_sq;
         }
         const T step_size = T(lr / bias_correction1);
-        p -= step_size * exp_avg / (xt::sqrt(*second_moment) / T(bias_correction2_sqrt) + T(eps_));
+        xt::noalias(p) -= step_size * exp_avg / (xt::sqrt(*second_moment) / T(bias_correction2_sqrt) + T(eps_));
     }
 }
 
