@@ -158,7 +158,9 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
         ImplPtr<T> impl = std::move(order[i]);
         Tensor<T> g = std::move(grads[i]);
         if (!g.defined()) continue;
-        const std::shared_ptr<GradFn<T>> fn = impl->grad_fn;
+        // A plain pointer: `impl` (then `output` below) owns its GradFn for the
+        // whole iteration; a shared_ptr copy would cost two atomic updates.
+        GradFn<T>* const fn = impl->grad_fn.get();
         if (!fn) {  // a leaf: keep its gradient
             Tensor<T> total(impl->grad);
             if (!total.defined() && !create_graph && !exclusively_owned(g)) g = g.detach();
@@ -166,12 +168,16 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
             impl->grad = total.impl();
             continue;
         }
+        // The output handle for the gradient formula takes over `impl` (moved,
+        // not copied) and, like it, keeps the node and `fn` alive until the
+        // end of this iteration.
+        const Tensor<T> output(std::move(impl));
         TensorList<T> input_grads;
         {
             std::unique_ptr<EnableGradGuard> recording;
             if (create_graph) recording = std::make_unique<EnableGradGuard>();
             try {
-                input_grads = fn->backward(fn->inputs, Tensor<T>(impl), g);
+                input_grads = fn->backward(fn->inputs, output, g);
             } catch (const Error& e) {
                 // Say which gradient formula failed, not only the op inside it.
                 throw Error("backward of '" + std::string(fn->name) + "': " + e.what());
