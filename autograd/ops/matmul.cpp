@@ -18,6 +18,8 @@
 // Weak, so that any other BLAS links too: then they are null and we do nothing.
 extern "C" {
 void gotoblas_dynamic_init(void) __attribute__((weak));
+int openblas_get_num_threads(void) __attribute__((weak));
+void openblas_set_num_threads(int) __attribute__((weak));
 void gotoblas_dynamic_quit(void) __attribute__((weak));
 char* openblas_get_corename(void) __attribute__((weak));
 }
@@ -94,10 +96,25 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha
         return;
     }
     kernel_choice();
+    // OpenBLAS splits any product above ~0.26 M multiply-adds over all its
+    // threads, but below a few million the hand-off costs more than it saves
+    // (tapegrad_bench gemm, 2 threads vs 1, SkylakeX kernel: 200x100x100
+    // 86 vs 109 GFLOP/s, 200x100x10 53 vs 97; 200x100x784 145 vs 119). So
+    // small products run on the calling thread alone. openblas_set_num_threads
+    // is process-wide: like OpenBLAS itself, this assumes BLAS calls are not
+    // made from several threads at once.
+    constexpr double single_thread_below = 4e6;  // m * n * k
+    int threads = 0;
+    if (double(m) * double(n) * double(k) < single_thread_below && openblas_get_num_threads &&
+        openblas_set_num_threads) {
+        threads = openblas_get_num_threads();
+        if (threads > 1) openblas_set_num_threads(1);
+    }
     using cxxblas::Transpose;
     cxxblas::gemm<int>(cxxblas::StorageOrder::RowMajor, ta ? Transpose::Trans : Transpose::NoTrans,
                        tb ? Transpose::Trans : Transpose::NoTrans, int(m), int(n), int(k), alpha, a, int(lda), b,
                        int(ldb), beta, c, int(ldc));
+    if (threads > 1) openblas_set_num_threads(threads);
 }
 
 template void gemm(bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t, const float*,
