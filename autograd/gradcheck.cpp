@@ -77,7 +77,7 @@ GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
         EnableGradGuard recording;
         outputs = f(inputs);
     }
-    std::vector<std::vector<std::vector<xt::xarray<T>>>> analytic(outputs.size());
+    std::vector<std::vector<std::vector<Array<T>>>> analytic(outputs.size());
     for (std::size_t o = 0; o < outputs.size(); ++o) {
         const std::size_t n = outputs[o].size();
         analytic[o].resize(n);
@@ -90,7 +90,7 @@ GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
             }
             for (std::size_t i : checked_inputs) {
                 Tensor<T> g = inputs[i].grad();
-                analytic[o][r].push_back(g.defined() ? g.data() : xt::xarray<T>(xt::zeros<T>(inputs[i].shape())));
+                analytic[o][r].push_back(g.defined() ? g.data() : Array<T>(xt::zeros<T>(inputs[i].shape())));
             }
         }
     }

@@ -36,7 +36,7 @@ bool anomaly_detection_enabled() { return anomaly_mode; }
 
 namespace {
 template <class T>
-bool all_finite(const xt::xarray<T>& values) {
+bool all_finite(const Array<T>& values) {
     for (T v : values)
         if (!std::isfinite(v)) return false;
     return true;
@@ -47,7 +47,7 @@ EnableGradGuard::EnableGradGuard() : previous_(grad_mode) { grad_mode = true; }
 EnableGradGuard::~EnableGradGuard() { grad_mode = previous_; }
 
 template <class T>
-Tensor<T> record(const char* name, xt::xarray<T> value, TensorList<T> inputs, BackwardFn<T> backward) {
+Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward) {
     if (anomaly_mode && !all_finite(value))
         throw Error(std::string("anomaly: '") + name + "' produced NaN or Inf in its output of shape " +
                     shape_str(Shape(value.shape().begin(), value.shape().end())));
@@ -120,7 +120,7 @@ void accumulate(Tensor<T>& total, Tensor<T> g, bool create_graph) {
     } else if (exclusively_owned(total)) {
         total.data_mut() += g.data();
     } else {
-        total = Tensor<T>(xt::xarray<T>(total.data() + g.data()));
+        total = Tensor<T>(Array<T>(total.data() + g.data()));
     }
 }
 
@@ -208,8 +208,8 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
     }
 }
 
-template Tensor<float> record(const char*, xt::xarray<float>, TensorList<float>, BackwardFn<float>);
-template Tensor<double> record(const char*, xt::xarray<double>, TensorList<double>, BackwardFn<double>);
+template Tensor<float> record(const char*, Array<float>, TensorList<float>, BackwardFn<float>);
+template Tensor<double> record(const char*, Array<double>, TensorList<double>, BackwardFn<double>);
 template void run_backward(const Tensor<float>&, const Tensor<float>&, bool, bool);
 template void run_backward(const Tensor<double>&, const Tensor<double>&, bool, bool);
 

@@ -98,14 +98,14 @@ bool anomaly_detection_enabled();
 
 // Wraps a forward result; attaches the graph node when it is needed.
 template <class T>
-Tensor<T> record(const char* name, xt::xarray<T> value, TensorList<T> inputs, BackwardFn<T> backward);
+Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward);
 
 // The usual call, record<T>(name, value, {a, b}, [](...) { ... }): the same,
 // but the input list and the std::function are built only when the output
 // gets a graph node, so an op that records nothing (under NoGradGuard, e.g.
 // every op inside backward) does not allocate them.
 template <class T, class F>
-Tensor<T> record(const char* name, xt::xarray<T> value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
+Tensor<T> record(const char* name, Array<T> value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
     const bool needed = grad_enabled() && std::any_of(inputs.begin(), inputs.end(),
                                                       [](const Tensor<T>& in) { return in.requires_grad(); });
     if (!needed) return record<T>(name, std::move(value), TensorList<T>{}, BackwardFn<T>{});

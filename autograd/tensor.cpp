@@ -77,7 +77,7 @@ Tensor<T> Tensor<T>::full(const Shape& shape, T value, bool requires_grad) {
 
 template <class T>
 Tensor<T> Tensor<T>::scalar(T value, bool requires_grad) {
-    Array a = xt::xarray<T>::from_shape({});
+    Array a = Array::from_shape({});
     a() = value;
     return Tensor(std::move(a), requires_grad);
 }

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include <xtensor/xarray.hpp>
+#include "autograd/allocator.hpp"
 
 namespace tapegrad {
 
@@ -37,8 +37,8 @@ class Tensor;
 template <class T>
 struct GradFn;
 
-// The values live in an xt::xarray<T> (any rank) rather than a fixed-rank
-// xt::xtensor<T, N>: one tensor type serves every op, broadcasting and keepdims
+// The values live in an Array<T> (allocator.hpp), an xt::xarray of any rank
+// rather than a fixed-rank xt::xtensor<T, N>: one tensor type serves every op, broadcasting and keepdims
 // reductions. Measured with bench/xarray_vs_xtensor (float, -O3, AVX-512):
 // sigmoid of 200x100 7.7 us on both; bias add (200,100)+(100,) 3.5 vs 3.3 us;
 // 200x100 product 2.6 vs 2.2 us; column sums 1.9 vs 1.8 us; a 1x1 product 79 vs
@@ -46,14 +46,14 @@ struct GradFn;
 // most of a training step, see raw pointers either way.
 template <class T>
 struct TensorImpl {
-    xt::xarray<T> data;
+    Array<T> data;
     bool requires_grad = false;
     std::shared_ptr<TensorImpl<T>> grad;     // accumulated gradient (leaves)
     std::shared_ptr<GradFn<T>> grad_fn;      // how this tensor was made (non-leaves)
     std::uint64_t visit_epoch = 0;           // scratch of the backward engine:
     std::size_t backward_slot = 0;           //   which walk saw it, and where
 
-    explicit TensorImpl(xt::xarray<T> d, bool rg = false) : data(std::move(d)), requires_grad(rg) {}
+    explicit TensorImpl(Array<T> d, bool rg = false) : data(std::move(d)), requires_grad(rg) {}
     TensorImpl(const TensorImpl&) = delete;
     TensorImpl& operator=(const TensorImpl&) = delete;
     // Releases long graphs without recursing once per node (a 100,000-op chain
@@ -65,7 +65,7 @@ template <class T>
 class Tensor {
 public:
     using value_type = T;
-    using Array = xt::xarray<T>;
+    using Array = tapegrad::Array<T>;
 
     Tensor() = default;  // undefined: defined() is false
     explicit Tensor(Array data, bool requires_grad = false);

@@ -44,7 +44,7 @@ bool BatchLoader::next(Batch& batch) {
         buffer_.zero_grad();  // in case the caller made the last batch a leaf with a gradient
         buffer_.set_requires_grad(false);
     } else {
-        buffer_ = Tensor<float>(xt::xarray<float>::from_shape({rows, width}));
+        buffer_ = Tensor<float>(Array<float>::from_shape({rows, width}));
     }
 
     float* dst = buffer_.data_mut().data();

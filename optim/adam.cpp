@@ -50,10 +50,10 @@ void Adam<T>::step() {
         auto& slot = this->slot(i);
         auto& buffers = slot.buffers;
         const std::int64_t step = ++slot.steps;
-        xt::xarray<T>& p = param.data_mut();
+        auto& p = param.data_mut();
         // The .grad tensor may be shared, so it is only read; it is copied
         // only when (coupled) weight decay must be added to it.
-        xt::xarray<T> decayed;
+        Array<T> decayed;
         const bool coupled_decay = weight_decay_ != 0 && !decoupled_;
         if (weight_decay_ != 0) {
             if (decoupled_) {
@@ -62,7 +62,7 @@ void Adam<T>::step() {
                 decayed = grad.data() + T(weight_decay_) * p;
             }
         }
-        const xt::xarray<T>& g = coupled_decay ? decayed : grad.data();
+        const Array<T>& g = coupled_decay ? decayed : grad.data();
         for (const char* name : {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"})
             if (knows_buffer(name) && !buffers.count(name)) buffers[name] = xt::zeros_like(p);
         xt::xarray<T>& exp_avg = buffers["exp_avg"];

@@ -40,7 +40,7 @@ void SGD<T>::step() {
         Tensor<T> param = this->params()[i];
         const Tensor<T> grad = param.grad();
         if (!grad.defined()) continue;
-        xt::xarray<T>& p = param.data_mut();
+        auto& p = param.data_mut();
         // No temporary arrays: the update used to copy every gradient and
         // build the momentum buffer and lr * g anew per step (~7% of a
         // training epoch). xt::noalias evaluates each expression straight
@@ -51,9 +51,9 @@ void SGD<T>::step() {
         // so the rounding, and the trajectories, are the same bit for bit.
         // The .grad tensor may be shared, so it is only read; it is copied
         // only when weight decay must be added to it.
-        xt::xarray<T> decayed;
+        Array<T> decayed;
         if (weight_decay != T(0)) decayed = grad.data() + weight_decay * p;
-        const xt::xarray<T>& g = weight_decay != T(0) ? decayed : grad.data();
+        const Array<T>& g = weight_decay != T(0) ? decayed : grad.data();
         if (momentum == T(0)) {
             xt::noalias(p) -= lr * g;
         } else {

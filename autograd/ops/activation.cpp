@@ -30,7 +30,7 @@ template <class T>
 Tensor<T> relu(const Tensor<T>& a) {
     return record<T>("relu", xt::maximum(a.data(), T(0)), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         // The 0/1 mask is piecewise constant: a constant in the graph.
-        return TensorList<T>{mul(g, Tensor<T>(xt::xarray<T>(xt::cast<T>(in[0].data() > T(0)))))};
+        return TensorList<T>{mul(g, Tensor<T>(Array<T>(xt::cast<T>(in[0].data() > T(0)))))};
     });
 }
 

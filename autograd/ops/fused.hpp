@@ -20,7 +20,7 @@ namespace tapegrad::detail {
 template <class T, class F, class... Args>
 Tensor<T> grad_formula(const F& f, const Args&... args) {
     if (grad_enabled()) return f(args...);
-    return Tensor<T>(xt::xarray<T>(f(args.data()...)));
+    return Tensor<T>(Array<T>(f(args.data()...)));
 }
 
 }  // namespace tapegrad::detail

@@ -22,7 +22,7 @@ Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& labels, Reduction r
     if (batch == 0) throw Error("nll_loss: empty batch");
     const T scale = reduction_scale<T>(r, batch);
     // The gradient is -scale at each (i, label_i): keep it as a constant tensor.
-    xt::xarray<T> pick = xt::zeros<T>({batch, classes});
+    Array<T> pick = xt::zeros<T>({batch, classes});
     T total = 0;
     for (std::size_t i = 0; i < batch; ++i) {
         const std::int64_t y = labels[i];
@@ -32,7 +32,7 @@ Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& labels, Reduction r
         total -= log_probs.data().data()[i * classes + std::size_t(y)];
         pick.data()[i * classes + std::size_t(y)] = -scale;
     }
-    xt::xarray<T> out = xt::xarray<T>::from_shape({});
+    Array<T> out = Array<T>::from_shape({});
     out() = total * scale;
     return record<T>("nll_loss", std::move(out), {log_probs},
                      [pick = Tensor<T>(std::move(pick))](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {

@@ -127,11 +127,11 @@ template void gemm(bool, bool, std::size_t, std::size_t, std::size_t, double, co
 namespace {
 // C = op(A) op(B) on row-major arrays.
 template <class T>
-xt::xarray<T> gemm(const xt::xarray<T>& a, const xt::xarray<T>& b, bool ta, bool tb) {
+Array<T> gemm(const Array<T>& a, const Array<T>& b, bool ta, bool tb) {
     const std::size_t m = ta ? a.shape()[1] : a.shape()[0];
     const std::size_t k = ta ? a.shape()[0] : a.shape()[1];
     const std::size_t n = tb ? b.shape()[0] : b.shape()[1];
-    xt::xarray<T> c = xt::xarray<T>::from_shape({m, n});
+    Array<T> c = Array<T>::from_shape({m, n});
     detail::gemm<T>(ta, tb, m, n, k, T(1), a.data(), a.shape()[1], b.data(), b.shape()[1], T(0), c.data(), n);
     return c;
 }

@@ -19,7 +19,7 @@ Tensor<T> sum(const Tensor<T>& a) {
 template <class T>
 Tensor<T> sum(const Tensor<T>& a, int axis, bool keepdims) {
     const std::size_t ax = normalize_axis("sum", axis, a.shape());
-    xt::xarray<T> out = xt::sum(a.data(), {ax}, xt::keep_dims | xt::evaluation_strategy::immediate);
+    Array<T> out = xt::sum(a.data(), {ax}, xt::keep_dims | xt::evaluation_strategy::immediate);
     if (!keepdims) {
         Shape s = a.shape();
         s.erase(s.begin() + std::ptrdiff_t(ax));
@@ -49,9 +49,9 @@ Tensor<T> max(const Tensor<T>& a, int axis, bool keepdims) {
     const std::size_t ax = normalize_axis("max", axis, a.shape());
     if (a.shape()[ax] == 0) throw Error("max: axis " + std::to_string(axis) + " of shape " + shape_str(a.shape()) + " is empty");
     const Shape kept = keepdims_shape(a.shape(), ax);
-    xt::xarray<T> out = xt::amax(a.data(), {ax}, xt::evaluation_strategy::immediate);
+    Array<T> out = xt::amax(a.data(), {ax}, xt::evaluation_strategy::immediate);
     // One-hot mask of the first maximum along the axis: the gradient's path.
-    xt::xarray<T> mask = xt::zeros<T>(a.shape());
+    Array<T> mask = xt::zeros<T>(a.shape());
     {
         const auto& shape = a.shape();
         std::size_t outer = 1, inner = 1;

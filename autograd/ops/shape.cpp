@@ -23,7 +23,7 @@ Tensor<T> reshape(const Tensor<T>& a, const Shape& shape) {
     if (element_count(shape) != a.size())
         throw Error("reshape: cannot reshape " + shape_str(a.shape()) + " (" + std::to_string(a.size()) +
                     " elements) to " + shape_str(shape));
-    xt::xarray<T> out = a.data();
+    Array<T> out = a.data();
     out.reshape(shape);
     return record<T>("reshape", std::move(out), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         return TensorList<T>{reshape(g, in[0].shape())};
@@ -33,7 +33,7 @@ Tensor<T> reshape(const Tensor<T>& a, const Shape& shape) {
 template <class T>
 Tensor<T> transpose(const Tensor<T>& a) {
     if (a.dim() != 2) throw Error("transpose: expects a 2-D tensor, got shape " + shape_str(a.shape()));
-    return record<T>("transpose", xt::xarray<T>(xt::transpose(a.data())), {a},
+    return record<T>("transpose", Array<T>(xt::transpose(a.data())), {a},
                      [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) { return TensorList<T>{transpose(g)}; });
 }
 
@@ -42,7 +42,7 @@ Tensor<T> broadcast_to(const Tensor<T>& a, const Shape& shape) {
     if (a.shape() == shape) return a;
     if (broadcast_shapes("broadcast_to", a.shape(), shape) != shape)
         throw Error("broadcast_to: cannot broadcast " + shape_str(a.shape()) + " to " + shape_str(shape));
-    return record<T>("broadcast_to", xt::xarray<T>(xt::broadcast(a.data(), shape)), {a},
+    return record<T>("broadcast_to", Array<T>(xt::broadcast(a.data(), shape)), {a},
                      [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          return TensorList<T>{sum_to(g, in[0].shape())};
                      });
@@ -61,7 +61,7 @@ Tensor<T> sum_to(const Tensor<T>& a, const Shape& shape) {
     std::vector<std::size_t> axes;
     for (std::size_t i = 0; i < from.size(); ++i)
         if (i < lead || (shape[i - lead] == 1 && from[i] != 1)) axes.push_back(i);
-    xt::xarray<T> out;
+    Array<T> out;
     if (axes.back() + 1 == axes.size()) {
         // The reduced axes lead (a bias gradient: (batch, n) -> (n,)): add up
         // the rows of the row-major array, a loop that vectorises, instead of

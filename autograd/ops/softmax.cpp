@@ -14,8 +14,8 @@ template <class T>
 Tensor<T> softmax(const Tensor<T>& a, int axis) {
     const std::size_t ax = normalize_axis("softmax", axis, a.shape());
     const auto keep = xt::keep_dims | xt::evaluation_strategy::immediate;
-    xt::xarray<T> e = xt::exp(a.data() - xt::amax(a.data(), {ax}, keep));
-    xt::xarray<T> total = xt::sum(e, {ax}, keep);
+    Array<T> e = xt::exp(a.data() - xt::amax(a.data(), {ax}, keep));
+    Array<T> total = xt::sum(e, {ax}, keep);
     e /= total;
     return record<T>("softmax", std::move(e), {a}, [axis](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
         // J^T g = out * (g - sum(g * out))
@@ -29,8 +29,8 @@ template <class T>
 Tensor<T> log_softmax(const Tensor<T>& a, int axis) {
     const std::size_t ax = normalize_axis("log_softmax", axis, a.shape());
     const auto keep = xt::keep_dims | xt::evaluation_strategy::immediate;
-    xt::xarray<T> shifted = a.data() - xt::amax(a.data(), {ax}, keep);
-    xt::xarray<T> log_total = xt::log(xt::sum(xt::exp(shifted), {ax}, keep));
+    Array<T> shifted = a.data() - xt::amax(a.data(), {ax}, keep);
+    Array<T> log_total = xt::log(xt::sum(xt::exp(shifted), {ax}, keep));
     shifted -= log_total;
     return record<T>("log_softmax", std::move(shifted), {a}, [axis](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
         // J^T g = g - softmax * sum(g), with softmax = exp(out)
