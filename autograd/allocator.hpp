@@ -1,25 +1,29 @@
-// Where tensor values live: Array<T>, an xt::xarray whose buffer comes from
-// ValueAllocator rather than xsimd's aligned allocator.
+// Memory for tensors: the value buffers (Array<T>) and the graph's nodes.
 //
-// Why: xsimd's allocator calls posix_memalign for every buffer, and glibc
-// (2.36) serves memalign outside its per-thread cache: each call walks the
-// main arena and often consolidates its fast bins. Every recorded op and every
-// gradient allocates a buffer, so on tiny tensors that was the largest single
-// cost of the tape (perf on bench/tapegrad_bench tape: ~40% of the time in
-// malloc_consolidate, _int_free, _int_memalign and friends; ~25% less time per
-// op in backward with this allocator). ValueAllocator takes a plain malloc
-// block, served from the thread cache when small, and aligns it by hand.
+// Why not the defaults: xsimd's aligned allocator calls posix_memalign for
+// every buffer, which glibc (2.36) serves outside its per-thread cache, and a
+// recorded op and its gradient each allocate a buffer, a TensorImpl and a
+// GradFn. backward() then frees them all at once, thousands in a row for a
+// long tape; glibc's thread cache keeps only 7 blocks of a size, so the rest
+// went through its locked bins, were consolidated again and again, and the
+// emptied heap top was handed back to the kernel and faulted in again on the
+// next forward pass. perf on `bench/tapegrad_bench tape`: ~40% of the time in
+// malloc_consolidate, _int_free, _int_memalign and page faults.
 //
-// The buffers keep xsimd's alignment, and xtensor is told so (below): it then
-// runs the same aligned vector loops as before. That matters beyond speed: on
-// a buffer of unknown alignment xtensor peels a scalar prologue whose length
-// depends on the address, and its scalar and vector exp or sum round
+// So small blocks (up to 4 KiB: tiny tensors, biases, graph nodes) come from
+// a per-thread cache of freed blocks, in 64-byte size classes, up to 16 MiB
+// per thread; larger ones from malloc, aligned by hand. Every block is 64-byte
+// aligned (or xsimd's alignment, if larger).
+//
+// The alignment matters beyond speed, and xtensor is told about it (below):
+// on a buffer of unknown alignment xtensor peels a scalar prologue whose
+// length depends on the address, and its scalar and vector exp or sum round
 // differently, so results would change from run to run with the heap layout.
+// With it, xtensor runs the same aligned loops it ran with xsimd's allocator,
+// and results are bit-identical to those.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
-#include <cstdlib>
 #include <limits>
 #include <new>
 
@@ -31,44 +35,42 @@
 // tapegrad's ops (sum, mean, ...) and break xtensor's own calls to its own.
 namespace tapegrad::memory {
 
-template <class T>
-struct ValueAllocator {
-    using value_type = T;
-
-    // xsimd's own alignment for the widest vectors it was built for, and at
-    // least a cache line.
 #ifdef XTENSOR_USE_XSIMD
-    static constexpr std::size_t alignment = XSIMD_DEFAULT_ALIGNMENT > 64 ? XSIMD_DEFAULT_ALIGNMENT : 64;
+constexpr std::size_t block_alignment = XSIMD_DEFAULT_ALIGNMENT > 64 ? XSIMD_DEFAULT_ALIGNMENT : 64;
 #else
-    static constexpr std::size_t alignment = 64;
+constexpr std::size_t block_alignment = 64;
 #endif
 
-    ValueAllocator() noexcept = default;
+// A block of at least `bytes` bytes, aligned to block_alignment; throws
+// std::bad_alloc. Free it with free_block and the same size, on any thread.
+void* allocate_block(std::size_t bytes);
+void free_block(void* block, std::size_t bytes) noexcept;
+// False in builds with AddressSanitizer, which must see every free.
+bool caches_blocks() noexcept;
+
+// A std allocator over those blocks, for Array<T> and std::allocate_shared.
+template <class T>
+struct BlockAllocator {
+    using value_type = T;
+    static_assert(alignof(T) <= block_alignment, "blocks must be aligned for T");
+
+    BlockAllocator() noexcept = default;
     template <class U>
-    ValueAllocator(const ValueAllocator<U>&) noexcept {}
+    BlockAllocator(const BlockAllocator<U>&) noexcept {}
 
     T* allocate(std::size_t n) {
-        if (n > (std::numeric_limits<std::size_t>::max() - alignment) / sizeof(T)) throw std::bad_alloc();
-        // malloc's block is 16-byte aligned, so rounding up its address leaves
-        // at least 16 bytes in front: room to remember the block itself.
-        void* const block = std::malloc(n * sizeof(T) + alignment);
-        if (block == nullptr) throw std::bad_alloc();
-        const std::uintptr_t aligned = (reinterpret_cast<std::uintptr_t>(block) + alignment) & ~(alignment - 1);
-        void** const values = reinterpret_cast<void**>(aligned);
-        values[-1] = block;
-        return reinterpret_cast<T*>(values);
+        if (n > std::numeric_limits<std::size_t>::max() / 2 / sizeof(T)) throw std::bad_alloc();
+        return static_cast<T*>(allocate_block(n * sizeof(T)));
     }
-    void deallocate(T* p, std::size_t) noexcept {
-        if (p != nullptr) std::free(reinterpret_cast<void**>(p)[-1]);
-    }
+    void deallocate(T* p, std::size_t n) noexcept { free_block(p, n * sizeof(T)); }
 };
 
 template <class T, class U>
-bool operator==(const ValueAllocator<T>&, const ValueAllocator<U>&) noexcept {
+bool operator==(const BlockAllocator<T>&, const BlockAllocator<U>&) noexcept {
     return true;
 }
 template <class T, class U>
-bool operator!=(const ValueAllocator<T>&, const ValueAllocator<U>&) noexcept {
+bool operator!=(const BlockAllocator<T>&, const BlockAllocator<U>&) noexcept {
     return false;
 }
 
@@ -77,7 +79,7 @@ bool operator!=(const ValueAllocator<T>&, const ValueAllocator<U>&) noexcept {
 #ifdef XTENSOR_USE_XSIMD
 // Tells xtensor that these buffers are aligned for xsimd's vectors.
 template <class T>
-struct xsimd::allocator_alignment<tapegrad::memory::ValueAllocator<T>> {
+struct xsimd::allocator_alignment<tapegrad::memory::BlockAllocator<T>> {
     using type = xsimd::aligned_mode;
 };
 #endif
@@ -87,6 +89,6 @@ namespace tapegrad {
 // The array type of a tensor's values and gradients. It converts to and from
 // any xtensor expression, xt::xarray<T> included (by copying).
 template <class T>
-using Array = xt::xarray<T, XTENSOR_DEFAULT_LAYOUT, memory::ValueAllocator<T>>;
+using Array = xt::xarray<T, XTENSOR_DEFAULT_LAYOUT, memory::BlockAllocator<T>>;
 
 }  // namespace tapegrad

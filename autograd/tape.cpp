@@ -57,7 +57,8 @@ Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, Backwar
     for (const auto& in : inputs) needed = needed || in.requires_grad();
     if (!needed) return out;
     out.impl()->requires_grad = true;
-    out.impl()->grad_fn = std::make_shared<GradFn<T>>(name, std::move(inputs), std::move(backward));
+    out.impl()->grad_fn =
+        std::allocate_shared<GradFn<T>>(memory::BlockAllocator<GradFn<T>>(), name, std::move(inputs), std::move(backward));
     return out;
 }
 

@@ -53,7 +53,8 @@ std::size_t checked_size(const Shape& shape, const char* factory) {
 
 template <class T>
 Tensor<T>::Tensor(Array data, bool requires_grad)
-    : impl_(std::make_shared<TensorImpl<T>>(std::move(data), requires_grad)) {}
+    : impl_(std::allocate_shared<TensorImpl<T>>(memory::BlockAllocator<TensorImpl<T>>(), std::move(data),
+                                                requires_grad)) {}
 
 template <class T>
 Tensor<T> Tensor<T>::zeros(const Shape& shape, bool requires_grad) {
