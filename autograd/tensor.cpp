@@ -49,6 +49,14 @@ std::size_t checked_size(const Shape& shape, const char* factory) {
     }
     return n;
 }
+// Values drawn in row-major order from `dist`, seeded with `seed`.
+template <class T, class Distribution>
+Array<T> sampled(const Shape& shape, std::uint64_t seed, Distribution dist) {
+    std::mt19937_64 rng(seed);
+    Array<T> a(shape);
+    for (auto& v : a) v = dist(rng);
+    return a;
+}
 }  // namespace
 
 template <class T>
@@ -122,11 +130,7 @@ Tensor<T> Tensor<T>::uniform(const Shape& shape, T low, T high, std::uint64_t se
         throw Error("Tensor::uniform: low must be below high, both finite; got " + std::to_string(low) + " and " +
                     std::to_string(high));
     checked_size<T>(shape, "uniform");
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<T> dist(low, high);
-    Array a(shape);
-    for (auto& v : a) v = dist(rng);
-    return Tensor(std::move(a), requires_grad);
+    return Tensor(sampled<T>(shape, seed, std::uniform_real_distribution<T>(low, high)), requires_grad);
 }
 
 template <class T>
@@ -135,11 +139,7 @@ Tensor<T> Tensor<T>::normal(const Shape& shape, T mean, T stddev, std::uint64_t 
         throw Error("Tensor::normal: mean must be finite and stddev positive and finite; got " +
                     std::to_string(mean) + " and " + std::to_string(stddev));
     checked_size<T>(shape, "normal");
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<T> dist(mean, stddev);
-    Array a(shape);
-    for (auto& v : a) v = dist(rng);
-    return Tensor(std::move(a), requires_grad);
+    return Tensor(sampled<T>(shape, seed, std::normal_distribution<T>(mean, stddev)), requires_grad);
 }
 
 template <class T>
