@@ -6,6 +6,7 @@
 #include "autograd/graphviz.hpp"
 #include "autograd/ops.hpp"
 #include "data/dataset.hpp"
+#include "data/augment.hpp"
 #include "data/idx.hpp"
 #include "data/loader.hpp"
 #include "nn/activation.hpp"

@@ -23,7 +23,7 @@ using namespace tapegrad;
 namespace {
 
 constexpr int exit_failure = 1, exit_bad_input = 2, exit_non_finite = 3;
-// Independent random streams drawn from --seed (training.cpp uses stream 2).
+// Independent random streams drawn from --seed (training.cpp uses 2 and 3).
 constexpr std::uint64_t split_stream = 0, init_stream = 1;
 
 struct Setup {
@@ -57,6 +57,15 @@ Setup prepare(const mnist::Options& o) {
         throw Error("'" + o.data_dir + "': train images have " + std::to_string(train.features()) +
                     " pixels, test images " + std::to_string(test.features()));
     check_layers(o, train, test);
+    if (o.shift > 0) {
+        const std::size_t side = mnist::image_side(train.features());
+        if (side == 0)
+            throw Error("--shift needs square images, but the images in '" + o.data_dir + "' have " +
+                        std::to_string(train.features()) + " pixels");
+        if (o.shift >= side)
+            throw Error("--shift " + std::to_string(o.shift) + " must be below the side of the images in '" +
+                        o.data_dir + "' (" + std::to_string(side) + " pixels)");
+    }
     const std::size_t valid = o.valid.value_or(train.size() / 10);
     if (valid == 0 || valid >= train.size())
         throw Error("--valid " + std::to_string(valid) + " must leave samples for both training and validation (the " +

@@ -69,6 +69,9 @@ void add_flags(CLI::App& app, Options& o, std::string& init_choice) {
                    "stop after N epochs without a better validation loss, keep the best weights; 0 = off")
         ->capture_default_str();
     app.add_option("--valid", o.valid, "validation samples taken from the training set (default: 10%)");
+    app.add_option("--shift", o.shift,
+                   "augment: move each training image by up to N pixels, anew every epoch; 0 = off (the notebook)")
+        ->capture_default_str();
     app.add_option("--seed", o.seed, "seed of the split, the initial weights and the batch order")
         ->capture_default_str();
     app.add_option("--init", init_choice, "weight initialiser")
@@ -110,7 +113,7 @@ std::string training_fingerprint(const Options& o) {
     out << " activation=" << o.activation << " batch_size=" << o.batch_size << " lr=" << o.lr
         << " momentum=" << o.momentum << " nesterov=" << o.nesterov << " l2=" << o.l2
         << " early_stop=" << o.early_stop << " valid=" << (o.valid ? std::to_string(*o.valid) : "default")
-        << " seed=" << o.seed << " init=" << tapegrad::nn::init_name(o.init);
+        << " seed=" << o.seed << " shift=" << o.shift << " init=" << tapegrad::nn::init_name(o.init);
     return out.str();
 }
 

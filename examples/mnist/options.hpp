@@ -24,6 +24,7 @@ struct Options {
     double l2 = 0;
     std::size_t early_stop = 5;           // patience in epochs; 0 = off
     std::optional<std::size_t> valid;     // unset: 10% of the training set
+    std::size_t shift = 0;                // augmentation: move each training image by up to N pixels; 0 = off
     std::uint64_t seed = 42;
     tapegrad::nn::Init init = tapegrad::nn::Init::XavierUniform;
     std::string save, load, metrics, plot, checkpoint, resume;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "autograd/ops.hpp"
+#include "data/augment.hpp"
 #include "data/loader.hpp"
 #include "evaluate.hpp"
 #include "progress.hpp"
@@ -13,7 +14,8 @@ namespace mnist {
 
 namespace {
 const std::string fingerprint_key = "training_settings";
-constexpr std::uint64_t batch_order_stream = 2;  // see main.cpp for the other streams of --seed
+// Streams of --seed; see main.cpp for the others.
+constexpr std::uint64_t batch_order_stream = 2, shift_stream = 3;
 
 // Where the loss stopped being a number; caught by Trainer::run.
 struct NonFiniteLoss {
@@ -26,6 +28,12 @@ void print_epoch_line(const EpochRecord& r, std::size_t epochs) {
     std::fflush(stdout);
 }
 }  // namespace
+
+std::size_t image_side(std::size_t pixels) {
+    std::size_t side = 0;
+    while ((side + 1) * (side + 1) <= pixels) ++side;
+    return side * side == pixels ? side : 0;
+}
 
 Trainer::Trainer(tapegrad::nn::Module<float>& model, tapegrad::optim::Optimizer<float>& optimizer,
                  const tapegrad::Dataset& train, const tapegrad::Dataset& valid, const Options& options)
@@ -79,10 +87,19 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     std::size_t correct = 0, seen = 0, batch_number = 0;
 
     model_.train();
+    const std::size_t side = options_.shift > 0 ? image_side(train_.features()) : 0;
+    // Each batch's shifts depend only on (seed, epoch, batch), so a resumed
+    // run moves the images exactly as the uninterrupted one.
+    const std::uint64_t epoch_shift_seed =
+        tapegrad::nn::derive_seed(tapegrad::nn::derive_seed(options_.seed, shift_stream), epoch);
     const auto start = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
         ++batch_number;
-        const tapegrad::Tensor<float> logits = model_(batch.inputs);
+        const tapegrad::Tensor<float> inputs =
+            options_.shift == 0 ? batch.inputs
+                                : tapegrad::random_shift(batch.inputs, side, side, options_.shift,
+                                                         tapegrad::nn::derive_seed(epoch_shift_seed, batch_number));
+        const tapegrad::Tensor<float> logits = model_(inputs);
         tapegrad::Tensor<float> loss = tapegrad::cross_entropy(logits, batch.labels);
         const double value = loss.item();
         if (!std::isfinite(value))

@@ -16,6 +16,9 @@ namespace mnist {
 
 enum class Outcome { AllEpochs, EarlyStopped, NonFiniteLoss };
 
+// The side of a square image of `pixels` pixels; 0 when there is none.
+std::size_t image_side(std::size_t pixels);
+
 class Trainer {
 public:
     // Keeps references: everything must outlive the trainer.

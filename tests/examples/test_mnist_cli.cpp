@@ -103,6 +103,7 @@ TEST_CASE_FIXTURE(Fixture, "bad flags and bad data exit with status 2 and a mess
         {quick_run({"--layers", "16,8,2"}), "3 classes"},
         {quick_run({"--layers", "16"}), "--layers"},
         {quick_run({"--valid", "200"}), "--valid"},
+        {quick_run({"--shift", "4"}), "--shift 4 must be below the side of the images"},
         {quick_run({"--data", "missing"}), "missing/train-images-idx3-ubyte"},
         {quick_run({"--load", "missing.npz"}), "missing.npz"},
         {quick_run({"--resume", "missing.npz"}), "missing.npz"},
@@ -187,6 +188,27 @@ TEST_CASE_FIXTURE(Fixture, "a run resumed from a checkpoint ends with the uninte
     const RunResult other_settings = run_mnist(dir, quick_run({"--resume", "c.npz"}));
     CHECK(other_settings.status == 2);
     CHECK(other_settings.err.find("other training settings") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "--shift trains on moved images, reproducibly, and resumes bit for bit") {
+    const RunResult plain = run_mnist(dir, quick_run({"--save", "plain.npz"}));
+    const RunResult first = run_mnist(dir, quick_run({"--shift", "1", "--save", "first.npz"}));
+    const RunResult again = run_mnist(dir, quick_run({"--shift", "1", "--save", "again.npz"}));
+    REQUIRE(plain.status == 0);
+    REQUIRE(first.status == 0);
+    REQUIRE(again.status == 0);
+    namespace npz = tapegrad::nn::npz;
+    CHECK(npz::read(dir.file("first.npz")) == npz::read(dir.file("again.npz")));
+    CHECK(npz::read(dir.file("first.npz")) != npz::read(dir.file("plain.npz")));  // the shifts changed training
+
+    REQUIRE(run_mnist(dir, quick_run({"--shift", "1", "--epochs", "2", "--checkpoint", "c.npz"})).status == 0);
+    const RunResult resumed = run_mnist(dir, quick_run({"--shift", "1", "--resume", "c.npz", "--save", "resumed.npz"}));
+    INFO(resumed.err);
+    REQUIRE(resumed.status == 0);
+    CHECK(npz::read(dir.file("resumed.npz")) == npz::read(dir.file("first.npz")));
+    // The shift is a training setting: resuming without it is refused.
+    const RunResult unshifted = run_mnist(dir, quick_run({"--resume", "c.npz"}));
+    CHECK(unshifted.status == 2);
 }
 
 TEST_CASE_FIXTURE(Fixture, "a non-finite loss stops training with status 3 and keeps finite weights") {
