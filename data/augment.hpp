@@ -14,7 +14,8 @@ namespace tapegrad {
 // Returns a copy in which each image is moved by dx, dy pixels, each drawn
 // uniformly from [-max_shift, max_shift] for every image on its own; pixels
 // moved in from outside are 0. The draws depend only on `seed` and the row, on
-// every platform. max_shift 0 returns the images unchanged. Throws an Error
+// every platform. max_shift 0 returns the images unchanged. Not recorded on
+// the tape: it is meant for input data, not for values that need gradients. Throws an Error
 // naming the shape when a row is not height x width, or when max_shift is not
 // below both sides.
 Tensor<float> random_shift(const Tensor<float>& images, std::size_t height, std::size_t width,
