@@ -25,6 +25,34 @@ const SGDOptions& validated(const SGDOptions& options) {
     options.validate();
     return options;
 }
+
+// The momentum step of sgd.hpp in one pass over the parameter, its buffer and
+// its gradient, instead of one pass for the buffer and one for the
+// parameter. Every element sees the same operations in the same order as the
+// two xtensor expressions, which xsimd evaluates without fused multiply-adds;
+// GCC would contract this loop's a * b + c into FMAs (its C++ default is
+// -ffp-contract=fast, clang's is "on") and change the last bit of the
+// trajectories, hence the attribute and the pragma.
+template <class T>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
+void update_with_momentum(T* p, T* buf, const T* g, std::size_t n, T lr, T momentum, T keep, bool nesterov) {
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
+    if (nesterov) {
+        for (std::size_t i = 0; i < n; ++i) {
+            buf[i] = momentum * buf[i] + keep * g[i];
+            p[i] -= lr * (g[i] + momentum * buf[i]);
+        }
+    } else {
+        for (std::size_t i = 0; i < n; ++i) {
+            buf[i] = momentum * buf[i] + keep * g[i];
+            p[i] -= lr * buf[i];
+        }
+    }
+}
 }  // namespace
 
 template <class T>
@@ -59,16 +87,19 @@ void SGD<T>::step() {
         } else {
             auto& buffers = this->slot(i).buffers;
             auto found = buffers.find("momentum_buffer");
-            if (found == buffers.end()) {
-                found = buffers.emplace("momentum_buffer", g).first;
+            const bool first_step = found == buffers.end();
+            if (first_step) found = buffers.emplace("momentum_buffer", g).first;
+            xt::xarray<T>& buf = found->second;
+            if (!first_step && buf.size() == p.size() && g.size() == p.size()) {
+                update_with_momentum(p.data(), buf.data(), g.data(), p.size(), lr, momentum, T(1) - dampening,
+                                     options_.nesterov());
             } else {
-                xt::xarray<T>& buf = found->second;
-                xt::noalias(buf) = momentum * buf + (T(1) - dampening) * g;
+                if (!first_step) xt::noalias(buf) = momentum * buf + (T(1) - dampening) * g;
+                if (options_.nesterov())
+                    xt::noalias(p) -= lr * (g + momentum * buf);
+                else
+                    xt::noalias(p) -= lr * buf;
             }
-            if (options_.nesterov())
-                xt::noalias(p) -= lr * (g + momentum * found->second);
-            else
-                xt::noalias(p) -= lr * found->second;
         }
         ++this->slot(i).steps;
     }
