@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "data/idx.hpp"
+#include "tests/common/shell.hpp"
 #include "tests/nn/files.hpp"  // TempDir, read_bytes, write_bytes
 
 struct RunResult {
@@ -30,14 +31,10 @@ struct RunResult {
 inline RunResult run_mnist(const TempDir& dir, const std::vector<std::string>& args) {
     const char* exe = std::getenv("MNIST_EXE");
     if (!exe) throw std::runtime_error("MNIST_EXE is not set; run this test through meson test");
-    auto quoted = [](const std::string& s) {
-        std::string q = "'";
-        for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        return q + "'";
-    };
-    std::string command = "cd " + quoted(dir.file("")) + " && " + quoted(exe);
-    for (const std::string& arg : args) command += " " + quoted(arg);
-    command += " > " + quoted(dir.file("stdout.txt")) + " 2> " + quoted(dir.file("stderr.txt"));
+    using tapegrad::testing::shell_quoted;
+    std::string command = "cd " + shell_quoted(dir.file("")) + " && " + shell_quoted(exe);
+    for (const std::string& arg : args) command += " " + shell_quoted(arg);
+    command += " > " + shell_quoted(dir.file("stdout.txt")) + " 2> " + shell_quoted(dir.file("stderr.txt"));
     const int raw = std::system(command.c_str());
     RunResult result;
     if (raw != -1 && WIFEXITED(raw)) result.status = WEXITSTATUS(raw);

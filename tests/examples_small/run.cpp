@@ -27,10 +27,4 @@ Run run(const std::string& command) {
     return result;
 }
 
-std::string quoted(const std::string& path) {
-    std::string out = "'";
-    for (char c : path) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
 }  // namespace examples_small

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/shell.hpp"
+
 namespace examples_small {
 
 struct Run {
@@ -13,9 +15,7 @@ struct Run {
     std::string last(std::size_t from_end = 0) const;  // "" when there are not that many lines
 };
 
-// `command` goes to /bin/sh, so quote paths that may contain spaces.
+// `command` goes to /bin/sh, so quote paths with tapegrad::testing::shell_quoted.
 Run run(const std::string& command);
-
-std::string quoted(const std::string& path);
 
 }  // namespace examples_small

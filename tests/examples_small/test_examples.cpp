@@ -10,19 +10,19 @@
 
 #include "run.hpp"
 
-using examples_small::quoted;
+using tapegrad::testing::shell_quoted;
 using examples_small::run;
 
 namespace {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-const std::string gradcheck_exe = quoted(GRADCHECK_EXE);
+const std::string gradcheck_exe = shell_quoted(GRADCHECK_EXE);
 
 }  // namespace
 
 TEST_CASE("logistic_regression separates the two blobs") {
-    const auto r = run(quoted(LOGISTIC_REGRESSION_EXE));
+    const auto r = run(shell_quoted(LOGISTIC_REGRESSION_EXE));
     INFO(r.output);
     CHECK(r.status == 0);
     double accuracy = -1;
@@ -33,7 +33,7 @@ TEST_CASE("logistic_regression separates the two blobs") {
 }
 
 TEST_CASE("residual_spirals reaches 98% on held-out points") {
-    const auto r = run(quoted(RESIDUAL_SPIRALS_EXE));
+    const auto r = run(shell_quoted(RESIDUAL_SPIRALS_EXE));
     INFO(r.output);
     CHECK(r.status == 0);
     CHECK(r.last() == "PASS");
@@ -60,7 +60,7 @@ TEST_CASE("gradcheck on real MNIST digits, when they are there") {
         MESSAGE("skipped: no " << mnist << " (scripts/setup-data.sh creates it)");
         return;
     }
-    const auto r = run(gradcheck_exe + " --activation tanh --samples 20 --batch 2 --data " + quoted(mnist));
+    const auto r = run(gradcheck_exe + " --activation tanh --samples 20 --batch 2 --data " + shell_quoted(mnist));
     INFO(r.output);
     CHECK(r.status == 0);
     CHECK(r.last(1) == "passed: tanh 270/270");
@@ -72,8 +72,8 @@ TEST_CASE("bad flags exit with status 2") {
     CHECK(run(gradcheck_exe + " --samples 0").status == 2);
     CHECK(run(gradcheck_exe + " --batch -3").status == 2);
     CHECK(run(gradcheck_exe + " --no-such-flag").status == 2);
-    CHECK(run(quoted(RESIDUAL_SPIRALS_EXE) + " --steps 0").status == 2);
-    CHECK(run(quoted(LOGISTIC_REGRESSION_EXE) + " --unexpected").status == 2);
+    CHECK(run(shell_quoted(RESIDUAL_SPIRALS_EXE) + " --steps 0").status == 2);
+    CHECK(run(shell_quoted(LOGISTIC_REGRESSION_EXE) + " --unexpected").status == 2);
 }
 
 TEST_CASE("gradcheck refuses a --data directory that is not there") {
