@@ -1,23 +1,23 @@
-// Everything at once: #include "tapegrad.hpp". Each part also has its own
+// Everything at once: #include <tapegrad/tapegrad.hpp>. Each part also has its own
 // header (autograd/ops.hpp, nn/linear.hpp, optim/sgd.hpp, ...).
 #pragma once
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/graphviz.hpp"
-#include "autograd/ops.hpp"
-#include "data/dataset.hpp"
-#include "data/augment.hpp"
-#include "data/idx.hpp"
-#include "data/loader.hpp"
-#include "nn/activation.hpp"
-#include "nn/checkpoint.hpp"
-#include "nn/init.hpp"
-#include "nn/linear.hpp"
-#include "nn/loss.hpp"
-#include "nn/mlp.hpp"
-#include "nn/module.hpp"
-#include "nn/sequential.hpp"
-#include "nn/serialize.hpp"
-#include "optim/adam.hpp"
-#include "optim/lr_scheduler.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/autograd/gradcheck.hpp>
+#include <tapegrad/autograd/graphviz.hpp>
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/augment.hpp>
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/loader.hpp>
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/checkpoint.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/loss.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/sequential.hpp>
+#include <tapegrad/nn/serialize.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/lr_scheduler.hpp>
+#include <tapegrad/optim/sgd.hpp>

@@ -1,5 +1,5 @@
 // The per-thread cache of small blocks behind allocator.hpp.
-#include "autograd/allocator.hpp"
+#include <tapegrad/autograd/allocator.hpp>
 
 #include <cstdint>
 #include <cstdlib>

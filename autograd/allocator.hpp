@@ -27,6 +27,8 @@
 #include <limits>
 #include <new>
 
+#include <tapegrad/config.hpp>  // first: it checks the flags that xtensor's types depend on
+
 #include <xtensor/xarray.hpp>
 
 // In a namespace of its own: the allocator is a template argument of Array<T>,

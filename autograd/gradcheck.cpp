@@ -1,4 +1,4 @@
-#include "autograd/gradcheck.hpp"
+#include <tapegrad/autograd/gradcheck.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <type_traits>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad {
 

@@ -13,8 +13,8 @@
 #include <functional>
 #include <string>
 
-#include "autograd/tape.hpp"
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tape.hpp>
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

@@ -1,9 +1,9 @@
-#include "autograd/graphviz.hpp"
+#include <tapegrad/autograd/graphviz.hpp>
 
 #include <sstream>
 #include <unordered_map>
 
-#include "autograd/tape.hpp"
+#include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad {
 

@@ -17,8 +17,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "autograd/tape.hpp"
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tape.hpp>
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "autograd/random.hpp"
+#include <tapegrad/autograd/random.hpp>
 
 #include <numeric>
 #include <utility>

@@ -3,7 +3,7 @@
 // tape and the ops.
 #include <sstream>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

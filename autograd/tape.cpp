@@ -1,11 +1,11 @@
 // The backward engine: a reverse topological walk over the recorded graph.
-#include "autograd/tape.hpp"
+#include <tapegrad/autograd/tape.hpp>
 
 #include <atomic>
 #include <cmath>
 #include <string>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad {
 

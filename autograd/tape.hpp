@@ -17,7 +17,7 @@
 #include <memory>
 #include <vector>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

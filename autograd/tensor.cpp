@@ -1,4 +1,4 @@
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 #include <cmath>
 #include <limits>
@@ -9,7 +9,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xio.hpp>
 
-#include "autograd/tape.hpp"
+#include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad {
 

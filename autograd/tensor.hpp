@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/allocator.hpp"
+#include <tapegrad/autograd/allocator.hpp>
 
 namespace tapegrad {
 

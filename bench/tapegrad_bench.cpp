@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "autograd/ops.hpp"
-#include "autograd/ops/gemm.hpp"
-#include "data/dataset.hpp"
-#include "data/loader.hpp"
-#include "nn/linear.hpp"
-#include "nn/mlp.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/gemm.hpp>
+#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/loader.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 // OpenBLAS's thread count (weak: another BLAS links too, and then the bench
 // measures it with its own threading only).

@@ -1,9 +1,9 @@
-#include "data/augment.hpp"
+#include <tapegrad/data/augment.hpp>
 
 #include <algorithm>
 #include <string>
 
-#include "autograd/random.hpp"
+#include <tapegrad/autograd/random.hpp>
 
 namespace tapegrad {
 

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

@@ -1,9 +1,9 @@
-#include "data/byte_source.hpp"
+#include <tapegrad/data/byte_source.hpp>
 
 #include <algorithm>
 #include <climits>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

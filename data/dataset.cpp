@@ -1,11 +1,11 @@
-#include "data/dataset.hpp"
+#include <tapegrad/data/dataset.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
 
-#include "data/idx.hpp"
-#include "autograd/random.hpp"
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/autograd/random.hpp>
 
 namespace tapegrad {
 

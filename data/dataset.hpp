@@ -10,8 +10,8 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "autograd/ops.hpp"
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 

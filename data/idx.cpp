@@ -1,4 +1,4 @@
-#include "data/idx.hpp"
+#include <tapegrad/data/idx.hpp>
 
 #include <zlib.h>
 
@@ -8,8 +8,8 @@
 #include <string>
 #include <unistd.h>
 
-#include "autograd/tensor.hpp"
-#include "data/byte_source.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/byte_source.hpp>
 
 namespace tapegrad {
 

@@ -1,10 +1,10 @@
-#include "data/loader.hpp"
+#include <tapegrad/data/loader.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <numeric>
 
-#include "autograd/random.hpp"
+#include <tapegrad/autograd/random.hpp>
 
 namespace tapegrad {
 

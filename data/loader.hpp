@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "autograd/ops.hpp"
-#include "autograd/tensor.hpp"
-#include "data/dataset.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/dataset.hpp>
 
 namespace tapegrad {
 

@@ -5,7 +5,7 @@
 // line gets only Phi(1.5 sqrt 2) = 98.3% of such points right on average).
 #include <cstdio>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 using namespace tapegrad;
 

@@ -1,6 +1,6 @@
-#include "nn/activation.hpp"
+#include <tapegrad/nn/activation.hpp>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad::nn {
 

@@ -1,7 +1,7 @@
 // Parameter-free activation modules, so they can sit inside a Sequential.
 #pragma once
 
-#include "nn/module.hpp"
+#include <tapegrad/nn/module.hpp>
 
 namespace tapegrad::nn {
 

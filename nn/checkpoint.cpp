@@ -1,7 +1,7 @@
-#include "nn/checkpoint.hpp"
+#include <tapegrad/nn/checkpoint.hpp>
 
-#include "nn/npz.hpp"
-#include "nn/serialize.hpp"
+#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/nn/serialize.hpp>
 
 namespace tapegrad::nn {
 

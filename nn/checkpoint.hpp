@@ -16,8 +16,8 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "nn/module.hpp"
-#include "optim/optimizer.hpp"
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/init.hpp"
+#include <tapegrad/nn/init.hpp>
 
 #include <cmath>
 

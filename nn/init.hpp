@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "autograd/random.hpp"
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/random.hpp>
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad::nn {
 

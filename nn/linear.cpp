@@ -1,6 +1,6 @@
-#include "nn/linear.hpp"
+#include <tapegrad/nn/linear.hpp>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad::nn {
 

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "nn/init.hpp"
-#include "nn/module.hpp"
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/module.hpp>
 
 namespace tapegrad::nn {
 

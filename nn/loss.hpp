@@ -2,7 +2,7 @@
 // torch.nn.CrossEntropyLoss and torch.nn.MSELoss.
 #pragma once
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad::nn {
 

@@ -1,7 +1,7 @@
-#include "nn/mlp.hpp"
+#include <tapegrad/nn/mlp.hpp>
 
-#include "nn/activation.hpp"
-#include "nn/linear.hpp"
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/linear.hpp>
 
 namespace tapegrad::nn {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/init.hpp"
-#include "nn/sequential.hpp"
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/sequential.hpp>
 
 namespace tapegrad::nn {
 

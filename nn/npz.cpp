@@ -1,4 +1,4 @@
-#include "nn/npz.hpp"
+#include <tapegrad/nn/npz.hpp>
 
 #include <zip.h>
 
@@ -17,7 +17,7 @@
 
 #include <xtensor/xnpy.hpp>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad::nn::npz {
 

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "nn/module.hpp"
+#include <tapegrad/nn/module.hpp>
 
 namespace tapegrad::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/serialize.hpp"
+#include <tapegrad/nn/serialize.hpp>
 
 namespace tapegrad::nn {
 

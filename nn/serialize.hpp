@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "nn/module.hpp"
-#include "nn/npz.hpp"
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/npz.hpp>
 
 namespace tapegrad::nn {
 

@@ -1,11 +1,11 @@
-#include "optim/adam.hpp"
+#include <tapegrad/optim/adam.hpp>
 
 #include <cmath>
 
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
-#include "autograd/tape.hpp"
+#include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad::optim {
 

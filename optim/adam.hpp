@@ -6,7 +6,7 @@
 //   p -= lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
 #pragma once
 
-#include "optim/optimizer.hpp"
+#include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad::optim {
 

@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "optim/optimizer.hpp"
+#include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad::optim {
 

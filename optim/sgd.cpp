@@ -1,10 +1,10 @@
-#include "optim/sgd.hpp"
+#include <tapegrad/optim/sgd.hpp>
 
 #include <cmath>
 
 #include <xtensor/xnoalias.hpp>
 
-#include "autograd/tape.hpp"
+#include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad::optim {
 

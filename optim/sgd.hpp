@@ -8,7 +8,7 @@
 //   p -= lr * g
 #pragma once
 
-#include "optim/optimizer.hpp"
+#include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad::optim {
 

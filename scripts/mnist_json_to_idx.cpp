@@ -23,9 +23,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/tensor.hpp"
-#include "data/idx.hpp"
-#include "autograd/random.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/autograd/random.hpp>
 
 namespace {
 

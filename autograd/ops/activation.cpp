@@ -2,8 +2,8 @@
 // output, which the forward pass already computed.
 #include <xtensor/xmath.hpp>
 
-#include "autograd/ops.hpp"
-#include "autograd/ops/fused.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/fused.hpp>
 
 namespace tapegrad {
 

@@ -2,7 +2,7 @@
 // A broadcast input's gradient is summed back to its own shape (sum_to).
 #include <xtensor/xbroadcast.hpp>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad {
 

@@ -3,7 +3,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "autograd/tape.hpp"
+#include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad::detail {
 

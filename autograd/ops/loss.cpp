@@ -1,6 +1,6 @@
 // Losses, composed from primitives where that costs no speed: cross-entropy is
 // nll_loss(log_softmax(logits)), whose gradient is softmax - onehot.
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad {
 

@@ -6,8 +6,8 @@
 
 #include <xtensor-blas/xblas.hpp>
 
-#include "autograd/ops.hpp"
-#include "autograd/ops/gemm.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/gemm.hpp>
 
 // OpenBLAS built with DYNAMIC_ARCH (Debian's, most distributions') chooses its
 // kernels once, when it loads, from the CPU model; OPENBLAS_CORETYPE is read

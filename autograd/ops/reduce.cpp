@@ -3,8 +3,8 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 
-#include "autograd/ops.hpp"
-#include "autograd/ops/axis.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/axis.hpp>
 
 namespace tapegrad {
 

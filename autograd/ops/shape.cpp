@@ -8,7 +8,7 @@
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xmath.hpp>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad {
 

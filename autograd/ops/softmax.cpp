@@ -6,9 +6,9 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 
-#include "autograd/ops.hpp"
-#include "autograd/ops/axis.hpp"
-#include "autograd/ops/fused.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/axis.hpp>
+#include <tapegrad/autograd/ops/fused.hpp>
 
 namespace tapegrad {
 

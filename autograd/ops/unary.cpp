@@ -1,7 +1,7 @@
 // exp log pow sqrt abs.
 #include <xtensor/xmath.hpp>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad {
 

@@ -8,8 +8,8 @@
 
 #include <memory>
 
-#include "autograd/ops.hpp"
-#include "nn/linear.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/nn/linear.hpp>
 
 namespace custom_example {
 

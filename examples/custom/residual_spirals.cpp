@@ -6,8 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "optim/adam.hpp"
-#include "optim/lr_scheduler.hpp"
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/lr_scheduler.hpp>
 #include "residual_net.hpp"
 #include "spirals.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autograd/random.hpp"
+#include <tapegrad/autograd/random.hpp>
 
 namespace custom_example {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace custom_example {
 

@@ -4,8 +4,8 @@
 
 #include <xtensor/xview.hpp>
 
-#include "data/dataset.hpp"
-#include "autograd/random.hpp"
+#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/autograd/random.hpp>
 
 namespace gradcheck_example {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 namespace gradcheck_example {
 

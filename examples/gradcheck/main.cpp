@@ -14,11 +14,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include "autograd/ops.hpp"
-#include "autograd/random.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include "input_pool.hpp"
-#include "nn/linear.hpp"
-#include "nn/mlp.hpp"
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/mlp.hpp>
 #include "parameter_check.hpp"
 #include "relu_kink.hpp"
 

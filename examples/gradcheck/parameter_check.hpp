@@ -4,7 +4,7 @@
 #include <functional>
 #include <string>
 
-#include "autograd/gradcheck.hpp"
+#include <tapegrad/autograd/gradcheck.hpp>
 
 namespace gradcheck_example {
 

@@ -6,7 +6,7 @@
 #include <xtensor/xsort.hpp>
 #include <xtensor/xview.hpp>
 
-#include "nn/linear.hpp"
+#include <tapegrad/nn/linear.hpp>
 
 namespace gradcheck_example {
 

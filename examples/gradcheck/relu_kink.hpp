@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "input_pool.hpp"
-#include "nn/sequential.hpp"
+#include <tapegrad/nn/sequential.hpp>
 
 namespace gradcheck_example {
 

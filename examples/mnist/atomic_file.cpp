@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace mnist {
 

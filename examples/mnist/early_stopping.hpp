@@ -7,8 +7,8 @@
 #include <limits>
 #include <string>
 
-#include "nn/checkpoint.hpp"
-#include "nn/module.hpp"
+#include <tapegrad/nn/checkpoint.hpp>
+#include <tapegrad/nn/module.hpp>
 
 namespace mnist {
 

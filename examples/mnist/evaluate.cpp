@@ -1,7 +1,7 @@
 #include "evaluate.hpp"
 
-#include "autograd/tape.hpp"
-#include "data/loader.hpp"
+#include <tapegrad/autograd/tape.hpp>
+#include <tapegrad/data/loader.hpp>
 
 namespace mnist {
 

@@ -3,9 +3,9 @@
 
 #include <cstddef>
 
-#include "autograd/ops.hpp"
-#include "data/dataset.hpp"
-#include "nn/module.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/nn/module.hpp>
 
 namespace mnist {
 

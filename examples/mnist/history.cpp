@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <iterator>
 
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 
 namespace mnist {
 

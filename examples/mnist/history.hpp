@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/checkpoint.hpp"
+#include <tapegrad/nn/checkpoint.hpp>
 
 namespace mnist {
 

@@ -9,11 +9,11 @@
 #include <iostream>
 
 #include "atomic_file.hpp"
-#include "data/dataset.hpp"
+#include <tapegrad/data/dataset.hpp>
 #include "evaluate.hpp"
-#include "nn/mlp.hpp"
-#include "nn/serialize.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/serialize.hpp>
+#include <tapegrad/optim/sgd.hpp>
 #include "options.hpp"
 #include "svg_plot.hpp"
 #include "training.hpp"

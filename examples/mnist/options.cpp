@@ -6,8 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "autograd/tensor.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 namespace mnist {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/init.hpp"
+#include <tapegrad/nn/init.hpp>
 
 namespace mnist {
 

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "autograd/ops.hpp"
-#include "data/augment.hpp"
-#include "data/loader.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/data/augment.hpp>
+#include <tapegrad/data/loader.hpp>
 #include "evaluate.hpp"
 #include "progress.hpp"
 

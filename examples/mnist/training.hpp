@@ -5,11 +5,11 @@
 
 #include <string>
 
-#include "data/dataset.hpp"
+#include <tapegrad/data/dataset.hpp>
 #include "early_stopping.hpp"
 #include "history.hpp"
-#include "nn/module.hpp"
-#include "optim/optimizer.hpp"
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/optim/optimizer.hpp>
 #include "options.hpp"
 
 namespace mnist {

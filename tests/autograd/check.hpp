@@ -3,8 +3,8 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/gradcheck.hpp>
+#include <tapegrad/autograd/ops.hpp>
 
 namespace tapegrad::testing {
 

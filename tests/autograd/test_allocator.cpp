@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 using namespace tapegrad;
 

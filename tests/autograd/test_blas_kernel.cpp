@@ -5,8 +5,8 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.hpp"
-#include "autograd/ops/gemm.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/gemm.hpp>
 
 using namespace tapegrad;
 

@@ -1,8 +1,8 @@
 // gradcheck itself: it must catch wrong gradients, not only pass right ones.
 #include <doctest/doctest.h>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/gradcheck.hpp>
+#include <tapegrad/autograd/ops.hpp>
 
 using namespace tapegrad;
 

@@ -4,8 +4,8 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/graphviz.hpp"
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/graphviz.hpp>
+#include <tapegrad/autograd/ops.hpp>
 
 using namespace tapegrad;
 

@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.hpp"
+#include <tapegrad/autograd/ops.hpp>
 
 using namespace tapegrad;
 

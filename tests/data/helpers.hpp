@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "autograd/tensor.hpp"
-#include "data/dataset.hpp"
-#include "tests/common/temp_dir.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/dataset.hpp>
+#include "../common/temp_dir.hpp"
 
 namespace tapegrad::testing {
 

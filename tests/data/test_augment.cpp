@@ -5,7 +5,7 @@
 
 #include <doctest/doctest.h>
 
-#include "data/augment.hpp"
+#include <tapegrad/data/augment.hpp>
 
 using namespace tapegrad;
 

@@ -4,8 +4,8 @@
 #include <set>
 #include <string>
 
-#include "data/dataset.hpp"
-#include "data/idx.hpp"
+#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/idx.hpp>
 #include "helpers.hpp"
 
 using namespace tapegrad;

@@ -5,8 +5,8 @@
 
 #include <zlib.h>
 
-#include "autograd/tensor.hpp"
-#include "data/idx.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/idx.hpp>
 #include "helpers.hpp"
 
 using namespace tapegrad;

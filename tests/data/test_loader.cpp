@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "data/loader.hpp"
+#include <tapegrad/data/loader.hpp>
 #include "helpers.hpp"
 
 using namespace tapegrad;

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "data/idx.hpp"
-#include "tests/common/shell.hpp"
-#include "tests/nn/files.hpp"  // TempDir, read_bytes, write_bytes
+#include <tapegrad/data/idx.hpp>
+#include "../common/shell.hpp"
+#include "../nn/files.hpp"  // TempDir, read_bytes, write_bytes
 
 struct RunResult {
     int status = -1;  // the exit status, -1 if the program did not exit normally

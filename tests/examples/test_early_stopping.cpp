@@ -2,8 +2,8 @@
 // live ones (the original notebook's bug).
 #include <doctest/doctest.h>
 
-#include "examples/mnist/early_stopping.hpp"
-#include "nn/linear.hpp"
+#include "../../examples/mnist/early_stopping.hpp"
+#include <tapegrad/nn/linear.hpp>
 
 using tapegrad::nn::Linear;
 

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "mnist_cli.hpp"
-#include "nn/npz.hpp"
+#include <tapegrad/nn/npz.hpp>
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/common/shell.hpp"
+#include "../common/shell.hpp"
 
 namespace examples_small {
 

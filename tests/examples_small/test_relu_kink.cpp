@@ -8,9 +8,9 @@
 #include <doctest/doctest.h>
 #include <xtensor/xview.hpp>
 
-#include "examples/gradcheck/relu_kink.hpp"
-#include "nn/linear.hpp"
-#include "nn/mlp.hpp"
+#include "../../examples/gradcheck/relu_kink.hpp"
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/mlp.hpp>
 
 using namespace tapegrad;
 using namespace gradcheck_example;

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "autograd/tensor.hpp"
-#include "nn/npz.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/nn/npz.hpp>
 
 inline void decode_all(const std::string& bytes, const std::string& where) {
     using tapegrad::nn::npz::from_npy;

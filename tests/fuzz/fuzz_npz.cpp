@@ -1,10 +1,10 @@
 // Any file given to the .npz reader (the zip layer: central directory, local
 // headers, stored and deflated members, CRCs), then every member decoded in
 // each dtype nn and checkpoints use. Only tapegrad::Error may come out.
-#include "autograd/tensor.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 #include "decode_all.hpp"
 #include "input_file.hpp"
-#include "nn/npz.hpp"
+#include <tapegrad/nn/npz.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static InputFile file;

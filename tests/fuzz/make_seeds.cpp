@@ -10,9 +10,9 @@
 #include <fstream>
 #include <string>
 
-#include "autograd/tensor.hpp"
-#include "data/idx.hpp"
-#include "nn/npz.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/nn/npz.hpp>
 
 namespace fs = std::filesystem;
 namespace npz = tapegrad::nn::npz;

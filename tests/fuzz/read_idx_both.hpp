@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "autograd/tensor.hpp"
-#include "data/idx.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/idx.hpp>
 
 inline void read_idx_both(const std::string& path) {
     try {

@@ -5,7 +5,7 @@
 #include <iterator>
 #include <string>
 
-#include "tests/common/temp_dir.hpp"
+#include "../common/temp_dir.hpp"
 
 using tapegrad::testing::TempDir;
 

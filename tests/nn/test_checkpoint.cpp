@@ -6,13 +6,13 @@
 #include <random>
 #include <sstream>
 
-#include "nn/checkpoint.hpp"
-#include "nn/loss.hpp"
-#include "nn/mlp.hpp"
-#include "nn/npz.hpp"
-#include "nn/serialize.hpp"
-#include "optim/adam.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/nn/checkpoint.hpp>
+#include <tapegrad/nn/loss.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/nn/serialize.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/sgd.hpp>
 #include "files.hpp"
 
 using namespace tapegrad;

@@ -1,10 +1,10 @@
 // Gradients of whole networks against central differences (autograd/gradcheck).
 #include <doctest/doctest.h>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/ops.hpp"
-#include "nn/loss.hpp"
-#include "nn/mlp.hpp"
+#include <tapegrad/autograd/gradcheck.hpp>
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/nn/loss.hpp>
+#include <tapegrad/nn/mlp.hpp>
 
 using namespace tapegrad;
 using namespace tapegrad::nn;

@@ -5,10 +5,10 @@
 
 #include <xtensor/xmath.hpp>
 
-#include "nn/activation.hpp"
-#include "nn/linear.hpp"
-#include "nn/loss.hpp"
-#include "nn/mlp.hpp"
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/loss.hpp>
+#include <tapegrad/nn/mlp.hpp>
 
 using namespace tapegrad;
 using namespace tapegrad::nn;

@@ -5,9 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "nn/linear.hpp"
-#include "nn/mlp.hpp"
-#include "nn/serialize.hpp"
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/serialize.hpp>
 #include "files.hpp"
 
 using namespace tapegrad;

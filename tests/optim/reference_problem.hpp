@@ -6,8 +6,8 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/ops.hpp"
-#include "optim/optimizer.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/optim/optimizer.hpp>
 
 namespace reference {
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "optim/adam.hpp"
+#include <tapegrad/optim/adam.hpp>
 #include "reference_problem.hpp"
 
 using namespace tapegrad;

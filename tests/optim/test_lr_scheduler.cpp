@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "optim/lr_scheduler.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/optim/lr_scheduler.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 using namespace tapegrad;
 using namespace tapegrad::optim;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "optim/sgd.hpp"
+#include <tapegrad/optim/sgd.hpp>
 #include "reference_problem.hpp"
 
 using namespace tapegrad;

@@ -1,10 +1,10 @@
 // End to end: a small network learns a linearly separable problem.
 #include <doctest/doctest.h>
 
-#include "nn/loss.hpp"
-#include "nn/mlp.hpp"
-#include "optim/adam.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/nn/loss.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 using namespace tapegrad;
 using namespace tapegrad::nn;

@@ -11,16 +11,16 @@
 #include <limits>
 #include <string>
 
-#include "autograd/tensor.hpp"
-#include "nn/activation.hpp"
-#include "nn/mlp.hpp"
-#include "nn/npz.hpp"
-#include "nn/sequential.hpp"
-#include "nn/serialize.hpp"
-#include "optim/adam.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/nn/sequential.hpp>
+#include <tapegrad/nn/serialize.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/sgd.hpp>
 #include "resident_memory.hpp"
-#include "tests/nn/files.hpp"
+#include "../nn/files.hpp"
 
 using namespace tapegrad;
 

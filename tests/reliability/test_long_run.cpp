@@ -5,11 +5,11 @@
 
 #include <cmath>
 
-#include "autograd/ops.hpp"
-#include "autograd/tape.hpp"
-#include "data/loader.hpp"
-#include "nn/mlp.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/tape.hpp>
+#include <tapegrad/data/loader.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/optim/sgd.hpp>
 #include "resident_memory.hpp"
 
 using namespace tapegrad;
