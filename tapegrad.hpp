@@ -1,16 +1,18 @@
 // Everything at once: #include <tapegrad/tapegrad.hpp>. Each part also has its own
-// header (autograd/ops.hpp, nn/linear.hpp, optim/sgd.hpp, ...).
+// header (autograd/ops.hpp, io/npz.hpp, nn/linear.hpp, optim/sgd.hpp,
+// train/trainer.hpp, ...).
 #pragma once
 
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/graphviz.hpp>
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/io/npz.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/augment.hpp>
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/activation.hpp>
-#include <tapegrad/nn/checkpoint.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/loss.hpp>
@@ -21,3 +23,10 @@
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/lr_scheduler.hpp>
 #include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/train/checkpoint.hpp>
+#include <tapegrad/train/early_stopping.hpp>
+#include <tapegrad/train/evaluate.hpp>
+#include <tapegrad/train/history.hpp>
+#include <tapegrad/train/progress.hpp>
+#include <tapegrad/train/svg_plot.hpp>
+#include <tapegrad/train/trainer.hpp>

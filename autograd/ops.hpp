@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
@@ -82,7 +83,6 @@ template <class T> Tensor<T> log_softmax(const Tensor<T>& a, int axis = -1);
 
 // ---- losses -------------------------------------------------------------------
 enum class Reduction { Mean, Sum };
-using Labels = std::vector<std::int64_t>;
 
 // -sum_i log_probs[i, labels[i]], divided by the batch size for Mean.
 template <class T> Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& labels, Reduction r = Reduction::Mean);

@@ -10,7 +10,7 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {

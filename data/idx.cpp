@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <limits>
 #include <string>
-#include <unistd.h>
 
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/byte_source.hpp>
+#include <tapegrad/io/atomic_file.hpp>
 
 namespace tapegrad {
 
@@ -18,7 +18,7 @@ namespace {
 constexpr std::uint32_t kImagesMagic = 0x00000803;
 constexpr std::uint32_t kLabelsMagic = 0x00000801;
 constexpr std::uint8_t kUnsignedByte = 0x08;
-// zlib's gzwrite takes an unsigned length; stay far below its limit, and grow
+// zlib takes unsigned lengths; stay far below their limit, and grow
 // buffers by this much so a bogus header cannot make us allocate gigabytes
 // before the file runs out.
 constexpr std::size_t kChunk = std::size_t(1) << 20;
@@ -108,26 +108,40 @@ void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
     for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
 }
 
-// Header and values go to `<path>.tmp.<pid>` first, then one rename replaces
-// `path`, so a crash or a concurrent reader never meets a partial file.
-void write_atomically(const std::string& path, const std::vector<std::uint8_t>& header,
-                      const std::vector<std::uint8_t>& values, bool gzip) {
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    // "T" makes zlib write the bytes through untouched: one code path for both.
-    gzFile out = gzopen(tmp.c_str(), gzip ? "wb6" : "wbT");
-    if (!out) throw Error("IDX file '" + path + "': cannot open '" + tmp + "' for writing");
-    bool ok = true;
-    for (const auto* part : {&header, &values}) {
-        for (std::size_t at = 0; ok && at < part->size(); at += kChunk) {
-            const auto len = static_cast<unsigned>(std::min(kChunk, part->size() - at));
-            ok = gzwrite(out, part->data() + at, len) == static_cast<int>(len);
+// gzip (RFC 1952) of `raw` at zlib's default level, as gzopen("wb6") wrote.
+std::string gzip_bytes(const std::string& raw, const std::string& path) {
+    z_stream stream{};
+    if (deflateInit2(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        throw Error("IDX file '" + path + "': cannot start gzip compression");
+    std::string out;
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+    std::size_t left = raw.size();
+    int status = Z_OK;
+    do {
+        // avail_in is 32 bits: feed a large input in chunks.
+        if (stream.avail_in == 0 && left > 0) {
+            stream.avail_in = static_cast<uInt>(std::min(kChunk, left));
+            left -= stream.avail_in;
         }
-    }
-    ok = gzclose(out) == Z_OK && ok;
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw Error("IDX file '" + path + "': writing failed (disk full or no permission?)");
-    }
+        const std::size_t have = out.size();
+        out.resize(have + kChunk);
+        stream.next_out = reinterpret_cast<Bytef*>(out.data() + have);
+        stream.avail_out = static_cast<uInt>(kChunk);
+        status = deflate(&stream, left == 0 && stream.avail_in == 0 ? Z_FINISH : Z_NO_FLUSH);
+        out.resize(have + kChunk - stream.avail_out);
+    } while (status == Z_OK || status == Z_BUF_ERROR);
+    deflateEnd(&stream);
+    if (status != Z_STREAM_END) throw Error("IDX file '" + path + "': gzip compression failed");
+    return out;
+}
+
+// The whole file is built in memory, then written by the one atomic writer,
+// so a crash or a concurrent reader never meets a partial file.
+void write_idx(const std::string& path, const std::vector<std::uint8_t>& header,
+               const std::vector<std::uint8_t>& values, bool gzip) {
+    std::string raw(header.begin(), header.end());
+    raw.append(values.begin(), values.end());
+    io::write_file_atomically(path, gzip ? gzip_bytes(raw, path) : raw);
 }
 
 }  // namespace
@@ -172,14 +186,14 @@ void write_idx_images(const std::string& path, const IdxImages& images, bool gzi
     put_u32(header, to_u32(images.count, path, "image count"));
     put_u32(header, to_u32(images.rows, path, "row count"));
     put_u32(header, to_u32(images.cols, path, "column count"));
-    write_atomically(path, header, images.pixels, gzip);
+    write_idx(path, header, images.pixels, gzip);
 }
 
 void write_idx_labels(const std::string& path, const std::vector<std::uint8_t>& labels, bool gzip) {
     std::vector<std::uint8_t> header;
     put_u32(header, kLabelsMagic);
     put_u32(header, to_u32(labels.size(), path, "label count"));
-    write_atomically(path, header, labels, gzip);
+    write_idx(path, header, labels, gzip);
 }
 
 }  // namespace tapegrad

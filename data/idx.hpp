@@ -24,8 +24,8 @@ struct IdxImages {
 IdxImages read_idx_images(const std::string& path);
 std::vector<std::uint8_t> read_idx_labels(const std::string& path);
 
-// Writes to a temporary file beside `path` and renames it over `path`, so a
-// reader never sees a half-written file. `gzip` compresses the whole file.
+// Written whole or not at all (io::write_file_atomically), so a reader never
+// sees a half-written file. `gzip` compresses the whole file.
 void write_idx_images(const std::string& path, const IdxImages& images, bool gzip = false);
 void write_idx_labels(const std::string& path, const std::vector<std::uint8_t>& labels, bool gzip = false);
 

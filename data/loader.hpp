@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
 

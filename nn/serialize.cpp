@@ -3,30 +3,30 @@
 namespace tapegrad::nn {
 
 template <class T>
-void add_state(npz::Members& members, const std::string& prefix, const StateDict<T>& state) {
-    for (const auto& [name, value] : state) members[prefix + name] = npz::to_npy(value);
+void add_state(io::npz::Members& members, const std::string& prefix, const StateDict<T>& state) {
+    for (const auto& [name, value] : state) members[prefix + name] = io::npz::to_npy(value);
 }
 
 template <class T>
-StateDict<T> extract_state(const npz::Members& members, const std::string& prefix, const std::string& path) {
+StateDict<T> extract_state(const io::npz::Members& members, const std::string& prefix, const std::string& path) {
     StateDict<T> state;
     for (const auto& [name, bytes] : members)
         if (name.compare(0, prefix.size(), prefix) == 0)
             state.emplace(name.substr(prefix.size()),
-                          npz::from_npy<T>(bytes, "'" + path + "', parameter '" + name + "'"));
+                          io::npz::from_npy<T>(bytes, "'" + path + "', parameter '" + name + "'"));
     return state;
 }
 
 template <class T>
 void save(const Module<T>& module, const std::string& path) {
-    npz::Members members;
+    io::npz::Members members;
     add_state(members, "", module.state_dict());
-    npz::write(path, members);
+    io::npz::write(path, members);
 }
 
 template <class T>
 void load(Module<T>& module, const std::string& path) {
-    const StateDict<T> state = extract_state<T>(npz::read(path), "", path);
+    const StateDict<T> state = extract_state<T>(io::npz::read(path), "", path);
     try {
         module.load_state(state);
     } catch (const Error& e) {
@@ -37,8 +37,8 @@ void load(Module<T>& module, const std::string& path) {
 #define TAPEGRAD_SERIALIZE_INSTANTIATE(T)                                                     \
     template void save(const Module<T>&, const std::string&);                                 \
     template void load(Module<T>&, const std::string&);                                       \
-    template void add_state(npz::Members&, const std::string&, const StateDict<T>&);          \
-    template StateDict<T> extract_state(const npz::Members&, const std::string&, const std::string&);
+    template void add_state(io::npz::Members&, const std::string&, const StateDict<T>&);          \
+    template StateDict<T> extract_state(const io::npz::Members&, const std::string&, const std::string&);
 TAPEGRAD_SERIALIZE_INSTANTIATE(float)
 TAPEGRAD_SERIALIZE_INSTANTIATE(double)
 

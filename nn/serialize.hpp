@@ -6,7 +6,7 @@
 #include <string>
 
 #include <tapegrad/nn/module.hpp>
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/io/npz.hpp>
 
 namespace tapegrad::nn {
 
@@ -20,10 +20,10 @@ template <class T>
 void load(Module<T>& module, const std::string& path);
 
 // The building blocks, for archives that hold more than one module's state
-// (see checkpoint.hpp): members "<prefix><name>".
+// (see train/checkpoint.hpp): members "<prefix><name>".
 template <class T>
-void add_state(npz::Members& members, const std::string& prefix, const StateDict<T>& state);
+void add_state(io::npz::Members& members, const std::string& prefix, const StateDict<T>& state);
 template <class T>
-StateDict<T> extract_state(const npz::Members& members, const std::string& prefix, const std::string& path);
+StateDict<T> extract_state(const io::npz::Members& members, const std::string& prefix, const std::string& path);
 
 }  // namespace tapegrad::nn

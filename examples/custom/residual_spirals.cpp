@@ -1,5 +1,6 @@
 // Composing a network by hand: a residual MLP (custom Module subclasses, not a
-// Sequential) trained on two spirals with a loss written partly in raw ops.
+// Sequential) trained on two spirals with a loss written partly in raw ops,
+// by the library's Trainer with its loss and epoch hooks.
 // Exits 0 only if it classifies at least 98% of unseen spiral points.
 #include <cstdio>
 #include <string>
@@ -8,6 +9,8 @@
 
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/lr_scheduler.hpp>
+#include <tapegrad/train/evaluate.hpp>
+#include <tapegrad/train/trainer.hpp>
 #include "residual_net.hpp"
 #include "spirals.hpp"
 
@@ -32,15 +35,12 @@ Tensor<float> weight_penalty(const nn::Module<float>& net, float lambda) {
     return total * lambda;
 }
 
-double accuracy(nn::Module<float>& net, const Points& points) {
-    NoGradGuard quiet;
-    const Tensor<float> logits = net(points.x);
-    std::size_t correct = 0;
-    for (std::size_t i = 0; i < points.y.size(); ++i) {
-        const std::int64_t predicted = logits.at({i, 1}) > logits.at({i, 0}) ? 1 : 0;
-        correct += predicted == points.y[i];
-    }
-    return double(correct) / double(points.y.size());
+Dataset as_dataset(const Points& points) {
+    Dataset data;
+    data.inputs = points.x.data();
+    data.labels = points.y;
+    data.num_classes = 2;
+    return data;
 }
 
 }  // namespace
@@ -72,19 +72,30 @@ int main(int argc, char** argv) {
         // is thrown off the fitted solution now and then once the loss is tiny.
         optim::StepLR<float> schedule(adam, /*step_size=*/200, /*gamma=*/0.5);
         const float lambda = 1e-5f;
-        for (int step = 1; step <= steps; ++step) {
-            const Tensor<float> data_loss = cross_entropy(net(train.x), train.y);
-            const Tensor<float> penalty = weight_penalty(net, lambda);
-            const Tensor<float> loss = data_loss + penalty;
-            adam.zero_grad();
-            loss.backward();
-            adam.step();
+
+        // Full-batch: one epoch is one step, over the points in their order.
+        // The held-out points are the validation set: with early stopping off
+        // they only report, they choose nothing.
+        const Dataset train_set = as_dataset(train), test_set = as_dataset(test);
+        train::Trainer trainer(net, adam, train_set, test_set,
+                               train::TrainerOptions().epochs(std::size_t(steps)).batch_size(train_set.size()).shuffle(false));
+        double data_loss = 0, penalty = 0;  // of the latest step, for the report
+        trainer.loss([&](const Tensor<float>& logits, const Labels& labels) {
+            const Tensor<float> cross_entropy_loss = cross_entropy(logits, labels);
+            const Tensor<float> l2 = weight_penalty(net, lambda);
+            data_loss = cross_entropy_loss.item();
+            penalty = l2.item();
+            return cross_entropy_loss + l2;
+        });
+        trainer.on_epoch_end([&](const train::EpochRecord& r) {
             schedule.step();
+            const int step = int(r.epoch);
             if (step % 100 == 0 || step == 1)
-                std::printf("step %5d  cross-entropy %.4f  L2 penalty %.5f  train accuracy %.4f\n", step,
-                            double(data_loss.item()), double(penalty.item()), accuracy(net, train));
-        }
-        const double held_out = accuracy(net, test);
+                std::printf("step %5d  cross-entropy %.4f  L2 penalty %.5f  train accuracy %.4f\n", step, data_loss,
+                            penalty, r.train_accuracy);
+        });
+        trainer.run();
+        const double held_out = train::evaluate(net, test_set).accuracy;
         std::printf("held-out accuracy: %.4f (target %.2f)\n", held_out, kTarget);
         std::printf(held_out >= kTarget ? "PASS\n" : "FAIL: below the target\n");
         return held_out >= kTarget ? 0 : 1;

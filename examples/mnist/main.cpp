@@ -8,29 +8,37 @@
 #include <cstdio>
 #include <iostream>
 
-#include "atomic_file.hpp"
+#include <tapegrad/data/augment.hpp>
 #include <tapegrad/data/dataset.hpp>
-#include "evaluate.hpp"
+#include <tapegrad/io/atomic_file.hpp>
 #include <tapegrad/nn/mlp.hpp>
 #include <tapegrad/nn/serialize.hpp>
 #include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/train/evaluate.hpp>
+#include <tapegrad/train/svg_plot.hpp>
+#include <tapegrad/train/trainer.hpp>
 #include "options.hpp"
-#include "svg_plot.hpp"
-#include "training.hpp"
 
 using namespace tapegrad;
 
 namespace {
 
 constexpr int exit_failure = 1, exit_bad_input = 2, exit_non_finite = 3;
-// Independent random streams drawn from --seed (training.cpp uses 2 and 3).
-constexpr std::uint64_t split_stream = 0, init_stream = 1;
+// Independent random streams drawn from --seed.
+constexpr std::uint64_t split_stream = 0, init_stream = 1, batch_order_stream = 2, shift_stream = 3;
 
 struct Setup {
     TrainValidation split;
     Dataset test;
     std::shared_ptr<nn::Sequential<float>> model;
 };
+
+// The side of a square image of `pixels` pixels; 0 when there is none.
+std::size_t image_side(std::size_t pixels) {
+    std::size_t side = 0;
+    while ((side + 1) * (side + 1) <= pixels) ++side;
+    return side * side == pixels ? side : 0;
+}
 
 std::size_t class_count(const Dataset& train, const Dataset& test) {
     std::int64_t largest = 0;
@@ -58,7 +66,7 @@ Setup prepare(const mnist::Options& o) {
                     " pixels, test images " + std::to_string(test.features()));
     check_layers(o, train, test);
     if (o.shift > 0) {
-        const std::size_t side = mnist::image_side(train.features());
+        const std::size_t side = image_side(train.features());
         if (side == 0)
             throw Error("--shift needs square images, but the images in '" + o.data_dir + "' have " +
                         std::to_string(train.features()) + " pixels");
@@ -75,22 +83,55 @@ Setup prepare(const mnist::Options& o) {
     return s;
 }
 
-void write_outputs(const mnist::Options& o, const mnist::Trainer& trainer, const nn::Module<float>& model) {
-    if (!o.metrics.empty()) mnist::write_file_atomically(o.metrics, mnist::to_csv(trainer.history()));
-    if (!o.plot.empty()) mnist::write_file_atomically(o.plot, mnist::plot_svg(trainer.history(), trainer.kept_epoch()));
+// --shift: each batch's shifts depend only on (seed, epoch, batch), so a
+// resumed run moves the images exactly as the uninterrupted one.
+train::Trainer::BatchTransform random_shifts(const mnist::Options& o, std::size_t side) {
+    const std::uint64_t shift_seed = nn::derive_seed(o.seed, shift_stream);
+    const std::size_t shift = o.shift;
+    return [=](const Tensor<float>& inputs, std::size_t epoch, std::size_t batch) {
+        return random_shift(inputs, side, side, shift, nn::derive_seed(nn::derive_seed(shift_seed, epoch), batch));
+    };
+}
+
+train::TrainerOptions trainer_options(const mnist::Options& o) {
+    return train::TrainerOptions()
+        .epochs(o.epochs)
+        .batch_size(o.batch_size)
+        .seed(nn::derive_seed(o.seed, batch_order_stream))
+        .early_stopping_patience(o.early_stop)
+        .checkpoint(o.checkpoint)
+        .fingerprint(mnist::training_fingerprint(o))
+        .verbose(true);
+}
+
+// What the trainer did with the weights, on stderr as before the table of results.
+void report_outcome(train::Outcome outcome, const train::Trainer& trainer) {
+    const train::EarlyStopping& stopping = trainer.early_stopping();
+    if (outcome == train::Outcome::NonFiniteLoss)
+        std::fprintf(stderr, "mnist: the loss became non-finite at %s; stopped, keeping the weights of epoch %zu\n",
+                     trainer.non_finite_at().c_str(), trainer.history().size());
+    else if (stopping.enabled() && stopping.has_best())
+        std::fprintf(stderr, "mnist: kept the weights of epoch %zu (best validation loss %.4f)\n",
+                     stopping.best_epoch(), stopping.best_loss());
+}
+
+void write_outputs(const mnist::Options& o, const train::Trainer& trainer, const nn::Module<float>& model) {
+    if (!o.metrics.empty()) io::write_file_atomically(o.metrics, train::to_csv(trainer.history()));
+    if (!o.plot.empty()) io::write_file_atomically(o.plot, train::plot_svg(trainer.history(), trainer.kept_epoch()));
     if (!o.save.empty()) nn::save(model, o.save);
 }
 
 void print_test_accuracy(nn::Module<float>& model, const Dataset& test) {
     model.eval();
-    std::printf("test accuracy: %.4f\n", mnist::evaluate(model, test).accuracy);
+    std::printf("test accuracy: %.4f\n", train::evaluate(model, test).accuracy);
 }
 
 int train_and_test(const mnist::Options& o, Setup& s) {
     optim::SGD<float> optimizer(
         s.model->parameters(),
         optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.l2));
-    mnist::Trainer trainer(*s.model, optimizer, s.split.train, s.split.validation, o);
+    train::Trainer trainer(*s.model, optimizer, s.split.train, s.split.validation, trainer_options(o));
+    if (o.shift > 0) trainer.transform_batches(random_shifts(o, image_side(s.split.train.features())));
     if (!o.resume.empty()) {
         try {
             trainer.resume(o.resume);
@@ -101,10 +142,11 @@ int train_and_test(const mnist::Options& o, Setup& s) {
     }
     std::printf("training %zu samples, validating on %zu, testing on %zu\n", s.split.train.size(),
                 s.split.validation.size(), s.test.size());
-    const mnist::Outcome outcome = trainer.run();
+    const train::Outcome outcome = trainer.run();
+    report_outcome(outcome, trainer);
     write_outputs(o, trainer, *s.model);
     print_test_accuracy(*s.model, s.test);
-    return outcome == mnist::Outcome::NonFiniteLoss ? exit_non_finite : 0;
+    return outcome == train::Outcome::NonFiniteLoss ? exit_non_finite : 0;
 }
 
 int run(const mnist::Options& o) {

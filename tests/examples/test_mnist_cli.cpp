@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "mnist_cli.hpp"
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/io/npz.hpp>
 
 namespace {
 
@@ -172,8 +172,8 @@ TEST_CASE_FIXTURE(Fixture, "a run resumed from a checkpoint ends with the uninte
     CHECK(resumed.out.find("epoch   1/4") == std::string::npos);  // epochs 1 and 2 were not trained again
     CHECK(resumed.err.find(kept + best_epoch + " ") != std::string::npos);
 
-    const tapegrad::nn::npz::Members straight = tapegrad::nn::npz::read(dir.file("straight.npz"));
-    const tapegrad::nn::npz::Members continued = tapegrad::nn::npz::read(dir.file("resumed.npz"));
+    const tapegrad::io::npz::Members straight = tapegrad::io::npz::read(dir.file("straight.npz"));
+    const tapegrad::io::npz::Members continued = tapegrad::io::npz::read(dir.file("resumed.npz"));
     CHECK(straight.size() == 4);  // two Linear layers: weight and bias each
     CHECK(straight == continued);  // every parameter's .npy bytes identical
 
@@ -197,7 +197,7 @@ TEST_CASE_FIXTURE(Fixture, "--shift trains on moved images, reproducibly, and re
     REQUIRE(plain.status == 0);
     REQUIRE(first.status == 0);
     REQUIRE(again.status == 0);
-    namespace npz = tapegrad::nn::npz;
+    namespace npz = tapegrad::io::npz;
     CHECK(npz::read(dir.file("first.npz")) == npz::read(dir.file("again.npz")));
     CHECK(npz::read(dir.file("first.npz")) != npz::read(dir.file("plain.npz")));  // the shifts changed training
 
@@ -216,8 +216,8 @@ TEST_CASE_FIXTURE(Fixture, "a non-finite loss stops training with status 3 and k
     INFO(run.err);
     CHECK(run.status == 3);
     CHECK(run.err.find("non-finite at epoch 1, batch") != std::string::npos);
-    for (const auto& [name, bytes] : tapegrad::nn::npz::read(dir.file("w.npz"))) {
-        const xt::xarray<float> values = tapegrad::nn::npz::from_npy<float>(bytes, name);
+    for (const auto& [name, bytes] : tapegrad::io::npz::read(dir.file("w.npz"))) {
+        const xt::xarray<float> values = tapegrad::io::npz::from_npy<float>(bytes, name);
         CHECK(std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }));
     }
     CHECK(csv_rows(read_bytes(dir.file("m.csv"))).size() == 1);  // the header: no epoch finished

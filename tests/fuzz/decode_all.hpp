@@ -7,10 +7,10 @@
 #include <string>
 
 #include <tapegrad/autograd/tensor.hpp>
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/io/npz.hpp>
 
 inline void decode_all(const std::string& bytes, const std::string& where) {
-    using tapegrad::nn::npz::from_npy;
+    using tapegrad::io::npz::from_npy;
     try { from_npy<float>(bytes, where); } catch (const tapegrad::Error&) {}
     try { from_npy<double>(bytes, where); } catch (const tapegrad::Error&) {}
     try { from_npy<std::int64_t>(bytes, where); } catch (const tapegrad::Error&) {}

@@ -4,14 +4,14 @@
 #include <tapegrad/autograd/tensor.hpp>
 #include "decode_all.hpp"
 #include "input_file.hpp"
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/io/npz.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static InputFile file;
     const std::string& path = file.hold(data, size);
-    tapegrad::nn::npz::Members members;
+    tapegrad::io::npz::Members members;
     try {
-        members = tapegrad::nn::npz::read(path);
+        members = tapegrad::io::npz::read(path);
     } catch (const tapegrad::Error&) {
         return 0;
     }

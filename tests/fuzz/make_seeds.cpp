@@ -12,10 +12,10 @@
 
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/idx.hpp>
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/io/npz.hpp>
 
 namespace fs = std::filesystem;
-namespace npz = tapegrad::nn::npz;
+namespace npz = tapegrad::io::npz;
 
 namespace {
 

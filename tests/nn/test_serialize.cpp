@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <tapegrad/io/atomic_file.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/mlp.hpp>
 #include <tapegrad/nn/serialize.hpp>
@@ -12,6 +13,7 @@
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
+namespace npz = tapegrad::io::npz;
 
 namespace {
 // Expects tapegrad::Error mentioning every one of `words`, and `net` unchanged.
@@ -169,7 +171,7 @@ TEST_CASE("a crash between writing and renaming leaves the previous file intact"
     const pid_t child = fork();
     REQUIRE(child >= 0);
     if (child == 0) {
-        npz::set_before_rename_hook([](const std::string&) { _exit(42); });
+        io::set_before_rename_hook([](const std::string&) { _exit(42); });
         save(*make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 2), path);
         _exit(0);  // not reached when the hook runs
     }
@@ -185,9 +187,9 @@ TEST_CASE("a crash between writing and renaming leaves the previous file intact"
     TempDir clean;
     const std::string clean_path = clean.file("net.npz");
     save(*first, clean_path);
-    npz::set_before_rename_hook([](const std::string&) { throw Error("simulated crash"); });
+    io::set_before_rename_hook([](const std::string&) { throw Error("simulated crash"); });
     CHECK_THROWS_AS(save(*make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 2), clean_path), Error);
-    npz::set_before_rename_hook(nullptr);
+    io::set_before_rename_hook(nullptr);
     CHECK(clean.entries() == 1);
     load(*restored, clean_path);
     CHECK(restored->state_dict() == first->state_dict());

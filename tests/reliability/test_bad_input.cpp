@@ -12,9 +12,9 @@
 #include <string>
 
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/io/npz.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/mlp.hpp>
-#include <tapegrad/nn/npz.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/serialize.hpp>
 #include <tapegrad/optim/adam.hpp>
@@ -87,7 +87,7 @@ TEST_CASE("a module without parameters saves and loads (an empty .npz, as numpy 
     const std::string path = dir.file("empty.npz");
     nn::Sequential<float> activations({std::make_shared<nn::ReLU<float>>(), std::make_shared<nn::Tanh<float>>()});
     nn::save(activations, path);
-    CHECK(nn::npz::read(path).empty());
+    CHECK(io::npz::read(path).empty());
     nn::load(activations, path);
 }
 
@@ -103,7 +103,7 @@ TEST_CASE("an .npz member declaring gigabytes is refused without allocating them
         int code = 0;
         zip_t* zip = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
         REQUIRE(zip != nullptr);
-        nn::npz::Members members;
+        io::npz::Members members;
         nn::add_state(members, "", before);
         for (const auto& [name, bytes] : members) {
             zip_source_t* source = zip_source_buffer(zip, bytes.data(), bytes.size(), 0);
@@ -130,7 +130,7 @@ TEST_CASE("a malformed .npy header names the file and the parameter and changes 
     const std::string path = dir.file("bad.npz");
     auto net = nn::make_mlp<float>({3, 2}, "relu", nn::Init::PyTorchDefault, 1);
     const nn::StateDict<float> before = net->state_dict();
-    nn::npz::Members members;
+    io::npz::Members members;
     nn::add_state(members, "", before);
     // The input fuzzing found: xnpy's parser read before the start of a
     // string on it (undefined behaviour). Each variant breaks one rule.
@@ -147,7 +147,7 @@ TEST_CASE("a malformed .npy header names the file and the parameter and changes 
         const std::size_t at = weight.find(from);
         REQUIRE(at != std::string::npos);
         weight.replace(at, from.size(), to);
-        nn::npz::write(path, members);
+        io::npz::write(path, members);
         INFO("header: " << weight.substr(10, 70));
         expect_error([&] { nn::load(*net, path); }, {path, "'0.weight'", "header"});
         CHECK(net->state_dict() == before);
@@ -158,13 +158,13 @@ TEST_CASE("an .npz with a member name twice is refused, not silently merged") {
     TempDir dir;
     const std::string path = dir.file("twice.npz");
     auto net = nn::make_mlp<float>({3, 2}, "relu", nn::Init::PyTorchDefault, 1);
-    nn::npz::Members members;
+    io::npz::Members members;
     nn::add_state(members, "", net->state_dict());
     members["0.weighX"] = members.at("0.weight");
-    nn::npz::write(path, members);
+    io::npz::write(path, members);
     std::string bytes = read_bytes(path);
     for (std::size_t at = bytes.find("0.weighX"); at != std::string::npos; at = bytes.find("0.weighX", at))
         bytes[at + 7] = 't';
     write_bytes(path, bytes);
-    expect_error([&] { nn::npz::read(path); }, {path, "already exists"});
+    expect_error([&] { io::npz::read(path); }, {path, "already exists"});
 }

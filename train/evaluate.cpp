@@ -1,11 +1,12 @@
-#include "evaluate.hpp"
+#include <tapegrad/train/evaluate.hpp>
 
+#include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/data/loader.hpp>
 
-namespace mnist {
+namespace tapegrad::train {
 
-std::size_t count_correct(const xt::xarray<float>& logits, const tapegrad::Labels& labels) {
+std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels) {
     const std::size_t rows = logits.shape()[0], classes = logits.shape()[1];
     const float* row = logits.data();
     std::size_t correct = 0;
@@ -18,20 +19,20 @@ std::size_t count_correct(const xt::xarray<float>& logits, const tapegrad::Label
     return correct;
 }
 
-Score evaluate(tapegrad::nn::Module<float>& model, const tapegrad::Dataset& data) {
-    tapegrad::NoGradGuard no_grad;
+Score evaluate(nn::Module<float>& model, const Dataset& data) {
+    NoGradGuard no_grad;
     // Chunks bound the memory of the hidden activations on a large set.
-    tapegrad::BatchLoader chunks(data, {/*batch_size=*/2000, /*shuffle=*/false, /*drop_last=*/false, /*seed=*/0});
-    tapegrad::Batch batch;
+    BatchLoader chunks(data, {/*batch_size=*/2000, /*shuffle=*/false, /*drop_last=*/false, /*seed=*/0});
+    Batch batch;
     double loss_sum = 0;
     std::size_t correct = 0;
     while (chunks.next(batch)) {
-        const tapegrad::Tensor<float> logits = model(batch.inputs);
-        loss_sum += tapegrad::cross_entropy(logits, batch.labels, tapegrad::Reduction::Sum).item();
+        const Tensor<float> logits = model(batch.inputs);
+        loss_sum += cross_entropy(logits, batch.labels, Reduction::Sum).item();
         correct += count_correct(logits.data(), batch.labels);
     }
     const double n = static_cast<double>(data.size());
     return {loss_sum / n, static_cast<double>(correct) / n};
 }
 
-}  // namespace mnist
+}  // namespace tapegrad::train

@@ -1,11 +1,11 @@
-#include "svg_plot.hpp"
+#include <tapegrad/train/svg_plot.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
 
-namespace mnist {
+namespace tapegrad::train {
 
 namespace {
 
@@ -178,4 +178,4 @@ std::string plot_svg(const History& history, std::size_t best_epoch) {
     return svg + "</svg>\n";
 }
 
-}  // namespace mnist
+}  // namespace tapegrad::train

@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-namespace mnist {
+namespace tapegrad::train {
 
 class EpochProgress {
 public:
@@ -18,4 +18,4 @@ private:
     std::size_t next_quarter_ = 1;
 };
 
-}  // namespace mnist
+}  // namespace tapegrad::train

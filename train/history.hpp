@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include <tapegrad/nn/checkpoint.hpp>
+#include <tapegrad/train/checkpoint.hpp>
 
-namespace mnist {
+namespace tapegrad::train {
 
 struct EpochRecord {
     double epoch = 0;  // 1-based
@@ -21,8 +21,8 @@ using History = std::vector<EpochRecord>;
 std::string to_csv(const History& history);
 
 // Stored in a checkpoint as one float64 array per column, "history/<column>".
-void store_history(const History& history, tapegrad::nn::TrainingProgress& progress);
-// Throws tapegrad::Error naming `path` when the columns are missing or uneven.
-History restore_history(const tapegrad::nn::TrainingProgress& progress, const std::string& path);
+void store_history(const History& history, TrainingProgress& progress);
+// Throws Error naming `path` when the columns are missing or uneven.
+History restore_history(const TrainingProgress& progress, const std::string& path);
 
-}  // namespace mnist
+}  // namespace tapegrad::train

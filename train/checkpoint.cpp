@@ -1,9 +1,15 @@
-#include <tapegrad/nn/checkpoint.hpp>
+#include <tapegrad/train/checkpoint.hpp>
 
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/io/npz.hpp>
 #include <tapegrad/nn/serialize.hpp>
 
-namespace tapegrad::nn {
+namespace tapegrad::train {
+
+using nn::Module;
+using nn::StateDict;
+using nn::add_state;
+using nn::extract_state;
+namespace npz = io::npz;
 
 namespace {
 const std::string model_prefix = "model/", buffer_prefix = "optim/buffer/", optim_scalar_prefix = "optim/scalar/";
@@ -107,4 +113,4 @@ template void save_checkpoint(const std::string&, const Module<double>&, const o
 template TrainingProgress load_checkpoint(const std::string&, Module<float>&, optim::Optimizer<float>&);
 template TrainingProgress load_checkpoint(const std::string&, Module<double>&, optim::Optimizer<double>&);
 
-}  // namespace tapegrad::nn
+}  // namespace tapegrad::train

@@ -3,11 +3,11 @@
 
 #include <cstddef>
 
-#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/nn/module.hpp>
 
-namespace mnist {
+namespace tapegrad::train {
 
 struct Score {
     double loss = 0;      // mean cross-entropy per sample
@@ -15,8 +15,8 @@ struct Score {
 };
 
 // How many rows of `logits` (batch x classes) have their maximum at the label.
-std::size_t count_correct(const xt::xarray<float>& logits, const tapegrad::Labels& labels);
+std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels);
 
-Score evaluate(tapegrad::nn::Module<float>& model, const tapegrad::Dataset& data);
+Score evaluate(nn::Module<float>& model, const Dataset& data);
 
-}  // namespace mnist
+}  // namespace tapegrad::train

@@ -1,11 +1,11 @@
-#include "history.hpp"
+#include <tapegrad/train/history.hpp>
 
 #include <cstdio>
 #include <iterator>
 
 #include <tapegrad/autograd/tensor.hpp>
 
-namespace mnist {
+namespace tapegrad::train {
 
 namespace {
 // One table drives the CSV header, the CSV rows and the checkpoint arrays.
@@ -39,7 +39,7 @@ std::string to_csv(const History& history) {
     return csv;
 }
 
-void store_history(const History& history, tapegrad::nn::TrainingProgress& progress) {
+void store_history(const History& history, TrainingProgress& progress) {
     for (const Column& column : columns) {
         xt::xarray<double> values = xt::xarray<double>::from_shape({history.size()});
         for (std::size_t i = 0; i < history.size(); ++i) values(i) = history[i].*column.field;
@@ -47,16 +47,16 @@ void store_history(const History& history, tapegrad::nn::TrainingProgress& progr
     }
 }
 
-History restore_history(const tapegrad::nn::TrainingProgress& progress, const std::string& path) {
+History restore_history(const TrainingProgress& progress, const std::string& path) {
     History history(static_cast<std::size_t>(progress.epoch));
     for (const Column& column : columns) {
         const auto found = progress.arrays.find(history_prefix + column.name);
         if (found == progress.arrays.end() || found->second.dimension() != 1 || found->second.size() != history.size())
-            throw tapegrad::Error("'" + path + "': the metrics history '" + column.name + "' is missing or has not " +
+            throw Error("'" + path + "': the metrics history '" + column.name + "' is missing or has not " +
                                   std::to_string(history.size()) + " entries");
         for (std::size_t i = 0; i < history.size(); ++i) history[i].*column.field = found->second(i);
     }
     return history;
 }
 
-}  // namespace mnist
+}  // namespace tapegrad::train

@@ -7,29 +7,29 @@
 #include <limits>
 #include <string>
 
-#include <tapegrad/nn/checkpoint.hpp>
+#include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/nn/module.hpp>
 
-namespace mnist {
+namespace tapegrad::train {
 
 class EarlyStopping {
 public:
     explicit EarlyStopping(std::size_t patience) : patience_(patience) {}
 
     // After each epoch (1-based): copies the weights when the loss is a new best.
-    void observe(std::size_t epoch, double valid_loss, const tapegrad::nn::Module<float>& model);
+    void observe(std::size_t epoch, double valid_loss, const nn::Module<float>& model);
     // `patience` epochs in a row have not beaten the best loss.
     bool should_stop() const { return enabled() && epochs_without_improvement_ >= patience_; }
     bool enabled() const { return patience_ > 0; }
     bool has_best() const { return best_epoch_ > 0; }
     std::size_t best_epoch() const { return best_epoch_; }
     double best_loss() const { return best_loss_; }
-    void restore_best(tapegrad::nn::Module<float>& model) const { model.load_state(best_weights_); }
+    void restore_best(nn::Module<float>& model) const { model.load_state(best_weights_); }
 
     // Into and out of a checkpoint: scalars "early_stopping/...", arrays "best/<parameter>".
-    void store(tapegrad::nn::TrainingProgress& progress) const;
-    // Throws tapegrad::Error naming `path` if the state is missing or does not fit `model`.
-    void restore(const tapegrad::nn::TrainingProgress& progress, const tapegrad::nn::Module<float>& model,
+    void store(TrainingProgress& progress) const;
+    // Throws Error naming `path` if the state is missing or does not fit `model`.
+    void restore(const TrainingProgress& progress, const nn::Module<float>& model,
                  const std::string& path);
 
 private:
@@ -37,7 +37,7 @@ private:
     double best_loss_ = std::numeric_limits<double>::infinity();
     std::size_t best_epoch_ = 0;  // 0: no epoch observed yet
     std::size_t epochs_without_improvement_ = 0;
-    tapegrad::nn::StateDict<float> best_weights_;
+    nn::StateDict<float> best_weights_;
 };
 
-}  // namespace mnist
+}  // namespace tapegrad::train

@@ -1,20 +1,20 @@
-#include "early_stopping.hpp"
+#include <tapegrad/train/early_stopping.hpp>
 
-namespace mnist {
+namespace tapegrad::train {
 
 namespace {
 const std::string weights_prefix = "best/";
 const std::string best_loss_key = "early_stopping/best_loss", best_epoch_key = "early_stopping/best_epoch",
                   counter_key = "early_stopping/epochs_without_improvement";
 
-double scalar(const tapegrad::nn::TrainingProgress& progress, const std::string& key, const std::string& path) {
+double scalar(const TrainingProgress& progress, const std::string& key, const std::string& path) {
     const auto found = progress.scalars.find(key);
-    if (found == progress.scalars.end()) throw tapegrad::Error("'" + path + "': no entry '" + key + "'");
+    if (found == progress.scalars.end()) throw Error("'" + path + "': no entry '" + key + "'");
     return found->second;
 }
 }  // namespace
 
-void EarlyStopping::observe(std::size_t epoch, double valid_loss, const tapegrad::nn::Module<float>& model) {
+void EarlyStopping::observe(std::size_t epoch, double valid_loss, const nn::Module<float>& model) {
     if (valid_loss < best_loss_) {
         best_loss_ = valid_loss;
         best_epoch_ = epoch;
@@ -25,7 +25,7 @@ void EarlyStopping::observe(std::size_t epoch, double valid_loss, const tapegrad
     }
 }
 
-void EarlyStopping::store(tapegrad::nn::TrainingProgress& progress) const {
+void EarlyStopping::store(TrainingProgress& progress) const {
     progress.scalars[best_loss_key] = best_loss_;
     progress.scalars[best_epoch_key] = static_cast<double>(best_epoch_);
     progress.scalars[counter_key] = static_cast<double>(epochs_without_improvement_);
@@ -34,17 +34,17 @@ void EarlyStopping::store(tapegrad::nn::TrainingProgress& progress) const {
         progress.arrays[weights_prefix + name] = xt::xarray<double>(xt::cast<double>(weights));
 }
 
-void EarlyStopping::restore(const tapegrad::nn::TrainingProgress& progress, const tapegrad::nn::Module<float>& model,
+void EarlyStopping::restore(const TrainingProgress& progress, const nn::Module<float>& model,
                             const std::string& path) {
-    tapegrad::nn::StateDict<float> weights;
+    nn::StateDict<float> weights;
     for (const auto& [name, values] : progress.arrays)
         if (name.compare(0, weights_prefix.size(), weights_prefix) == 0)
             weights[name.substr(weights_prefix.size())] = xt::xarray<float>(xt::cast<float>(values));
     if (!weights.empty()) {
         try {
             model.check_state(weights);
-        } catch (const tapegrad::Error& e) {
-            throw tapegrad::Error("'" + path + "': best weights: " + e.what());
+        } catch (const Error& e) {
+            throw Error("'" + path + "': best weights: " + e.what());
         }
     }
     best_loss_ = scalar(progress, best_loss_key, path);
@@ -53,4 +53,4 @@ void EarlyStopping::restore(const tapegrad::nn::TrainingProgress& progress, cons
     best_weights_ = std::move(weights);
 }
 
-}  // namespace mnist
+}  // namespace tapegrad::train

@@ -1,7 +1,7 @@
 // Numpy .npz archives: a zip of "<name>.npy" members, as numpy.savez writes.
 // The .npy encoding is xtensor's (xt::dump_npy, and xnpy's header parser);
-// the zip is libzip's. Writes are atomic: a crash mid-save leaves the previous
-// file intact.
+// the zip is libzip's. Writes go through io::write_file_atomically: a crash
+// mid-save leaves the previous file intact.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include <xtensor/xarray.hpp>
 
-namespace tapegrad::nn::npz {
+namespace tapegrad::io::npz {
 
 // Member name (without ".npy") -> the member's .npy bytes.
 using Members = std::map<std::string, std::string>;
@@ -23,15 +23,9 @@ std::string to_npy(const xt::xarray<X>& array);
 template <class X>
 xt::xarray<X> from_npy(const std::string& bytes, const std::string& where);
 
-// Writes a temporary file next to `path`, then renames it over `path`.
+// Builds the archive in memory, then io::write_file_atomically.
 void write(const std::string& path, const Members& members);
 // Throws tapegrad::Error naming `path` if it is missing, not a zip, or damaged.
 Members read(const std::string& path);
 
-// Test hook: called with the finished temporary file just before the rename,
-// so a test can simulate a crash there (throw, or _exit in a child process).
-// nullptr (the default) means no hook.
-using BeforeRenameHook = void (*)(const std::string& temp_path);
-void set_before_rename_hook(BeforeRenameHook hook);
-
-}  // namespace tapegrad::nn::npz
+}  // namespace tapegrad::io::npz

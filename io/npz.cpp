@@ -1,29 +1,21 @@
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/io/npz.hpp>
 
 #include <zip.h>
 
-#include <atomic>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <sstream>
 #include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <xtensor/xnpy.hpp>
 
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/io/atomic_file.hpp>
 
-namespace tapegrad::nn::npz {
+namespace tapegrad::io::npz {
 
 namespace {
-
-std::atomic<BeforeRenameHook> before_rename_hook{nullptr};
 
 std::string zip_message(int code) {
     zip_error_t error;
@@ -198,27 +190,50 @@ std::string read_member(zip_file_t* file, zip_uint64_t declared, const std::stri
     return bytes;
 }
 
-// Makes a finished file (or a directory's entries) survive power loss, not
-// just a crash of this process; best effort, as not every filesystem can.
-void flush_to_disk(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) return;
-    ::fsync(fd);
-    ::close(fd);
-}
+// The archive's bytes, built in memory: the file itself is written by
+// io::write_file_atomically like every other file.
+std::string zip_in_memory(const Members& members, const std::string& path) {
+    zip_error_t error;
+    zip_error_init(&error);
+    zip_source_t* buffer = zip_source_buffer_create(nullptr, 0, 0, &error);
+    if (!buffer) throw Error("'" + path + "': " + zip_error_strerror(&error));
+    // Kept alive past zip_close, which would otherwise free it.
+    zip_source_keep(buffer);
+    std::unique_ptr<zip_source_t, void (*)(zip_source_t*)> kept(buffer, zip_source_free);
+    zip_t* raw = zip_open_from_source(buffer, ZIP_TRUNCATE, &error);
+    if (!raw) {
+        zip_source_free(buffer);  // the reference zip_open_from_source did not take
+        throw Error("'" + path + "': " + zip_error_strerror(&error));
+    }
+    ZipHandle archive(raw);
+    for (const auto& [name, bytes] : members) {
+        // The buffers stay alive in `members` until zip_close has read them.
+        zip_source_t* source = zip_source_buffer(archive.get(), bytes.data(), bytes.size(), 0);
+        if (!source) throw Error("'" + path + "': " + zip_strerror(archive.get()));
+        const zip_int64_t index = zip_file_add(archive.get(), (name + ".npy").c_str(), source, ZIP_FL_ENC_UTF_8);
+        if (index < 0) {
+            zip_source_free(source);
+            throw Error("'" + path + "': cannot add '" + name + "': " + zip_strerror(archive.get()));
+        }
+        // Stored, like numpy.savez: parameters barely compress, and loads stay fast.
+        zip_set_file_compression(archive.get(), zip_uint64_t(index), ZIP_CM_STORE, 0);
+    }
+    if (zip_close(archive.get()) != 0) throw Error("'" + path + "': cannot write: " + zip_strerror(archive.get()));
+    archive.release();
+    // libzip writes nothing for an archive without members; numpy writes (and
+    // reads) a zip that is just its end record: signature PK\5\6, then 18 zero
+    // bytes (no entries, no directory, no comment).
+    if (members.empty()) return std::string("PK\5\6", 4) + std::string(18, '\0');
 
-void write_empty_zip(const std::string& temp_path, const std::string& path) {
-    // End of central directory: signature PK\5\6, then 18 zero bytes (no
-    // entries, no directory, no comment).
-    static const char end_record[22] = {'P', 'K', 5, 6};
-    std::FILE* out = std::fopen(temp_path.c_str(), "wb");
-    const bool ok = out && std::fwrite(end_record, 1, sizeof end_record, out) == sizeof end_record;
-    if ((out && std::fclose(out) != 0) || !ok) throw Error("'" + path + "': cannot write '" + temp_path + "'");
-}
-
-std::string temporary_path_for(const std::string& path) {
-    static std::atomic<unsigned> counter{0};
-    return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    zip_stat_t stat;
+    if (zip_source_stat(buffer, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE) || zip_source_open(buffer) != 0)
+        throw Error("'" + path + "': cannot read back the archive: " + zip_error_strerror(zip_source_error(buffer)));
+    std::string bytes(static_cast<std::size_t>(stat.size), '\0');
+    const zip_int64_t got = zip_source_read(buffer, bytes.data(), stat.size);
+    zip_source_close(buffer);
+    if (got < 0 || zip_uint64_t(got) != stat.size)
+        throw Error("'" + path + "': cannot read back the archive: " + zip_error_strerror(zip_source_error(buffer)));
+    return bytes;
 }
 
 }  // namespace
@@ -261,36 +276,7 @@ xt::xarray<X> from_npy(const std::string& bytes, const std::string& where) {
 }
 
 void write(const std::string& path, const Members& members) {
-    const std::string temp_path = temporary_path_for(path);
-    try {
-        ZipHandle archive = open_zip(temp_path, ZIP_CREATE | ZIP_TRUNCATE);
-        for (const auto& [name, bytes] : members) {
-            // The buffers stay alive in `members` until zip_close has read them.
-            zip_source_t* source = zip_source_buffer(archive.get(), bytes.data(), bytes.size(), 0);
-            if (!source) throw Error("'" + path + "': " + zip_strerror(archive.get()));
-            const zip_int64_t index = zip_file_add(archive.get(), (name + ".npy").c_str(), source, ZIP_FL_ENC_UTF_8);
-            if (index < 0) {
-                zip_source_free(source);
-                throw Error("'" + path + "': cannot add '" + name + "': " + zip_strerror(archive.get()));
-            }
-            // Stored, like numpy.savez: parameters barely compress, and loads stay fast.
-            zip_set_file_compression(archive.get(), zip_uint64_t(index), ZIP_CM_STORE, 0);
-        }
-        if (zip_close(archive.get()) != 0) throw Error("'" + path + "': cannot write: " + zip_strerror(archive.get()));
-        archive.release();
-        // libzip writes no file at all for an archive without members; numpy
-        // writes (and reads) a zip that is just its end record, so do the same.
-        if (members.empty()) write_empty_zip(temp_path, path);
-        flush_to_disk(temp_path);
-        if (BeforeRenameHook hook = before_rename_hook.load()) hook(temp_path);
-        if (std::rename(temp_path.c_str(), path.c_str()) != 0)
-            throw Error("'" + path + "': cannot replace with '" + temp_path + "': " + std::strerror(errno));
-        const std::filesystem::path directory = std::filesystem::path(path).parent_path();
-        flush_to_disk(directory.empty() ? "." : directory.string());
-    } catch (...) {
-        std::remove(temp_path.c_str());
-        throw;
-    }
+    write_file_atomically(path, zip_in_memory(members, path));
 }
 
 Members read(const std::string& path) {
@@ -317,8 +303,6 @@ Members read(const std::string& path) {
     return members;
 }
 
-void set_before_rename_hook(BeforeRenameHook hook) { before_rename_hook.store(hook); }
-
 #define TAPEGRAD_NPZ_INSTANTIATE(X)                              \
     template std::string to_npy(const xt::xarray<X>&);           \
     template xt::xarray<X> from_npy(const std::string&, const std::string&);
@@ -327,4 +311,4 @@ TAPEGRAD_NPZ_INSTANTIATE(double)
 TAPEGRAD_NPZ_INSTANTIATE(std::int64_t)
 TAPEGRAD_NPZ_INSTANTIATE(std::uint8_t)
 
-}  // namespace tapegrad::nn::npz
+}  // namespace tapegrad::io::npz

@@ -19,7 +19,7 @@
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 
-namespace tapegrad::nn {
+namespace tapegrad::train {
 
 struct TrainingProgress {
     std::int64_t epoch = 0;
@@ -29,13 +29,13 @@ struct TrainingProgress {
 };
 
 template <class T>
-void save_checkpoint(const std::string& path, const Module<T>& module, const optim::Optimizer<T>& optimizer,
+void save_checkpoint(const std::string& path, const nn::Module<T>& module, const optim::Optimizer<T>& optimizer,
                      const TrainingProgress& progress);
 
 // Restores module and optimizer and returns the progress. Everything is read
-// and validated first: on any error (tapegrad::Error naming the file and the
+// and validated first: on any error (Error naming the file and the
 // entry) neither the module nor the optimizer has changed.
 template <class T>
-TrainingProgress load_checkpoint(const std::string& path, Module<T>& module, optim::Optimizer<T>& optimizer);
+TrainingProgress load_checkpoint(const std::string& path, nn::Module<T>& module, optim::Optimizer<T>& optimizer);
 
-}  // namespace tapegrad::nn
+}  // namespace tapegrad::train

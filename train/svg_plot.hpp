@@ -6,11 +6,11 @@
 #include <cstddef>
 #include <string>
 
-#include "history.hpp"
+#include <tapegrad/train/history.hpp>
 
-namespace mnist {
+namespace tapegrad::train {
 
 // best_epoch > 0 draws a dashed line there (the weights early stopping kept).
 std::string plot_svg(const History& history, std::size_t best_epoch);
 
-}  // namespace mnist
+}  // namespace tapegrad::train

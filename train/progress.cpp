@@ -1,11 +1,11 @@
-#include "progress.hpp"
+#include <tapegrad/train/progress.hpp>
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
-namespace mnist {
+namespace tapegrad::train {
 
 namespace {
 constexpr std::size_t bar_width = 30;
@@ -32,4 +32,4 @@ void EpochProgress::finish() {
     if (terminal_) std::fprintf(stderr, "\r\033[K");
 }
 
-}  // namespace mnist
+}  // namespace tapegrad::train

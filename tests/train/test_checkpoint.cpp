@@ -6,17 +6,20 @@
 #include <random>
 #include <sstream>
 
-#include <tapegrad/nn/checkpoint.hpp>
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/mlp.hpp>
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/io/npz.hpp>
 #include <tapegrad/nn/serialize.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
-#include "files.hpp"
+#include <tapegrad/train/checkpoint.hpp>
+#include "../nn/files.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
+using namespace tapegrad::train;
+namespace npz = tapegrad::io::npz;
 
 namespace {
 // One epoch of minibatch training whose batches come from `rng`, so that the
@@ -155,7 +158,7 @@ TEST_CASE("a process killed while writing a checkpoint leaves the previous one r
         train_epoch(*net, optimizer, rng);
         TrainingProgress second;
         second.epoch = 2;
-        npz::set_before_rename_hook([](const std::string&) { _exit(42); });
+        io::set_before_rename_hook([](const std::string&) { _exit(42); });
         save_checkpoint(path, *net, optimizer, second);
         _exit(0);  // not reached when the hook runs
     }

@@ -2,14 +2,14 @@
 // live ones (the original notebook's bug).
 #include <doctest/doctest.h>
 
-#include "../../examples/mnist/early_stopping.hpp"
 #include <tapegrad/nn/linear.hpp>
+#include <tapegrad/train/early_stopping.hpp>
 
 using tapegrad::nn::Linear;
 
 TEST_CASE("early stopping restores a copy of the best epoch's weights") {
     Linear<float> model(3, 2, true, tapegrad::nn::Init::XavierUniform, 1);
-    mnist::EarlyStopping stopping(/*patience=*/2);
+    tapegrad::train::EarlyStopping stopping(/*patience=*/2);
     const auto best = model.state_dict();
     stopping.observe(1, 0.5, model);
     model.weight().data_mut() += 1.0f;  // training goes on and makes things worse
@@ -25,7 +25,7 @@ TEST_CASE("early stopping restores a copy of the best epoch's weights") {
 
 TEST_CASE("a better epoch resets the patience counter") {
     Linear<float> model(2, 2, true, tapegrad::nn::Init::XavierUniform, 1);
-    mnist::EarlyStopping stopping(2);
+    tapegrad::train::EarlyStopping stopping(2);
     stopping.observe(1, 1.0, model);
     stopping.observe(2, 1.1, model);
     stopping.observe(3, 0.9, model);
@@ -36,13 +36,13 @@ TEST_CASE("a better epoch resets the patience counter") {
 
 TEST_CASE("early stopping's state survives a checkpoint exactly") {
     Linear<float> model(3, 2, true, tapegrad::nn::Init::XavierUniform, 1);
-    mnist::EarlyStopping stopping(3);
+    tapegrad::train::EarlyStopping stopping(3);
     stopping.observe(1, 0.25, model);
     stopping.observe(2, 0.5, model);
-    tapegrad::nn::TrainingProgress progress;
+    tapegrad::train::TrainingProgress progress;
     stopping.store(progress);
 
-    mnist::EarlyStopping restored(3);
+    tapegrad::train::EarlyStopping restored(3);
     restored.restore(progress, model, "checkpoint.npz");
     CHECK(restored.best_epoch() == 1);
     CHECK(restored.best_loss() == 0.25);

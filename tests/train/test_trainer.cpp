@@ -1,0 +1,188 @@
+// The library's training loop on a small synthetic problem: it learns, it is
+// quiet unless asked, its hooks are called as documented, and a resumed run
+// ends exactly where the uninterrupted one does.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fcntl.h>
+#include <functional>
+#include <limits>
+#include <random>
+
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/train/trainer.hpp>
+#include "../nn/files.hpp"
+
+using namespace tapegrad;
+using train::Outcome;
+using train::Trainer;
+using train::TrainerOptions;
+
+namespace {
+
+// Two Gaussian blobs in 4-D, 3 units apart: a network separates them easily.
+Dataset blobs(std::size_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> noise(0, 1);
+    Dataset data;
+    data.inputs = xt::xtensor<float, 2>::from_shape({n, 4});
+    data.labels.resize(n);
+    data.num_classes = 2;
+    for (std::size_t i = 0; i < n; ++i) {
+        data.labels[i] = static_cast<std::int64_t>(i % 2);
+        for (std::size_t f = 0; f < 4; ++f) data.inputs(i, f) = noise(rng) + (i % 2 ? 1.5f : -1.5f);
+    }
+    return data;
+}
+
+struct Setup {
+    Dataset train_set = blobs(200, 1), valid_set = blobs(100, 2);
+    std::shared_ptr<nn::Sequential<float>> model = nn::make_mlp<float>({4, 8, 2}, "tanh", nn::Init::XavierUniform, 3);
+    optim::SGD<float> optimizer{model->parameters(), optim::SGDOptions(0.1).momentum(0.9)};
+};
+
+// Everything `call` writes to stdout and stderr, captured at the descriptors.
+std::string captured_output(const std::function<void()>& call) {
+    TempDir dir;
+    const std::string path = dir.file("out");
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const int saved_out = ::dup(1), saved_err = ::dup(2);
+    const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(file >= 0);
+    ::dup2(file, 1);
+    ::dup2(file, 2);
+    ::close(file);
+    call();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::dup2(saved_out, 1);
+    ::dup2(saved_err, 2);
+    ::close(saved_out);
+    ::close(saved_err);
+    return read_bytes(path);
+}
+
+std::string error_of(const std::function<void()>& call) {
+    try {
+        call();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("TrainerOptions are validated, naming the option and its value") {
+    CHECK(error_of([] { TrainerOptions().epochs(0).validate(); }) == "TrainerOptions: epochs must be > 0, got 0");
+    CHECK(error_of([] { TrainerOptions().batch_size(0).validate(); }) ==
+          "TrainerOptions: batch_size must be > 0, got 0");
+    CHECK_NOTHROW(TrainerOptions().epochs(3).batch_size(1).validate());
+    Setup s;
+    CHECK_THROWS_WITH_AS(Trainer(*s.model, s.optimizer, s.train_set, s.valid_set, TrainerOptions().epochs(0)),
+                         doctest::Contains("epochs"), Error);
+    const Dataset empty;
+    CHECK_THROWS_WITH_AS(Trainer(*s.model, s.optimizer, empty, s.valid_set, TrainerOptions()),
+                         doctest::Contains("training set is empty"), Error);
+}
+
+TEST_CASE("the trainer learns, records every epoch, and prints nothing unless asked") {
+    Setup s;
+    Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set, TrainerOptions().epochs(5).batch_size(20).seed(7));
+    std::vector<double> seen_epochs;
+    trainer.on_epoch_end([&](const train::EpochRecord& r) { seen_epochs.push_back(r.epoch); });
+    Outcome outcome = Outcome::NonFiniteLoss;
+    CHECK(captured_output([&] { outcome = trainer.run(); }).empty());
+    CHECK(outcome == Outcome::AllEpochs);
+    REQUIRE(trainer.history().size() == 5);
+    CHECK(seen_epochs == std::vector<double>{1, 2, 3, 4, 5});
+    CHECK(trainer.history().back().valid_accuracy > 0.95);
+    CHECK(trainer.history().back().train_loss < trainer.history().front().train_loss);
+    CHECK(trainer.kept_epoch() == 0);  // early stopping is off
+
+    Setup verbose;
+    Trainer talking(*verbose.model, verbose.optimizer, verbose.train_set, verbose.valid_set,
+                    TrainerOptions().epochs(2).batch_size(50).verbose(true));
+    const std::string printed = captured_output([&] { talking.run(); });
+    CHECK(printed.find("epoch   1/2  train loss ") != std::string::npos);
+    CHECK(printed.find("epoch   2/2  train loss ") != std::string::npos);
+    CHECK(printed.find("epoch 1/2: batch 4/4, loss ") != std::string::npos);  // progress, stderr not a terminal
+}
+
+TEST_CASE("the batch transform sees every batch with 1-based epoch and batch numbers; the loss hook is used") {
+    Setup s;
+    std::vector<std::pair<std::size_t, std::size_t>> calls;
+    Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set, TrainerOptions().epochs(2).batch_size(80));
+    trainer.transform_batches([&](const Tensor<float>& inputs, std::size_t epoch, std::size_t batch) {
+        calls.emplace_back(epoch, batch);
+        return inputs;
+    });
+    std::size_t losses = 0;
+    trainer.loss([&](const Tensor<float>& logits, const Labels& labels) {
+        ++losses;
+        return cross_entropy(logits, labels);
+    });
+    trainer.run();
+    const std::vector<std::pair<std::size_t, std::size_t>> expected{{1, 1}, {1, 2}, {1, 3}, {2, 1}, {2, 2}, {2, 3}};
+    CHECK(calls == expected);
+    CHECK(losses == 6);
+}
+
+// Also with early stopping off: the example's loop restored the (empty) copy
+// of the best weights there and failed with "missing parameter '0.weight'".
+TEST_CASE("a non-finite loss stops training and keeps the last finite weights") {
+    Setup s;
+    Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set, TrainerOptions().epochs(3).batch_size(50));
+    std::size_t batches = 0;
+    trainer.loss([&](const Tensor<float>& logits, const Labels& labels) {
+        // Epoch 2's third batch goes wrong, after two steps of that epoch.
+        const float poison = ++batches == 7 ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
+        return cross_entropy(logits, labels) + Tensor<float>::scalar(poison);
+    });
+    nn::StateDict<float> after_epoch_1;
+    trainer.on_epoch_end([&](const train::EpochRecord&) { after_epoch_1 = s.model->state_dict(); });
+    CHECK(trainer.run() == Outcome::NonFiniteLoss);
+    CHECK(trainer.non_finite_at() == "epoch 2, batch 3");
+    CHECK(trainer.history().size() == 1);
+    CHECK(s.model->state_dict() == after_epoch_1);
+}
+
+TEST_CASE("a run resumed from the trainer's checkpoint ends bit for bit where the uninterrupted run does") {
+    TempDir dir;
+    const auto options = [&](std::size_t epochs, const std::string& checkpoint) {
+        return TrainerOptions().epochs(epochs).batch_size(30).seed(11).early_stopping_patience(2)
+            .checkpoint(checkpoint).fingerprint("blobs lr=0.1");
+    };
+    Setup straight;
+    Trainer whole(*straight.model, straight.optimizer, straight.train_set, straight.valid_set, options(4, ""));
+    whole.run();
+
+    Setup first;
+    Trainer half(*first.model, first.optimizer, first.train_set, first.valid_set, options(2, dir.file("c.npz")));
+    half.run();
+    Setup second;
+    Trainer resumed(*second.model, second.optimizer, second.train_set, second.valid_set, options(4, ""));
+    resumed.resume(dir.file("c.npz"));
+    resumed.run();
+
+    CHECK(second.model->state_dict() == straight.model->state_dict());
+    REQUIRE(resumed.history().size() == whole.history().size());
+    for (std::size_t i = 0; i < whole.history().size(); ++i) {
+        CHECK(resumed.history()[i].train_loss == whole.history()[i].train_loss);
+        CHECK(resumed.history()[i].valid_loss == whole.history()[i].valid_loss);
+    }
+    CHECK(resumed.kept_epoch() == whole.kept_epoch());
+
+    Setup other;
+    Trainer mismatched(*other.model, other.optimizer, other.train_set, other.valid_set,
+                       options(4, "").fingerprint("blobs lr=0.2"));
+    const std::string message = error_of([&] { mismatched.resume(dir.file("c.npz")); });
+    CHECK(message.find("other training settings") != std::string::npos);
+    CHECK(message.find("blobs lr=0.2") != std::string::npos);
+}
