@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""The layering check: which part of tapegrad may include which.
+
+    check_layers.py [ROOT]     (ROOT: the source tree, default: this file's ../..)
+
+Scans every .hpp/.cpp under the layer folders of ROOT (and ROOT/tapegrad.hpp)
+and fails, naming file:line and both layers, when library code
+  - includes a higher layer or a peer (see ALLOWED),
+  - includes a tapegrad header other than as <tapegrad/LAYER/...> (quotes,
+    relative paths, a bare <nn/...>), so installed headers resolve the same,
+  - includes anything from examples/ or tests/.
+Run by `meson test layering`; tests/layering/test_check_layers.py proves it
+can fail.
+"""
+import os
+import re
+import sys
+
+# The one table of allowed dependencies, lowest layer first (the root
+# meson.build lists the layers in this order). A layer may include its own
+# headers and those of the layers listed for it, nothing else: nn, optim and
+# data are peers, none includes another.
+ALLOWED = {
+    'autograd': [],
+    'io': ['autograd'],
+    'nn': ['autograd', 'io'],
+    'optim': ['autograd', 'io'],
+    'data': ['autograd', 'io'],
+    'train': ['autograd', 'io', 'nn', 'optim', 'data'],
+}
+# Generated into build/include/tapegrad/ (version, ABI flags): below every layer.
+GENERATED = {'version.hpp', 'config.hpp'}
+UMBRELLA = 'tapegrad.hpp'  # includes every layer; no layer includes it
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+
+
+def show(quote, target):
+    return f'<{target}>' if quote == '<' else f'"{target}"'
+
+
+def problems_in(root, relative, layer):
+    """Yields 'file:line: message' for each bad include of one file."""
+    with open(os.path.join(root, relative), encoding='utf-8', errors='replace') as f:
+        for number, text in enumerate(f, 1):
+            match = INCLUDE.match(text)
+            if not match:
+                continue
+            quote, target = match.groups()
+            where = f'{relative}:{number}: {layer}'
+            parts = target.split('/')
+            if 'examples' in parts or 'tests' in parts:
+                yield f'{where} includes {show(quote, target)}: library code never includes examples/ or tests/'
+                continue
+            if quote == '"' or '..' in parts or parts[0] in ALLOWED or parts[0] in GENERATED or parts[0] == UMBRELLA:
+                yield f'{where} includes {show(quote, target)}: include tapegrad headers as <tapegrad/LAYER/file.hpp>'
+                continue
+            if parts[0] != 'tapegrad':
+                continue  # the standard library, xtensor, zlib, ...
+            if len(parts) == 2 and parts[1] in GENERATED:
+                continue
+            if len(parts) == 2 and parts[1] == UMBRELLA:
+                if layer != UMBRELLA:
+                    yield f'{where} includes <{target}>, the umbrella of every layer: include the headers it needs'
+                continue
+            included = parts[1]
+            if included not in ALLOWED:
+                yield f'{where} includes <{target}>: no layer "{included}"'
+            elif layer != UMBRELLA and included != layer and included not in ALLOWED[layer]:
+                # `included` may include `layer`: it is above; neither: peers.
+                kind = 'the higher layer' if layer in ALLOWED[included] else 'the peer layer'
+                yield f'{where} includes <{target}>: {layer} may not include {kind} {included} (allowed: {", ".join(ALLOWED[layer]) or "nothing below it"})'
+
+
+def table_problems(root):
+    """The table itself: each layer allowed only layers listed before it, and
+    the same layers in the same order as tapegrad_layers in ROOT/meson.build."""
+    problems = []
+    order = list(ALLOWED)
+    for layer, below in ALLOWED.items():
+        for lower in below:
+            if lower not in order[:order.index(layer)]:
+                problems.append(f'ALLOWED: {layer} may include {lower}, which is not below it')
+    meson = os.path.join(root, 'meson.build')
+    if os.path.isfile(meson):
+        with open(meson, encoding='utf-8') as f:
+            declared = re.search(r'^tapegrad_layers\s*=\s*\[([^\]]*)\]', f.read(), re.M)
+        layers = re.findall(r"'([^']+)'", declared.group(1)) if declared else None
+        if layers != order:
+            problems.append(f'meson.build: tapegrad_layers is {layers}, but ALLOWED lists {order}')
+    return problems
+
+
+def check(root):
+    problems = table_problems(root)
+    if os.path.isfile(os.path.join(root, UMBRELLA)):
+        problems += problems_in(root, UMBRELLA, UMBRELLA)
+    for layer in ALLOWED:
+        for directory, subdirectories, files in os.walk(os.path.join(root, layer)):
+            subdirectories.sort()
+            for name in sorted(files):
+                if name.endswith(('.hpp', '.cpp', '.h')):
+                    relative = os.path.relpath(os.path.join(directory, name), root)
+                    problems += problems_in(root, relative, layer)
+    return problems
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
+    problems = check(root)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f'layering: {len(problems)} include(s) break the layers (table ALLOWED in {os.path.abspath(__file__)})')
+        return 1
+    print('layering: every include of every layer is allowed')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
