@@ -47,9 +47,13 @@ void EarlyStopping::restore(const TrainingProgress& progress, const nn::Module<f
             throw Error("'" + path + "': best weights: " + e.what());
         }
     }
-    best_loss_ = scalar(progress, best_loss_key, path);
-    best_epoch_ = static_cast<std::size_t>(scalar(progress, best_epoch_key, path));
-    epochs_without_improvement_ = static_cast<std::size_t>(scalar(progress, counter_key, path));
+    // Every entry read before any is assigned: a failed restore changes nothing.
+    const double best_loss = scalar(progress, best_loss_key, path);
+    const double best_epoch = scalar(progress, best_epoch_key, path);
+    const double counter = scalar(progress, counter_key, path);
+    best_loss_ = best_loss;
+    best_epoch_ = static_cast<std::size_t>(best_epoch);
+    epochs_without_improvement_ = static_cast<std::size_t>(counter);
     best_weights_ = std::move(weights);
 }
 

@@ -59,16 +59,28 @@ Trainer& Trainer::on_epoch_end(EpochCallback callback) {
 }
 
 void Trainer::resume(const std::string& path) {
-    // load_checkpoint restores model and optimizer all or nothing; a caller
-    // whose resume fails must not train the half-restored state.
-    TrainingProgress progress = load_checkpoint(path, model_, optimizer_);
-    const auto found = progress.texts.find(fingerprint_key);
-    if (found == progress.texts.end()) throw Error("'" + path + "': not a checkpoint of this program");
-    if (found->second != options_.fingerprint())
-        throw Error("'" + path + "': written with other training settings\n  checkpoint: " + found->second +
-                    "\n  this run:   " + options_.fingerprint());
-    history_ = restore_history(progress, path);
-    early_stopping_.restore(progress, model_, path);
+    // load_checkpoint restores model and optimizer all or nothing, but the
+    // checks after it can still fail: then they get their values back, so a
+    // failed resume changes nothing.
+    const nn::StateDict<float> model_before = model_.state_dict();
+    const optim::OptimizerState<float> optimizer_before = optimizer_.state();
+    try {
+        TrainingProgress progress = load_checkpoint(path, model_, optimizer_);
+        const auto found = progress.texts.find(fingerprint_key);
+        if (found == progress.texts.end()) throw Error("'" + path + "': not a checkpoint of this program");
+        if (found->second != options_.fingerprint())
+            throw Error("'" + path + "': written with other training settings\n  checkpoint: " + found->second +
+                        "\n  this run:   " + options_.fingerprint());
+        History history = restore_history(progress, path);
+        EarlyStopping early_stopping(options_.early_stopping_patience());
+        early_stopping.restore(progress, model_, path);
+        history_ = std::move(history);
+        early_stopping_ = std::move(early_stopping);
+    } catch (...) {
+        model_.load_state(model_before);
+        optimizer_.load_state(optimizer_before);
+        throw;
+    }
 }
 
 Outcome Trainer::run() {

@@ -95,7 +95,8 @@ public:
     Trainer& on_epoch_end(EpochCallback callback);
 
     // Loads a checkpoint written by a trainer with the same fingerprint;
-    // throws tapegrad::Error naming the file otherwise.
+    // throws tapegrad::Error naming the file otherwise, and then model,
+    // optimizer and trainer keep their state.
     void resume(const std::string& path);
 
     // Trains up to options.epochs (counting resumed ones), then leaves the

@@ -54,4 +54,14 @@ TEST_CASE("early stopping's state survives a checkpoint exactly") {
     progress.scalars.clear();
     CHECK_THROWS_WITH_AS(restored.restore(progress, model, "checkpoint.npz"), doctest::Contains("checkpoint.npz"),
                          tapegrad::Error);
+
+    // Only the last entry missing: the failed restore still changes nothing.
+    tapegrad::train::TrainingProgress later;
+    tapegrad::train::EarlyStopping other(3);
+    other.observe(1, 0.75, model);
+    other.store(later);
+    later.scalars.erase("early_stopping/epochs_without_improvement");
+    CHECK_THROWS_AS(restored.restore(later, model, "checkpoint.npz"), tapegrad::Error);
+    CHECK(restored.best_loss() == 0.25);
+    CHECK(restored.best_epoch() == 1);
 }

@@ -182,7 +182,15 @@ TEST_CASE("a run resumed from the trainer's checkpoint ends bit for bit where th
     Setup other;
     Trainer mismatched(*other.model, other.optimizer, other.train_set, other.valid_set,
                        options(4, "").fingerprint("blobs lr=0.2"));
+    const nn::StateDict<float> untouched = other.model->state_dict();
+    const optim::OptimizerState<float> fresh = other.optimizer.state();
     const std::string message = error_of([&] { mismatched.resume(dir.file("c.npz")); });
     CHECK(message.find("other training settings") != std::string::npos);
     CHECK(message.find("blobs lr=0.2") != std::string::npos);
+    // A failed resume changes nothing: the checkpoint's weights were loaded
+    // before the fingerprint was compared, and are undone.
+    CHECK(other.model->state_dict() == untouched);
+    CHECK(other.optimizer.state().buffers.empty());
+    CHECK(other.optimizer.state().buffers == fresh.buffers);
+    CHECK(mismatched.history().empty());
 }
