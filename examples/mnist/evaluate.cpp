@@ -21,7 +21,7 @@ std::size_t count_correct(const xt::xarray<float>& logits, const tapegrad::Label
 Score evaluate(tapegrad::nn::Module<float>& model, const tapegrad::Dataset& data) {
     tapegrad::NoGradGuard no_grad;
     // Chunks bound the memory of the hidden activations on a large set.
-    tapegrad::BatchLoader chunks(data, {/*batch_size=*/2000, /*shuffle=*/false, /*drop_last=*/false, /*seed=*/0});
+    tapegrad::BatchLoader chunks(data, tapegrad::LoaderOptions(2000).shuffle(false));
     tapegrad::Batch batch;
     double loss_sum = 0;
     std::size_t correct = 0;

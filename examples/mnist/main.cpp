@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "atomic_file.hpp"
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include "evaluate.hpp"
 #include <tapegrad/nn/mlp.hpp>
@@ -70,8 +71,8 @@ Setup prepare(const mnist::Options& o) {
     if (valid == 0 || valid >= train.size())
         throw Error("--valid " + std::to_string(valid) + " must leave samples for both training and validation (the " +
                     "training set has " + std::to_string(train.size()) + ")");
-    Setup s{split_train_validation(train, valid, nn::derive_seed(o.seed, split_stream)), std::move(test), nullptr};
-    s.model = nn::make_mlp<float>(o.layers, o.activation, o.init, nn::derive_seed(o.seed, init_stream));
+    Setup s{split_train_validation(train, valid, derive_seed(o.seed, split_stream)), std::move(test), nullptr};
+    s.model = nn::make_mlp<float>(nn::MLPOptions(o.layers, o.activation).init(o.init).seed(derive_seed(o.seed, init_stream)));
     return s;
 }
 

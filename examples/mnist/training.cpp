@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/augment.hpp>
 #include <tapegrad/data/loader.hpp>
 #include "evaluate.hpp"
@@ -78,8 +79,8 @@ Outcome Trainer::run() {
 }
 
 EpochRecord Trainer::train_epoch(std::size_t epoch) {
-    tapegrad::BatchLoader loader(train_, {options_.batch_size, /*shuffle=*/true, /*drop_last=*/false,
-                                            tapegrad::nn::derive_seed(options_.seed, batch_order_stream)});
+    tapegrad::BatchLoader loader(
+        train_, tapegrad::LoaderOptions(options_.batch_size).seed(tapegrad::derive_seed(options_.seed, batch_order_stream)));
     loader.start_epoch(epoch - 1);
     EpochProgress progress(epoch, options_.epochs, loader.batches_per_epoch());
     tapegrad::Batch batch;
@@ -91,14 +92,14 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     // Each batch's shifts depend only on (seed, epoch, batch), so a resumed
     // run moves the images exactly as the uninterrupted one.
     const std::uint64_t epoch_shift_seed =
-        tapegrad::nn::derive_seed(tapegrad::nn::derive_seed(options_.seed, shift_stream), epoch);
+        tapegrad::derive_seed(tapegrad::derive_seed(options_.seed, shift_stream), epoch);
     const auto start = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
         ++batch_number;
         const tapegrad::Tensor<float> inputs =
             options_.shift == 0 ? batch.inputs
                                 : tapegrad::random_shift(batch.inputs, side, side, options_.shift,
-                                                         tapegrad::nn::derive_seed(epoch_shift_seed, batch_number));
+                                                         tapegrad::derive_seed(epoch_shift_seed, batch_number));
         const tapegrad::Tensor<float> logits = model_(inputs);
         tapegrad::Tensor<float> loss = tapegrad::cross_entropy(logits, batch.labels);
         const double value = loss.item();

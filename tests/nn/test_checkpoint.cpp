@@ -51,14 +51,14 @@ void check_resume_is_exact(const Options& options) {
     TempDir dir;
     const std::string path = dir.file("run.ckpt.npz");
     // Uninterrupted: 5 epochs.
-    auto reference = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 1);
+    auto reference = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(1));
     Optimizer reference_optimizer(reference->parameters(), options);
     std::mt19937_64 reference_rng(99);
     for (int epoch = 0; epoch < 5; ++epoch) train_epoch(*reference, reference_optimizer, reference_rng);
 
     // Interrupted after 2 epochs, resumed in fresh objects.
     {
-        auto net = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 1);
+        auto net = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(1));
         Optimizer optimizer(net->parameters(), options);
         std::mt19937_64 rng(99);
         for (int epoch = 0; epoch < 2; ++epoch) train_epoch(*net, optimizer, rng);
@@ -69,7 +69,7 @@ void check_resume_is_exact(const Options& options) {
         progress.arrays["history"] = xt::xarray<double>{1.5, 0.75};
         save_checkpoint(path, *net, optimizer, progress);
     }
-    auto net = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 123);
+    auto net = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(123));
     Optimizer optimizer(net->parameters(), options);
     const TrainingProgress progress = load_checkpoint(path, *net, optimizer);
     CHECK(progress.epoch == 2);
@@ -112,7 +112,7 @@ TEST_CASE("a checkpoint has the documented entry names") {
 
 TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged") {
     TempDir dir;
-    auto small = make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 1);
+    auto small = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(1));
     optim::Adam<double> small_optimizer(small->parameters(), optim::AdamOptions(0.1));
     sum(small->forward(Tensor<double>::ones({1, 3}))).backward();
     small_optimizer.step();
@@ -120,7 +120,7 @@ TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged")
 
     // Same model shapes, but an optimizer over only the first parameter: the
     // optimizer state names parameter 1, which does not exist.
-    auto net = make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 2);
+    auto net = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(2));
     optim::Adam<double> optimizer({net->parameters()[0]}, optim::AdamOptions(0.2));
     const auto net_before = net->state_dict();
     CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("small.npz"), *net, optimizer),
@@ -138,7 +138,7 @@ TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged")
 TEST_CASE("a process killed while writing a checkpoint leaves the previous one readable") {
     TempDir dir;
     const std::string path = dir.file("run.ckpt.npz");
-    auto net = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 1);
+    auto net = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(1));
     optim::SGD<double> optimizer(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     std::mt19937_64 rng(5);
     train_epoch(*net, optimizer, rng);
@@ -163,7 +163,7 @@ TEST_CASE("a process killed while writing a checkpoint leaves the previous one r
     REQUIRE(waitpid(child, &status, 0) == child);
     CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 42));
 
-    auto resumed = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 9);
+    auto resumed = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(9));
     optim::SGD<double> resumed_optimizer(resumed->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     CHECK(load_checkpoint(path, *resumed, resumed_optimizer).epoch == 1);
     CHECK(resumed->state_dict() == saved);
