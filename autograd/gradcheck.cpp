@@ -125,7 +125,8 @@ GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
                     const bool ok = err <= bound;  // false for NaN too
                     if (!ok) ++report.failed;
                     report.max_abs_error = std::max(report.max_abs_error, err);
-                    report.max_rel_error = std::max(report.max_rel_error, err / std::max(std::abs(numeric), options.atol()));
+                    report.max_rel_error =
+                        std::max(report.max_rel_error, err / std::max(std::abs(numeric), options.atol()));
                     const double excess = std::isnan(err) ? std::numeric_limits<double>::infinity() : err - bound;
                     if (excess > worst_excess) {
                         worst_excess = excess;

@@ -21,7 +21,8 @@ public:
     static constexpr const char* options_name = "AdamOptions";
     explicit AdamOptions(double lr = 1e-3) { this->lr(lr); }
     TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
-    TAPEGRAD_OPTION(AdamBetas, betas, allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
+    TAPEGRAD_OPTION(AdamBetas, betas,
+                    allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
                     "(beta1, beta2) with both in [0, 1)") = {0.9, 0.999};
     TAPEGRAD_OPTION(double, eps, allowed::non_negative_finite(value), "finite and >= 0") = 1e-8;
     TAPEGRAD_OPTION(double, weight_decay, allowed::non_negative_finite(value), "finite and >= 0") = 0;
@@ -35,7 +36,8 @@ public:
     static constexpr const char* options_name = "AdamWOptions";
     explicit AdamWOptions(double lr = 1e-3) { this->lr(lr); }
     TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
-    TAPEGRAD_OPTION(AdamBetas, betas, allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
+    TAPEGRAD_OPTION(AdamBetas, betas,
+                    allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
                     "(beta1, beta2) with both in [0, 1)") = {0.9, 0.999};
     TAPEGRAD_OPTION(double, eps, allowed::non_negative_finite(value), "finite and >= 0") = 1e-8;
     TAPEGRAD_OPTION(double, weight_decay, allowed::non_negative_finite(value), "finite and >= 0") = 1e-2;

@@ -1,7 +1,8 @@
 // Learning-rate schedules acting on an optimizer's lr, as torch.optim.lr_scheduler.
 // They change the lr where it lives, in the optimizer's options (set_lr), so
-// optimizer.options().lr() shows the scheduled value. Each exposes its counters through state()/load_state() so a checkpoint can
-// store them among its named scalars.
+// optimizer.options().lr() shows the scheduled value. Each exposes its
+// counters through state()/load_state() so a checkpoint can store them among
+// its named scalars.
 #pragma once
 
 #include <cstdint>

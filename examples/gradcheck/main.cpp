@@ -73,7 +73,8 @@ void print_kink_margins(const KinkMargins& m) {
 // Checks one activation; returns {elements passed, elements checked}.
 std::pair<std::size_t, std::size_t> check_activation(const std::string& activation, const Settings& s,
                                                       const InputPool& pool) {
-    auto net = nn::make_mlp<double>(nn::MLPOptions(kLayerSizes, activation).init(nn::Init::StandardNormal).seed(s.seed));
+    auto net =
+        nn::make_mlp<double>(nn::MLPOptions(kLayerSizes, activation).init(nn::Init::StandardNormal).seed(s.seed));
     const GradcheckOptions every = tolerances();
     const GradcheckOptions sampled = tolerances().sample(s.samples).seed(s.seed);
 
@@ -153,8 +154,8 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(s.seed));
         std::printf("every bias and a seeded sample of %zu weights per layer (all where a layer has fewer)\n",
                     s.samples);
-        std::printf("central differences, eps %g; pass when |analytic - numeric| <= %g + %g |numeric|\n", defaults.eps(),
-                    defaults.atol(), defaults.rtol());
+        std::printf("central differences, eps %g; pass when |analytic - numeric| <= %g + %g |numeric|\n",
+                    defaults.eps(), defaults.atol(), defaults.rtol());
 
         const std::vector<std::string> activations =
             s.activation == "all" ? std::vector<std::string>{"sigmoid", "tanh", "relu"}

@@ -72,7 +72,8 @@ Setup prepare(const mnist::Options& o) {
         throw Error("--valid " + std::to_string(valid) + " must leave samples for both training and validation (the " +
                     "training set has " + std::to_string(train.size()) + ")");
     Setup s{split_train_validation(train, valid, derive_seed(o.seed, split_stream)), std::move(test), nullptr};
-    s.model = nn::make_mlp<float>(nn::MLPOptions(o.layers, o.activation).init(o.init).seed(derive_seed(o.seed, init_stream)));
+    s.model = nn::make_mlp<float>(
+        nn::MLPOptions(o.layers, o.activation).init(o.init).seed(derive_seed(o.seed, init_stream)));
     return s;
 }
 

@@ -79,8 +79,9 @@ Outcome Trainer::run() {
 }
 
 EpochRecord Trainer::train_epoch(std::size_t epoch) {
-    tapegrad::BatchLoader loader(
-        train_, tapegrad::LoaderOptions(options_.batch_size).seed(tapegrad::derive_seed(options_.seed, batch_order_stream)));
+    const auto loader_options =
+        tapegrad::LoaderOptions(options_.batch_size).seed(tapegrad::derive_seed(options_.seed, batch_order_stream));
+    tapegrad::BatchLoader loader(train_, loader_options);
     loader.start_epoch(epoch - 1);
     EpochProgress progress(epoch, options_.epochs, loader.batches_per_epoch());
     tapegrad::Batch batch;

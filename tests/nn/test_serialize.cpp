@@ -186,7 +186,8 @@ TEST_CASE("a crash between writing and renaming leaves the previous file intact"
     const std::string clean_path = clean.file("net.npz");
     save(*first, clean_path);
     npz::set_before_rename_hook([](const std::string&) { throw Error("simulated crash"); });
-    CHECK_THROWS_AS(save(*make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(2)), clean_path), Error);
+    auto other = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(2));
+    CHECK_THROWS_AS(save(*other, clean_path), Error);
     npz::set_before_rename_hook(nullptr);
     CHECK(clean.entries() == 1);
     load(*restored, clean_path);

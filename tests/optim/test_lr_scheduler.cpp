@@ -33,7 +33,8 @@ TEST_CASE("StepLR multiplies the lr by gamma every step_size epochs") {
 TEST_CASE("ReduceLROnPlateau follows PyTorch's patience, threshold and cooldown") {
     auto sgd = make_sgd(1.0);
     // threshold is relative: better means below best * 0.9
-    ReduceLROnPlateau<double> plateau(sgd, ReduceLROnPlateauOptions().factor(0.5).patience(2).threshold(0.1).cooldown(1));
+    ReduceLROnPlateau<double> plateau(sgd,
+                                      ReduceLROnPlateauOptions().factor(0.5).patience(2).threshold(0.1).cooldown(1));
     // Worked by hand: metric, then (best, bad epochs, cooldown, lr) after step().
     CHECK(!plateau.step(10.0));  // better than inf: best 10, bad 0
     CHECK(!plateau.step(9.5));   // 9.5 >= 9: bad 1

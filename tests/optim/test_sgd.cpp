@@ -88,7 +88,8 @@ TEST_CASE("SGDOptions reject bad values, naming the option, the value and the ra
     // Nesterov's rule ties two options together, so SGD checks it once all are set.
     auto p = Tensor<double>::zeros({2}, true);
     CHECK_THROWS_WITH_AS(SGD<double>({p}, SGDOptions(0.1).nesterov(true)),
-                         "SGDOptions: nesterov needs momentum > 0 and dampening = 0, got momentum 0, dampening 0", Error);
+                         "SGDOptions: nesterov needs momentum > 0 and dampening = 0, got momentum 0, dampening 0",
+                         Error);
     CHECK_THROWS_WITH_AS(SGD<double>({p}, SGDOptions(0.1).momentum(0.9).dampening(0.1).nesterov(true)),
                          doctest::Contains("nesterov"), Error);
     CHECK_THROWS_AS(SGD<double>({}, SGDOptions(0.1)), Error);
