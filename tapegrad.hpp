@@ -5,6 +5,8 @@
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/graphviz.hpp>
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/options.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/augment.hpp>
 #include <tapegrad/data/idx.hpp>
