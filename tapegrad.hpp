@@ -6,6 +6,8 @@
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/graphviz.hpp>
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/options.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/io/atomic_file.hpp>
 #include <tapegrad/io/npz.hpp>
 #include <tapegrad/data/dataset.hpp>

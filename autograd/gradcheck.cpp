@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/random.hpp>
 
 namespace tapegrad {
 
@@ -33,10 +34,10 @@ void refuse_float(const char* who) {
 std::vector<std::size_t> chosen_elements(std::size_t size, const GradcheckOptions& options, std::size_t input) {
     std::vector<std::size_t> all(size);
     std::iota(all.begin(), all.end(), 0);
-    if (options.sample == 0 || options.sample >= size) return all;
-    std::mt19937_64 rng(options.seed * 1000003 + input);
+    if (options.sample() == 0 || options.sample() >= size) return all;
+    std::mt19937_64 rng(*options.seed() * 1000003 + input);
     std::shuffle(all.begin(), all.end(), rng);
-    all.resize(options.sample);
+    all.resize(options.sample());
     std::sort(all.begin(), all.end());
     return all;
 }
@@ -61,9 +62,10 @@ private:
 }  // namespace
 
 template <class T>
-GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs, const GradcheckOptions& options) {
+GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs, const GradcheckOptions& given) {
     refuse_float<T>("gradcheck");
-    if (!(options.eps > 0)) throw Error("gradcheck: eps must be positive");
+    GradcheckOptions options = given;
+    if (options.sample() > 0 && !options.seed()) options.seed(draw_seed());  // only a sample needs one
     std::vector<std::size_t> checked_inputs;
     for (std::size_t i = 0; i < inputs.size(); ++i)
         if (inputs[i].requires_grad()) checked_inputs.push_back(i);
@@ -107,23 +109,24 @@ GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
         T* values = inputs[i].impl()->data.data();
         for (std::size_t e : chosen_elements(inputs[i].size(), options, i)) {
             const T original = values[e];
-            values[e] = original + T(options.eps);
+            values[e] = original + T(options.eps());
             TensorList<T> plus = evaluate();
-            values[e] = original - T(options.eps);
+            values[e] = original - T(options.eps());
             TensorList<T> minus = evaluate();
             values[e] = original;
             for (std::size_t o = 0; o < plus.size(); ++o) {
                 for (std::size_t r = 0; r < plus[o].size(); ++r) {
                     const double numeric =
-                        (double(plus[o].data().data()[r]) - double(minus[o].data().data()[r])) / (2 * options.eps);
+                        (double(plus[o].data().data()[r]) - double(minus[o].data().data()[r])) / (2 * options.eps());
                     const double a = double(analytic[o][r][c].data()[e]);
                     const double err = std::abs(a - numeric);
-                    const double bound = options.atol + options.rtol * std::abs(numeric);
+                    const double bound = options.atol() + options.rtol() * std::abs(numeric);
                     ++report.checked;
                     const bool ok = err <= bound;  // false for NaN too
                     if (!ok) ++report.failed;
                     report.max_abs_error = std::max(report.max_abs_error, err);
-                    report.max_rel_error = std::max(report.max_rel_error, err / std::max(std::abs(numeric), options.atol));
+                    report.max_rel_error =
+                        std::max(report.max_rel_error, err / std::max(std::abs(numeric), options.atol()));
                     const double excess = std::isnan(err) ? std::numeric_limits<double>::infinity() : err - bound;
                     if (excess > worst_excess) {
                         worst_excess = excess;
@@ -143,8 +146,10 @@ GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
 }
 
 template <class T>
-GradcheckReport gradgradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs, const GradcheckOptions& options) {
+GradcheckReport gradgradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs, const GradcheckOptions& given) {
     refuse_float<T>("gradgradcheck");
+    GradcheckOptions options = given;
+    if (!options.seed()) options.seed(draw_seed());
     TensorList<T> first;
     {
         EnableGradGuard recording;
@@ -153,7 +158,7 @@ GradcheckReport gradgradcheck(const DiffFunction<T>& f, const TensorList<T>& inp
     // Seeded random output gradients, checked as inputs too (as PyTorch does).
     TensorList<T> all_inputs = inputs;
     for (std::size_t o = 0; o < first.size(); ++o)
-        all_inputs.push_back(Tensor<T>::normal(first[o].shape(), T(0), T(1), options.seed + 17 * (o + 1), true));
+        all_inputs.push_back(Tensor<T>::normal(first[o].shape(), T(0), T(1), *options.seed() + 17 * (o + 1), true));
     const std::size_t n_inputs = inputs.size();
     first.clear();
 

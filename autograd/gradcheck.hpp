@@ -11,24 +11,29 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 
-struct GradcheckOptions {
-    double eps = 1e-6;    // central-difference step
-    double atol = 1e-5;   // |analytic - numeric| <= atol + rtol * |numeric|
-    double rtol = 1e-3;
-    std::size_t sample = 0;  // 0: every input element; else this many per input, seeded
-    std::uint64_t seed = 0;
-
-    GradcheckOptions& with_eps(double v) { eps = v; return *this; }
-    GradcheckOptions& with_atol(double v) { atol = v; return *this; }
-    GradcheckOptions& with_rtol(double v) { rtol = v; return *this; }
-    GradcheckOptions& with_sample(std::size_t n, std::uint64_t s = 0) { sample = n; seed = s; return *this; }
+// GradcheckOptions().eps(1e-6).atol(1e-5).rtol(1e-3).sample(10).seed(5)
+class GradcheckOptions {
+public:
+    static constexpr const char* options_name = "GradcheckOptions";
+    // central-difference step
+    TAPEGRAD_OPTION(double, eps, allowed::positive_finite(value), "finite and > 0") = 1e-6;
+    // a pair passes when |analytic - numeric| <= atol + rtol * |numeric|
+    TAPEGRAD_OPTION(double, atol, allowed::non_negative_finite(value), "finite and >= 0") = 1e-5;
+    TAPEGRAD_OPTION(double, rtol, allowed::non_negative_finite(value), "finite and >= 0") = 1e-3;
+    // 0: every input element; else a seeded sample of this many per input
+    TAPEGRAD_OPTION_ANY(std::size_t, sample) = 0;
+    // Picks the sample and gradgradcheck's random output gradients. Unset:
+    // drawn from tapegrad::draw_seed() (autograd/random.hpp) when needed.
+    TAPEGRAD_OPTION_ANY(std::optional<std::uint64_t>, seed);
 };
 
 struct GradcheckReport {

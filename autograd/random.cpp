@@ -1,5 +1,6 @@
 #include <tapegrad/autograd/random.hpp>
 
+#include <mutex>
 #include <numeric>
 #include <utility>
 
@@ -31,7 +32,31 @@ private:
     std::uint64_t state_;
 };
 
+// The global seed source (random.hpp). SplitMix64 because each draw is one
+// well-mixed 64-bit value and its whole state is the one seed manual_seed
+// sets. The default is PyTorch's default CPU seed, for want of a better one.
+struct GlobalSeeds {
+    std::mutex mutex;
+    SplitMix64 generator{67280421310721ULL};
+};
+GlobalSeeds& global_seeds() {
+    static GlobalSeeds seeds;  // constructed on first use: safe from other static initialisers
+    return seeds;
+}
+
 }  // namespace
+
+void manual_seed(std::uint64_t seed) {
+    GlobalSeeds& seeds = global_seeds();
+    std::lock_guard<std::mutex> lock(seeds.mutex);
+    seeds.generator = SplitMix64(seed);
+}
+
+std::uint64_t draw_seed() {
+    GlobalSeeds& seeds = global_seeds();
+    std::lock_guard<std::mutex> lock(seeds.mutex);
+    return seeds.generator.next();
+}
 
 std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
     return SplitMix64(SplitMix64(seed).next() ^ stream).next();

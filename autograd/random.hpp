@@ -14,6 +14,16 @@ namespace tapegrad {
 // nearby seeds and streams still give unrelated orders.
 std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
 
+// The global seed source, like torch::manual_seed: whatever is built without
+// an explicit seed (a Linear layer, a shuffling loader, gradcheck's samples)
+// draws one from it, so two such layers start differently, and a program
+// that calls manual_seed(s) first builds the same ones on every run. Before
+// any manual_seed it starts from a fixed default, so runs repeat anyway.
+// Thread-safe: a mutex guards the generator, so concurrent draws each get a
+// distinct seed (which thread gets which follows the scheduler).
+void manual_seed(std::uint64_t seed);
+std::uint64_t draw_seed();
+
 // A uniformly random permutation of 0..n-1, fixed by the seed.
 std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed);
 

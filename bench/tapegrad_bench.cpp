@@ -67,9 +67,10 @@ double current_rss_mb() {
 // momentum, float32, shuffled mini-batches.
 int train(const std::string& dir, std::size_t batch_size, int epochs) {
     const Dataset data = load_mnist_dir(dir, "train");
-    auto net = nn::make_mlp<float>({784, 100, 100, 10}, "sigmoid", nn::Init::PyTorchDefault, 1);
+    auto net =
+        nn::make_mlp<float>(nn::MLPOptions({784, 100, 100, 10}, "sigmoid").init(nn::Init::PyTorchDefault).seed(1));
     optim::SGD<float> sgd(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
-    BatchLoader loader(data, {batch_size, /*shuffle=*/true, /*drop_last=*/false, /*seed=*/1});
+    BatchLoader loader(data, LoaderOptions(batch_size).seed(1));
     Batch batch;
     std::vector<double> times, rss;
     double last_loss = 0;

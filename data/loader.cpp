@@ -8,19 +8,19 @@
 
 namespace tapegrad {
 
-BatchLoader::BatchLoader(const Dataset& data, LoaderOptions options) : data_(data), options_(options) {
-    if (options_.batch_size == 0) throw Error("BatchLoader: batch_size must be at least 1");
+BatchLoader::BatchLoader(const Dataset& data, const LoaderOptions& options) : data_(data), options_(options) {
     if (data_.inputs.shape()[0] != data_.size())
         throw Error("BatchLoader: the data set has " + std::to_string(data_.inputs.shape()[0]) + " input rows but " +
                     std::to_string(data_.size()) + " labels");
+    if (options_.shuffle() && !options_.seed()) options_.seed(draw_seed());
     start_epoch(0);
 }
 
 void BatchLoader::start_epoch(std::uint64_t epoch) {
     epoch_ = epoch;
     cursor_ = 0;
-    if (options_.shuffle) {
-        order_ = permutation(data_.size(), derive_seed(options_.seed, epoch));
+    if (options_.shuffle()) {
+        order_ = permutation(data_.size(), derive_seed(*options_.seed(), epoch));
     } else {
         order_.resize(data_.size());
         std::iota(order_.begin(), order_.end(), std::size_t(0));
@@ -28,13 +28,13 @@ void BatchLoader::start_epoch(std::uint64_t epoch) {
 }
 
 std::size_t BatchLoader::batches_per_epoch() const {
-    const std::size_t n = data_.size(), b = options_.batch_size;
-    return options_.drop_last ? n / b : (n + b - 1) / b;
+    const std::size_t n = data_.size(), b = options_.batch_size();
+    return options_.drop_last() ? n / b : (n + b - 1) / b;
 }
 
 bool BatchLoader::next(Batch& batch) {
-    const std::size_t rows = std::min(options_.batch_size, order_.size() - cursor_);
-    if (rows == 0 || (options_.drop_last && rows < options_.batch_size)) return false;
+    const std::size_t rows = std::min(options_.batch_size(), order_.size() - cursor_);
+    if (rows == 0 || (options_.drop_last() && rows < options_.batch_size())) return false;
     const std::size_t width = data_.features();
 
     batch.inputs = Tensor<float>();  // let go of last batch's handle, so the buffer can be reused

@@ -1,7 +1,7 @@
 // Mini-batches over a Dataset, reshuffled every epoch. Epoch k's order depends
 // only on (seed, k), so a run resumed at epoch k sees the batches it would have.
 //
-//   BatchLoader loader(train, {/*batch_size=*/64, /*shuffle=*/true, /*drop_last=*/false, /*seed=*/1});
+//   BatchLoader loader(train, LoaderOptions(/*batch_size=*/64).seed(1));
 //   Batch batch;
 //   for (std::uint64_t epoch = 0; epoch < epochs; ++epoch) {
 //       loader.start_epoch(epoch);
@@ -11,9 +11,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <tapegrad/autograd/labels.hpp>
+#include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
 
@@ -24,18 +26,26 @@ struct Batch {
     Labels labels;         // batch
 };
 
-struct LoaderOptions {
-    std::size_t batch_size = 64;
-    bool shuffle = true;     // false: every epoch visits the samples in data set order
-    bool drop_last = false;  // skip the final batch when it is short
-    std::uint64_t seed = 0;
+// LoaderOptions(/*batch_size=*/64).shuffle(true).drop_last(false).seed(1)
+class LoaderOptions {
+public:
+    static constexpr const char* options_name = "LoaderOptions";
+    explicit LoaderOptions(std::size_t batch_size) { this->batch_size(batch_size); }
+    TAPEGRAD_OPTION(std::size_t, batch_size, value > 0, ">= 1");
+    // false: every epoch visits the samples in data set order
+    TAPEGRAD_OPTION_ANY(bool, shuffle) = true;
+    // skip the final batch when it is short
+    TAPEGRAD_OPTION_ANY(bool, drop_last) = false;
+    // Epoch k is shuffled by derive_seed(seed, k). Unset: a shuffling loader
+    // draws the seed from tapegrad::draw_seed() once, when it is built.
+    TAPEGRAD_OPTION_ANY(std::optional<std::uint64_t>, seed);
 };
 
 class BatchLoader {
 public:
     // Keeps a reference to `data`, which must outlive the loader. Starts epoch 0.
-    BatchLoader(const Dataset& data, LoaderOptions options);
-    BatchLoader(Dataset&&, LoaderOptions) = delete;  // a temporary would dangle
+    BatchLoader(const Dataset& data, const LoaderOptions& options);
+    BatchLoader(Dataset&&, const LoaderOptions&) = delete;  // a temporary would dangle
 
     // Rewinds to the first batch of `epoch` (0-based), in that epoch's order.
     void start_epoch(std::uint64_t epoch);
@@ -50,6 +60,8 @@ public:
     std::uint64_t epoch() const { return epoch_; }
     // The sample indices of the current epoch, in the order they are served.
     const std::vector<std::size_t>& order() const { return order_; }
+    // The options in use; a drawn seed is filled in.
+    const LoaderOptions& options() const { return options_; }
 
 private:
     const Dataset& data_;

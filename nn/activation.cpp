@@ -11,6 +11,8 @@ Tensor<T> Tanh<T>::forward(const Tensor<T>& input) { return tanh(input); }
 template <class T>
 Tensor<T> ReLU<T>::forward(const Tensor<T>& input) { return relu(input); }
 
+bool is_activation_name(const std::string& name) { return name == "sigmoid" || name == "tanh" || name == "relu"; }
+
 template <class T>
 typename Module<T>::Ptr make_activation(const std::string& name) {
     if (name == "sigmoid") return std::make_shared<Sigmoid<T>>();

@@ -33,6 +33,7 @@ protected:
 };
 
 // "sigmoid", "tanh" or "relu"; anything else throws tapegrad::Error.
+bool is_activation_name(const std::string& name);
 template <class T>
 typename Module<T>::Ptr make_activation(const std::string& name);
 

@@ -1,11 +1,12 @@
 // Weight initialisers for Linear layers. Every one draws from an explicit
-// seed, so two runs with the same seed build identical networks.
+// seed, so two runs with the same seed build identical networks. Independent
+// seeds for the parts of one model (layer k's weight, its bias) come from one
+// seed through tapegrad::derive_seed (autograd/random.hpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad::nn {
@@ -18,10 +19,6 @@ enum class Init {
     KaimingNormal,   // W ~ N(0, 2 / fan_in); b = 0
     StandardNormal,  // W, b ~ N(0, 1): the notebook's np.random.randn
 };
-
-// Independent seeds for the parts of one model (layer k's weight, its bias)
-// come from one user seed through tapegrad::derive_seed (autograd/random.hpp).
-using tapegrad::derive_seed;
 
 // Weight of shape (fan_out, fan_in), bias of shape (fan_out,).
 template <class T>

@@ -1,29 +1,33 @@
 #include <tapegrad/nn/linear.hpp>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/random.hpp>
 
 namespace tapegrad::nn {
 
 template <class T>
-Linear<T>::Linear(std::size_t in_features, std::size_t out_features, bool bias, Init init, std::uint64_t seed)
-    : in_(in_features), out_(out_features) {
-    if (in_features == 0 || out_features == 0) throw Error("Linear: in_features and out_features must be positive");
-    weight_ = this->register_parameter("weight", init_weight<T>(init, in_, out_, derive_seed(seed, 0)));
-    if (bias) bias_ = this->register_parameter("bias", init_bias<T>(init, in_, out_, derive_seed(seed, 1)));
+Linear<T>::Linear(const LinearOptions& options) : options_(options) {
+    if (!options_.seed()) options_.seed(draw_seed());
+    const std::uint64_t seed = *options_.seed();
+    const std::size_t in = options_.in_features(), out = options_.out_features();
+    weight_ = this->register_parameter("weight", init_weight<T>(options_.init(), in, out, derive_seed(seed, 0)));
+    if (options_.bias())
+        bias_ = this->register_parameter("bias", init_bias<T>(options_.init(), in, out, derive_seed(seed, 1)));
 }
 
 template <class T>
 Tensor<T> Linear<T>::forward(const Tensor<T>& input) {
-    if (input.dim() != 2 || input.shape()[1] != in_)
-        throw Error("Linear(" + std::to_string(in_) + ", " + std::to_string(out_) + "): expects input of shape (batch, " +
-                    std::to_string(in_) + "), got " + shape_str(input.shape()));
-    Tensor<T> out = matmul(input, weight_, false, true);
-    return bias_.defined() ? add(out, bias_) : out;
+    const std::size_t in = in_features();
+    if (input.dim() != 2 || input.shape()[1] != in)
+        throw Error("Linear(" + std::to_string(in) + ", " + std::to_string(out_features()) +
+                    "): expects input of shape (batch, " + std::to_string(in) + "), got " + shape_str(input.shape()));
+    Tensor<T> output = matmul(input, weight_, false, true);
+    return bias_.defined() ? add(output, bias_) : output;
 }
 
 template <class T>
 std::string Linear<T>::extra_repr() const {
-    return "in_features=" + std::to_string(in_) + ", out_features=" + std::to_string(out_) +
+    return "in_features=" + std::to_string(in_features()) + ", out_features=" + std::to_string(out_features()) +
            ", bias=" + (bias_.defined() ? "true" : "false");
 }
 

@@ -63,7 +63,21 @@ void Module<T>::load_state(const StateDict<T>& state) {
 }
 
 template <class T>
+void Module<T>::check_new_name(const std::string& name, const char* what) const {
+    const std::string where = type_name() + "::register_" + what + ": ";
+    if (name.empty()) throw Error(where + what + " name must not be empty");
+    // A dot would make hierarchical names ("0.weight") ambiguous.
+    if (name.find('.') != std::string::npos) throw Error(where + what + " name '" + name + "' must not contain '.'");
+    for (const auto& param : params_)
+        if (param.first == name) throw Error(where + "'" + name + "' is already a parameter of this " + type_name());
+    for (const auto& child : children_)
+        if (child.first == name) throw Error(where + "'" + name + "' is already a child module of this " + type_name());
+}
+
+template <class T>
 Tensor<T> Module<T>::register_parameter(const std::string& name, Tensor<T> value) {
+    check_new_name(name, "parameter");
+    if (!value.defined()) throw Error(type_name() + "::register_parameter: parameter '" + name + "' is undefined");
     value.set_requires_grad(true);
     params_.emplace_back(name, value);
     return value;
@@ -71,7 +85,8 @@ Tensor<T> Module<T>::register_parameter(const std::string& name, Tensor<T> value
 
 template <class T>
 void Module<T>::register_module(const std::string& name, Ptr child) {
-    if (!child) throw Error("register_module: child '" + name + "' is null");
+    check_new_name(name, "module");
+    if (!child) throw Error(type_name() + "::register_module: child '" + name + "' is null");
     children_.emplace_back(name, std::move(child));
 }
 

@@ -59,10 +59,14 @@ public:
 protected:
     virtual std::string type_name() const = 0;
     virtual std::string extra_repr() const { return ""; }
+    // Both throw tapegrad::Error, naming the name and this module's type, for
+    // a name that is empty, contains '.' or is already a parameter or child
+    // here (as LibTorch's do), and change nothing then.
     Tensor<T> register_parameter(const std::string& name, Tensor<T> value);
     void register_module(const std::string& name, Ptr child);
 
 private:
+    void check_new_name(const std::string& name, const char* what) const;
     void append_lines(std::string& out, const std::string& indent) const;
 
     Named<Tensor<T>> params_;

@@ -6,74 +6,81 @@
 //   p -= lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
 #pragma once
 
+#include <utility>
+
+#include <tapegrad/autograd/options.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad::optim {
 
-// Shared option setters; Derived fixes the defaults (AdamW decays by 1e-2).
-template <class Derived>
-class AdamOptionsBase {
+using AdamBetas = std::pair<double, double>;  // (beta1, beta2)
+
+// AdamOptions(1e-3).betas({0.9, 0.999}).eps(1e-8).weight_decay(0).amsgrad(false)
+class AdamOptions {
 public:
-    Derived& lr(double v) { lr_ = v; return self(); }
-    Derived& betas(double beta1, double beta2) { beta1_ = beta1; beta2_ = beta2; return self(); }
-    Derived& eps(double v) { eps_ = v; return self(); }
-    Derived& weight_decay(double v) { weight_decay_ = v; return self(); }
-    Derived& amsgrad(bool v) { amsgrad_ = v; return self(); }
-    double lr() const { return lr_; }
-    double beta1() const { return beta1_; }
-    double beta2() const { return beta2_; }
-    double eps() const { return eps_; }
-    double weight_decay() const { return weight_decay_; }
-    bool amsgrad() const { return amsgrad_; }
-
-    // Throws tapegrad::Error explaining the first invalid option.
-    void validate(const char* optimizer) const;
-
-protected:
-    AdamOptionsBase(double lr, double weight_decay) : lr_(lr), weight_decay_(weight_decay) {}
-
-private:
-    Derived& self() { return static_cast<Derived&>(*this); }
-    double lr_;
-    double beta1_ = 0.9, beta2_ = 0.999;
-    double eps_ = 1e-8;
-    double weight_decay_;
-    bool amsgrad_ = false;
+    static constexpr const char* options_name = "AdamOptions";
+    explicit AdamOptions(double lr = 1e-3) { this->lr(lr); }
+    TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
+    TAPEGRAD_OPTION(AdamBetas, betas,
+                    allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
+                    "(beta1, beta2) with both in [0, 1)") = {0.9, 0.999};
+    TAPEGRAD_OPTION(double, eps, allowed::non_negative_finite(value), "finite and >= 0") = 1e-8;
+    TAPEGRAD_OPTION(double, weight_decay, allowed::non_negative_finite(value), "finite and >= 0") = 0;
+    TAPEGRAD_OPTION_ANY(bool, amsgrad) = false;
 };
 
-struct AdamOptions : AdamOptionsBase<AdamOptions> {
-    explicit AdamOptions(double lr = 1e-3) : AdamOptionsBase(lr, 0) {}
-};
-struct AdamWOptions : AdamOptionsBase<AdamWOptions> {
-    explicit AdamWOptions(double lr = 1e-3) : AdamOptionsBase(lr, 1e-2) {}
-};
-
-template <class T>
-class Adam : public Optimizer<T> {
+// The same options with AdamW's default weight decay. Written out again, as
+// in LibTorch, because each class's setters must return that class.
+class AdamWOptions {
 public:
-    Adam(std::vector<Tensor<T>> params, const AdamOptions& options = AdamOptions());
+    static constexpr const char* options_name = "AdamWOptions";
+    explicit AdamWOptions(double lr = 1e-3) { this->lr(lr); }
+    TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
+    TAPEGRAD_OPTION(AdamBetas, betas,
+                    allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
+                    "(beta1, beta2) with both in [0, 1)") = {0.9, 0.999};
+    TAPEGRAD_OPTION(double, eps, allowed::non_negative_finite(value), "finite and >= 0") = 1e-8;
+    TAPEGRAD_OPTION(double, weight_decay, allowed::non_negative_finite(value), "finite and >= 0") = 1e-2;
+    TAPEGRAD_OPTION_ANY(bool, amsgrad) = false;
+};
+
+// Adam and AdamW run the same update from their own options; only where the
+// weight decay goes differs (into the gradient, or straight onto p).
+template <class T, class Options>
+class AdamUpdate : public Optimizer<T> {
+public:
+    AdamUpdate(std::vector<Tensor<T>> params, const Options& options)
+        : Optimizer<T>(std::move(params)), options_(options) {}
     void step() override;
+    const Options& options() const { return options_; }
+    double lr() const override { return options_.lr(); }
+    void set_lr(double lr) override { options_.lr(lr); }
 
 protected:
-    // The one difference between Adam and AdamW: where weight decay goes.
-    Adam(std::vector<Tensor<T>> params, double lr, double beta1, double beta2, double eps, double weight_decay,
-         bool amsgrad, bool decoupled_weight_decay);
     bool knows_buffer(const std::string& name) const override;
 
 private:
-    double beta1_, beta2_, eps_, weight_decay_;
-    bool amsgrad_, decoupled_;
+    static constexpr bool decoupled_weight_decay = std::is_same_v<Options, AdamWOptions>;
+    Options options_;
 };
 
 template <class T>
-class AdamW : public Adam<T> {
+class Adam : public AdamUpdate<T, AdamOptions> {
 public:
-    AdamW(std::vector<Tensor<T>> params, const AdamWOptions& options = AdamWOptions());
+    explicit Adam(std::vector<Tensor<T>> params, const AdamOptions& options = AdamOptions())
+        : AdamUpdate<T, AdamOptions>(std::move(params), options) {}
 };
 
-extern template class Adam<float>;
-extern template class Adam<double>;
-extern template class AdamW<float>;
-extern template class AdamW<double>;
+template <class T>
+class AdamW : public AdamUpdate<T, AdamWOptions> {
+public:
+    explicit AdamW(std::vector<Tensor<T>> params, const AdamWOptions& options = AdamWOptions())
+        : AdamUpdate<T, AdamWOptions>(std::move(params), options) {}
+};
+
+extern template class AdamUpdate<float, AdamOptions>;
+extern template class AdamUpdate<double, AdamOptions>;
+extern template class AdamUpdate<float, AdamWOptions>;
+extern template class AdamUpdate<double, AdamWOptions>;
 
 }  // namespace tapegrad::optim

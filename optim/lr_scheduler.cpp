@@ -13,16 +13,12 @@ double required(const SchedulerState& state, const std::string& key, const char*
 }  // namespace
 
 template <class T>
-StepLR<T>::StepLR(Optimizer<T>& optimizer, std::int64_t step_size, double gamma)
-    : optimizer_(optimizer), step_size_(step_size), gamma_(gamma) {
-    if (step_size <= 0) throw Error("StepLR: step_size must be positive, got " + std::to_string(step_size));
-    if (!(gamma > 0)) throw Error("StepLR: gamma must be > 0, got " + std::to_string(gamma));
-}
+StepLR<T>::StepLR(Optimizer<T>& optimizer, const StepLROptions& options) : optimizer_(optimizer), options_(options) {}
 
 template <class T>
 void StepLR<T>::step() {
     // Chainable, as PyTorch's get_lr: it composes with other changes to the lr.
-    if (++last_epoch_ % step_size_ == 0) optimizer_.set_lr(optimizer_.lr() * gamma_);
+    if (++last_epoch_ % options_.step_size() == 0) optimizer_.set_lr(optimizer_.lr() * options_.gamma());
 }
 
 template <class T>
@@ -34,22 +30,16 @@ void StepLR<T>::load_state(const SchedulerState& state) {
 }
 
 template <class T>
-ReduceLROnPlateau<T>::ReduceLROnPlateau(Optimizer<T>& optimizer, const PlateauOptions& options)
+ReduceLROnPlateau<T>::ReduceLROnPlateau(Optimizer<T>& optimizer, const ReduceLROnPlateauOptions& options)
     : optimizer_(optimizer), options_(options) {
-    const std::string where = "ReduceLROnPlateau: ";
-    if (!(options.factor > 0 && options.factor < 1)) throw Error(where + "factor must be in (0, 1)");
-    if (options.patience < 0) throw Error(where + "patience must be >= 0");
-    if (!(options.threshold >= 0)) throw Error(where + "threshold must be >= 0");
-    if (options.cooldown < 0) throw Error(where + "cooldown must be >= 0");
-    if (!(options.min_lr >= 0)) throw Error(where + "min_lr must be >= 0");
-    best_ = options.mode == PlateauOptions::Mode::Min ? std::numeric_limits<double>::infinity()
+    best_ = options.mode() == ReduceLROnPlateauOptions::Mode::Min ? std::numeric_limits<double>::infinity()
                                                       : -std::numeric_limits<double>::infinity();
 }
 
 template <class T>
 bool ReduceLROnPlateau<T>::is_better(double metric) const {
-    if (options_.mode == PlateauOptions::Mode::Min) return metric < best_ * (1 - options_.threshold);
-    return metric > best_ * (1 + options_.threshold);
+    if (options_.mode() == ReduceLROnPlateauOptions::Mode::Min) return metric < best_ * (1 - options_.threshold());
+    return metric > best_ * (1 + options_.threshold());
 }
 
 template <class T>
@@ -65,12 +55,12 @@ bool ReduceLROnPlateau<T>::step(double metric) {
         --cooldown_counter_;
         num_bad_epochs_ = 0;  // bad epochs in cooldown do not count
     }
-    if (num_bad_epochs_ <= options_.patience) return false;
-    cooldown_counter_ = options_.cooldown;
+    if (num_bad_epochs_ <= options_.patience()) return false;
+    cooldown_counter_ = options_.cooldown();
     num_bad_epochs_ = 0;
     const double old_lr = optimizer_.lr();
-    const double new_lr = std::max(old_lr * options_.factor, options_.min_lr);
-    if (old_lr - new_lr <= options_.eps) return false;
+    const double new_lr = std::max(old_lr * options_.factor(), options_.min_lr());
+    if (old_lr - new_lr <= options_.eps()) return false;
     optimizer_.set_lr(new_lr);
     return true;
 }

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cmath>
 
+#include <tapegrad/autograd/options.hpp>
+
 namespace tapegrad::optim {
 
 namespace {
@@ -22,7 +24,7 @@ std::pair<std::size_t, std::string> split_key(const std::string& key, std::size_
 }  // namespace
 
 template <class T>
-Optimizer<T>::Optimizer(std::vector<Tensor<T>> params, double lr) : params_(std::move(params)), lr_(lr) {
+Optimizer<T>::Optimizer(std::vector<Tensor<T>> params) : params_(std::move(params)) {
     if (params_.empty()) throw Error("optimizer: got an empty parameter list");
     for (std::size_t i = 0; i < params_.size(); ++i) {
         if (!params_[i].defined()) throw Error("optimizer: parameter " + std::to_string(i) + " is undefined");
@@ -33,13 +35,6 @@ Optimizer<T>::Optimizer(std::vector<Tensor<T>> params, double lr) : params_(std:
                             " are the same tensor");
     }
     slots_.resize(params_.size());
-    set_lr(lr);
-}
-
-template <class T>
-void Optimizer<T>::set_lr(double lr) {
-    if (!(lr > 0) || !std::isfinite(lr)) throw Error("optimizer: learning rate must be positive, got " + std::to_string(lr));
-    lr_ = lr;
 }
 
 template <class T>
@@ -50,7 +45,7 @@ void Optimizer<T>::zero_grad() {
 template <class T>
 OptimizerState<T> Optimizer<T>::state() const {
     OptimizerState<T> state;
-    state.scalars["lr"] = lr_;
+    state.scalars["lr"] = lr();
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         const std::string prefix = std::to_string(i) + ".";
         if (slots_[i].steps) state.scalars[prefix + "step"] = double(slots_[i].steps);
@@ -63,7 +58,7 @@ template <class T>
 void Optimizer<T>::check_state(const OptimizerState<T>& state) const {
     for (const auto& [key, value] : state.scalars) {
         if (key == "lr") {
-            if (!(value > 0) || !std::isfinite(value)) throw Error("optimizer state: bad lr " + std::to_string(value));
+            if (!allowed::positive_finite(value)) throw Error("optimizer state: bad lr " + std::to_string(value));
             continue;
         }
         auto [index, name] = split_key(key, params_.size());
@@ -84,7 +79,7 @@ template <class T>
 void Optimizer<T>::load_state(const OptimizerState<T>& state) {
     check_state(state);
     std::vector<Slot> slots(params_.size());
-    double lr = lr_;
+    double lr = this->lr();
     for (const auto& [key, value] : state.scalars) {
         if (key == "lr") {
             lr = value;
@@ -96,8 +91,8 @@ void Optimizer<T>::load_state(const OptimizerState<T>& state) {
         auto [index, name] = split_key(key, params_.size());
         slots[index].buffers[name] = buffer;
     }
+    set_lr(lr);  // cannot throw: check_state accepted it, by the options' own rule
     slots_ = std::move(slots);
-    lr_ = lr;
 }
 
 template class Optimizer<float>;

@@ -3,6 +3,10 @@
 // Per-parameter state (momentum buffers, Adam moments, step counts) lives in
 // one slot per parameter, so that every optimizer saves and restores it the
 // same way: state() / load_state() for checkpoints.
+//
+// The learning rate lives in one place, the optimizer's options (SGD's
+// SGDOptions, Adam's AdamOptions): lr() reads it there and set_lr() (what a
+// scheduler calls) writes it there, so options().lr() always shows the lr in use.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +30,7 @@ struct OptimizerState {
 template <class T>
 class Optimizer {
 public:
-    Optimizer(std::vector<Tensor<T>> params, double lr);
+    explicit Optimizer(std::vector<Tensor<T>> params);
     virtual ~Optimizer() = default;
     Optimizer(const Optimizer&) = delete;
     Optimizer& operator=(const Optimizer&) = delete;
@@ -36,8 +40,9 @@ public:
     virtual void step() = 0;
     void zero_grad();  // drops the gradients (PyTorch's set_to_none)
 
-    double lr() const { return lr_; }
-    void set_lr(double lr);
+    virtual double lr() const = 0;
+    // Throws tapegrad::Error (from the options' lr setter) unless lr is finite and > 0.
+    virtual void set_lr(double lr) = 0;
     const std::vector<Tensor<T>>& params() const { return params_; }
 
     OptimizerState<T> state() const;
@@ -58,7 +63,6 @@ protected:
 private:
     std::vector<Tensor<T>> params_;
     std::vector<Slot> slots_;
-    double lr_;
 };
 
 extern template class Optimizer<float>;

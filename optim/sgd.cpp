@@ -9,15 +9,9 @@
 namespace tapegrad::optim {
 
 void SGDOptions::validate() const {
-    const std::string where = "SGD: ";
-    if (!(lr_ > 0) || !std::isfinite(lr_)) throw Error(where + "lr must be finite and > 0, got " + std::to_string(lr_));
-    if (!(momentum_ >= 0 && momentum_ < 1)) throw Error(where + "momentum must be in [0, 1), got " + std::to_string(momentum_));
-    if (!(dampening_ >= 0 && dampening_ <= 1))
-        throw Error(where + "dampening must be in [0, 1], got " + std::to_string(dampening_));
-    if (!(weight_decay_ >= 0) || !std::isfinite(weight_decay_))
-        throw Error(where + "weight_decay must be finite and >= 0, got " + std::to_string(weight_decay_));
     if (nesterov_ && (momentum_ <= 0 || dampening_ != 0))
-        throw Error(where + "nesterov needs momentum > 0 and dampening = 0");
+        throw Error(std::string(options_name) + ": nesterov needs momentum > 0 and dampening = 0, got momentum " +
+                    detail::option_value_text(momentum_) + ", dampening " + detail::option_value_text(dampening_));
 }
 
 namespace {
@@ -57,7 +51,7 @@ void update_with_momentum(T* p, T* buf, const T* g, std::size_t n, T lr, T momen
 
 template <class T>
 SGD<T>::SGD(std::vector<Tensor<T>> params, const SGDOptions& options)
-    : Optimizer<T>(std::move(params), validated(options).lr()), options_(options) {}
+    : Optimizer<T>(std::move(params)), options_(validated(options)) {}
 
 template <class T>
 void SGD<T>::step() {

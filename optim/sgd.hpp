@@ -8,34 +8,27 @@
 //   p -= lr * g
 #pragma once
 
+#include <tapegrad/autograd/options.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad::optim {
 
-// LibTorch-style options: SGDOptions(0.1).momentum(0.9).nesterov(true).
+// SGDOptions(0.1).momentum(0.9).nesterov(true); autograd/options.hpp says how options work.
 class SGDOptions {
 public:
-    explicit SGDOptions(double lr) : lr_(lr) {}
-    SGDOptions& lr(double v) { lr_ = v; return *this; }
-    SGDOptions& momentum(double v) { momentum_ = v; return *this; }
-    SGDOptions& dampening(double v) { dampening_ = v; return *this; }
-    SGDOptions& nesterov(bool v) { nesterov_ = v; return *this; }
-    SGDOptions& weight_decay(double v) { weight_decay_ = v; return *this; }
-    double lr() const { return lr_; }
-    double momentum() const { return momentum_; }
-    double dampening() const { return dampening_; }
-    bool nesterov() const { return nesterov_; }
-    double weight_decay() const { return weight_decay_; }
+    static constexpr const char* options_name = "SGDOptions";
+    explicit SGDOptions(double lr) { this->lr(lr); }
 
-    // Throws tapegrad::Error explaining the first invalid option.
+    TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
+    TAPEGRAD_OPTION(double, momentum, allowed::zero_to_below_one(value), "in [0, 1)") = 0;
+    TAPEGRAD_OPTION(double, dampening, value >= 0 && value <= 1, "in [0, 1]") = 0;
+    TAPEGRAD_OPTION_ANY(bool, nesterov) = false;
+    TAPEGRAD_OPTION(double, weight_decay, allowed::non_negative_finite(value), "finite and >= 0") = 0;
+
+public:
+    // The rule that ties options together, checked by SGD once all are set:
+    // Nesterov needs momentum > 0 and dampening 0. Throws tapegrad::Error.
     void validate() const;
-
-private:
-    double lr_;
-    double momentum_ = 0;
-    double dampening_ = 0;
-    bool nesterov_ = false;
-    double weight_decay_ = 0;
 };
 
 template <class T>
@@ -44,6 +37,8 @@ public:
     SGD(std::vector<Tensor<T>> params, const SGDOptions& options);
     void step() override;
     const SGDOptions& options() const { return options_; }
+    double lr() const override { return options_.lr(); }
+    void set_lr(double lr) override { options_.lr(lr); }
 
 protected:
     bool knows_buffer(const std::string& name) const override { return name == "momentum_buffer"; }

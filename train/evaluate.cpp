@@ -22,7 +22,7 @@ std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels)
 Score evaluate(nn::Module<float>& model, const Dataset& data) {
     NoGradGuard no_grad;
     // Chunks bound the memory of the hidden activations on a large set.
-    BatchLoader chunks(data, {/*batch_size=*/2000, /*shuffle=*/false, /*drop_last=*/false, /*seed=*/0});
+    BatchLoader chunks(data, LoaderOptions(2000).shuffle(false));
     Batch batch;
     double loss_sum = 0;
     std::size_t correct = 0;

@@ -105,7 +105,7 @@ Outcome Trainer::run() {
 }
 
 EpochRecord Trainer::train_epoch(std::size_t epoch) {
-    BatchLoader loader(train_, {options_.batch_size(), options_.shuffle(), /*drop_last=*/false, options_.seed()});
+    BatchLoader loader(train_, LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed()));
     loader.start_epoch(epoch - 1);
     std::optional<EpochProgress> progress;
     if (options_.verbose()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/nn/linear.hpp>
 
 namespace custom_example {
@@ -17,10 +18,12 @@ template <class T>
 class ResidualBlock : public tapegrad::nn::Module<T> {
 public:
     ResidualBlock(std::size_t width, std::size_t hidden, std::uint64_t seed)
-        : fc1_(std::make_shared<tapegrad::nn::Linear<T>>(width, hidden, true, tapegrad::nn::Init::XavierUniform,
-                                                         tapegrad::nn::derive_seed(seed, 0))),
-          fc2_(std::make_shared<tapegrad::nn::Linear<T>>(hidden, width, true, tapegrad::nn::Init::XavierUniform,
-                                                         tapegrad::nn::derive_seed(seed, 1))) {
+        : fc1_(std::make_shared<tapegrad::nn::Linear<T>>(tapegrad::nn::LinearOptions(width, hidden)
+                                                             .init(tapegrad::nn::Init::XavierUniform)
+                                                             .seed(tapegrad::derive_seed(seed, 0)))),
+          fc2_(std::make_shared<tapegrad::nn::Linear<T>>(tapegrad::nn::LinearOptions(hidden, width)
+                                                             .init(tapegrad::nn::Init::XavierUniform)
+                                                             .seed(tapegrad::derive_seed(seed, 1)))) {
         this->register_module("fc1", fc1_);
         this->register_module("fc2", fc2_);
         // A learnt scale on the residual branch, started small so that a deep

@@ -15,13 +15,15 @@ public:
     ResidualNet(std::size_t inputs, std::size_t width, std::size_t blocks, std::size_t classes, std::uint64_t seed)
         // Kaiming's larger stem weights turn 2-D points into features that
         // vary fast enough to follow a spiral from the first step.
-        : stem_(std::make_shared<tapegrad::nn::Linear<T>>(inputs, width, true, tapegrad::nn::Init::KaimingUniform,
-                                                          tapegrad::nn::derive_seed(seed, 0))),
-          head_(std::make_shared<tapegrad::nn::Linear<T>>(width, classes, true, tapegrad::nn::Init::XavierUniform,
-                                                          tapegrad::nn::derive_seed(seed, 1))) {
+        : stem_(std::make_shared<tapegrad::nn::Linear<T>>(tapegrad::nn::LinearOptions(inputs, width)
+                                                              .init(tapegrad::nn::Init::KaimingUniform)
+                                                              .seed(tapegrad::derive_seed(seed, 0)))),
+          head_(std::make_shared<tapegrad::nn::Linear<T>>(tapegrad::nn::LinearOptions(width, classes)
+                                                              .init(tapegrad::nn::Init::XavierUniform)
+                                                              .seed(tapegrad::derive_seed(seed, 1)))) {
         this->register_module("stem", stem_);
         for (std::size_t b = 0; b < blocks; ++b) {
-            blocks_.push_back(std::make_shared<ResidualBlock<T>>(width, width, tapegrad::nn::derive_seed(seed, 2 + b)));
+            blocks_.push_back(std::make_shared<ResidualBlock<T>>(width, width, tapegrad::derive_seed(seed, 2 + b)));
             this->register_module("block" + std::to_string(b), blocks_.back());
         }
         this->register_module("head", head_);

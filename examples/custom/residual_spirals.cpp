@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
         optim::Adam<float> adam(net.parameters(), optim::AdamOptions(0.01));
         // Halving the step every 200 steps: at a constant 0.01, Adam in float
         // is thrown off the fitted solution now and then once the loss is tiny.
-        optim::StepLR<float> schedule(adam, /*step_size=*/200, /*gamma=*/0.5);
+        optim::StepLR<float> schedule(adam, optim::StepLROptions(/*step_size=*/200).gamma(0.5));
         const float lambda = 1e-5f;
 
         // Full-batch: one epoch is one step, over the points in their order.

@@ -73,13 +73,14 @@ void print_kink_margins(const KinkMargins& m) {
 // Checks one activation; returns {elements passed, elements checked}.
 std::pair<std::size_t, std::size_t> check_activation(const std::string& activation, const Settings& s,
                                                       const InputPool& pool) {
-    auto net = nn::make_mlp<double>(kLayerSizes, activation, nn::Init::StandardNormal, s.seed);
+    auto net =
+        nn::make_mlp<double>(nn::MLPOptions(kLayerSizes, activation).init(nn::Init::StandardNormal).seed(s.seed));
     const GradcheckOptions every = tolerances();
-    const GradcheckOptions sampled = tolerances().with_sample(s.samples, s.seed);
+    const GradcheckOptions sampled = tolerances().sample(s.samples).seed(s.seed);
 
     std::vector<std::size_t> rows;
     if (activation == "relu") {
-        rows = rows_clear_of_kink(*net, pool, s.batch, every.eps);
+        rows = rows_clear_of_kink(*net, pool, s.batch, every.eps());
     } else {
         for (std::size_t r = 0; r < s.batch; ++r) rows.push_back(r);
     }
@@ -95,9 +96,9 @@ std::pair<std::size_t, std::size_t> check_activation(const std::string& activati
     std::printf("\n%s: loss %.6g on inputs%s (labels%s)\n", activation.c_str(), loss_value,
                 list(pool, rows, false).c_str(), list(pool, rows, true).c_str());
     std::printf("  rounding error of a central difference: about %.1e (2^-52 |loss| / eps)\n",
-                std::ldexp(std::abs(loss_value), -52) / every.eps);
+                std::ldexp(std::abs(loss_value), -52) / every.eps());
     if (activation == "relu") {
-        const KinkMargins margins = kink_margins(*net, x.data(), every.eps);
+        const KinkMargins margins = kink_margins(*net, x.data(), every.eps());
         print_kink_margins(margins);
         if (!margins.clear()) throw Error("the chosen batch is not clear of the ReLU kink (a bug in relu_kink.cpp)");
     }
@@ -153,8 +154,8 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(s.seed));
         std::printf("every bias and a seeded sample of %zu weights per layer (all where a layer has fewer)\n",
                     s.samples);
-        std::printf("central differences, eps %g; pass when |analytic - numeric| <= %g + %g |numeric|\n", defaults.eps,
-                    defaults.atol, defaults.rtol);
+        std::printf("central differences, eps %g; pass when |analytic - numeric| <= %g + %g |numeric|\n",
+                    defaults.eps(), defaults.atol(), defaults.rtol());
 
         const std::vector<std::string> activations =
             s.activation == "all" ? std::vector<std::string>{"sigmoid", "tanh", "relu"}

@@ -35,7 +35,7 @@ ParameterCheck check_parameter(const std::string& name, const Tensor<double>& pa
     ParameterCheck check;
     check.name = name;
     check.shape = parameter.shape();
-    check.share_above_atol = share_above(parameter, loss, options.atol);
+    check.share_above_atol = share_above(parameter, loss, options.atol());
     // gradcheck perturbs the input's values in place; the loss reads the same
     // handle through the network, so it sees every perturbation.
     check.report = tapegrad::gradcheck<double>(

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/augment.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/io/atomic_file.hpp>
@@ -78,18 +79,19 @@ Setup prepare(const mnist::Options& o) {
     if (valid == 0 || valid >= train.size())
         throw Error("--valid " + std::to_string(valid) + " must leave samples for both training and validation (the " +
                     "training set has " + std::to_string(train.size()) + ")");
-    Setup s{split_train_validation(train, valid, nn::derive_seed(o.seed, split_stream)), std::move(test), nullptr};
-    s.model = nn::make_mlp<float>(o.layers, o.activation, o.init, nn::derive_seed(o.seed, init_stream));
+    Setup s{split_train_validation(train, valid, derive_seed(o.seed, split_stream)), std::move(test), nullptr};
+    s.model = nn::make_mlp<float>(
+        nn::MLPOptions(o.layers, o.activation).init(o.init).seed(derive_seed(o.seed, init_stream)));
     return s;
 }
 
 // --shift: each batch's shifts depend only on (seed, epoch, batch), so a
 // resumed run moves the images exactly as the uninterrupted one.
 train::Trainer::BatchTransform random_shifts(const mnist::Options& o, std::size_t side) {
-    const std::uint64_t shift_seed = nn::derive_seed(o.seed, shift_stream);
+    const std::uint64_t shift_seed = derive_seed(o.seed, shift_stream);
     const std::size_t shift = o.shift;
     return [=](const Tensor<float>& inputs, std::size_t epoch, std::size_t batch) {
-        return random_shift(inputs, side, side, shift, nn::derive_seed(nn::derive_seed(shift_seed, epoch), batch));
+        return random_shift(inputs, side, side, shift, derive_seed(derive_seed(shift_seed, epoch), batch));
     };
 }
 
@@ -97,7 +99,7 @@ train::TrainerOptions trainer_options(const mnist::Options& o) {
     return train::TrainerOptions()
         .epochs(o.epochs)
         .batch_size(o.batch_size)
-        .seed(nn::derive_seed(o.seed, batch_order_stream))
+        .seed(derive_seed(o.seed, batch_order_stream))
         .early_stopping_patience(o.early_stop)
         .checkpoint(o.checkpoint)
         .fingerprint(mnist::training_fingerprint(o))

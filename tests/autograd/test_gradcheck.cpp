@@ -1,7 +1,11 @@
 // gradcheck itself: it must catch wrong gradients, not only pass right ones.
 #include <doctest/doctest.h>
 
+#include <limits>
+#include <set>
+
 #include <tapegrad/autograd/gradcheck.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/ops.hpp>
 
 using namespace tapegrad;
@@ -56,10 +60,37 @@ TEST_CASE("gradcheck samples a seeded subset when asked, and leaves gradients as
     auto x = Tensor<double>::normal({50}, 0, 1, 3, true);
     sum(x).backward();  // a gradient the caller accumulated
     auto f = [](const TensorList<double>& in) { return TensorList<double>{sum(tanh(in[0]))}; };
-    auto sampled = gradcheck<double>(f, {x}, GradcheckOptions().with_sample(10, 5));
+    auto sampled = gradcheck<double>(f, {x}, GradcheckOptions().sample(10).seed(5));
     CHECK(sampled.passed);
     CHECK(sampled.checked == 10);
     CHECK(x.grad().at({7}) == 1.0);
     CHECK(gradcheck<double>(f, {x}).checked == 50);
     CHECK_THROWS_AS(gradcheck<double>(f, {x.detach()}), Error);  // nothing requires grad
+}
+
+TEST_CASE("GradcheckOptions reject bad values, naming the option") {
+    CHECK_THROWS_WITH_AS(GradcheckOptions().eps(0), "GradcheckOptions: eps must be finite and > 0, got 0", Error);
+    CHECK_THROWS_WITH_AS(GradcheckOptions().atol(-1e-5), "GradcheckOptions: atol must be finite and >= 0, got -1e-05",
+                         Error);
+    CHECK_THROWS_WITH_AS(GradcheckOptions().rtol(std::numeric_limits<double>::infinity()),
+                         "GradcheckOptions: rtol must be finite and >= 0, got inf", Error);
+    const auto options = GradcheckOptions().eps(1e-7).atol(1e-6).rtol(1e-4).sample(3).seed(9);
+    CHECK(options.eps() == 1e-7);
+    CHECK(options.sample() == 3);
+    CHECK(options.seed() == std::uint64_t(9));
+}
+
+TEST_CASE("a sample without a seed is drawn from the global generator") {
+    auto x = Tensor<double>::normal({50}, 0, 1, 3, true);
+    auto f = [](const TensorList<double>& in) { return TensorList<double>{sum(tanh(in[0]))}; };
+    // The report names the worst element, which depends on the sample drawn.
+    auto worst = [&] { return gradcheck<double>(f, {x}, GradcheckOptions().sample(1)).worst_input_element; };
+    manual_seed(1);
+    std::vector<std::size_t> first;
+    for (int i = 0; i < 5; ++i) first.push_back(worst());
+    manual_seed(1);
+    std::vector<std::size_t> again;
+    for (int i = 0; i < 5; ++i) again.push_back(worst());
+    CHECK(first == again);
+    CHECK(std::set<std::size_t>(first.begin(), first.end()).size() > 1);  // each call drew its own sample
 }

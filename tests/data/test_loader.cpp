@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/loader.hpp>
 #include "helpers.hpp"
 
@@ -51,7 +52,7 @@ std::vector<std::size_t> iota_vector(std::size_t n) {
 
 TEST_CASE("loader: every sample exactly once per epoch, in batches of the asked size") {
     const Dataset data = indexed_dataset(23);
-    BatchLoader loader(data, {5, true, false, 42});
+    BatchLoader loader(data, LoaderOptions(5).seed(42));
     CHECK(loader.batches_per_epoch() == 5);
     for (std::uint64_t epoch = 0; epoch < 4; ++epoch) {
         CAPTURE(epoch);
@@ -68,7 +69,7 @@ TEST_CASE("loader: every sample exactly once per epoch, in batches of the asked 
 
 TEST_CASE("loader: the order is a function of seed and epoch only") {
     const Dataset data = indexed_dataset(40);
-    BatchLoader a(data, {8, true, false, 7});
+    BatchLoader a(data, LoaderOptions(8).seed(7));
     std::vector<std::vector<std::size_t>> orders;
     for (std::uint64_t epoch = 0; epoch < 3; ++epoch) orders.push_back(flatten(epoch_batches(a, data, epoch)));
     CHECK(orders[0] != orders[1]);
@@ -76,17 +77,17 @@ TEST_CASE("loader: the order is a function of seed and epoch only") {
     CHECK(orders[0] != iota_vector(40));
 
     // A fresh loader, as in a resumed run, jumps straight to epoch 2.
-    BatchLoader resumed(data, {8, true, false, 7});
+    BatchLoader resumed(data, LoaderOptions(8).seed(7));
     CHECK(flatten(epoch_batches(resumed, data, 2)) == orders[2]);
     CHECK(flatten(epoch_batches(resumed, data, 0)) == orders[0]);
 
-    BatchLoader other_seed(data, {8, true, false, 8});
+    BatchLoader other_seed(data, LoaderOptions(8).seed(8));
     CHECK(flatten(epoch_batches(other_seed, data, 0)) != orders[0]);
 }
 
 TEST_CASE("loader: drop_last skips only the short final batch") {
     const Dataset data = indexed_dataset(10);
-    BatchLoader dropping(data, {4, true, true, 3});
+    BatchLoader dropping(data, LoaderOptions(4).drop_last(true).seed(3));
     CHECK(dropping.batches_per_epoch() == 2);
     const auto batches = epoch_batches(dropping, data, 0);
     REQUIRE(batches.size() == 2);
@@ -96,24 +97,24 @@ TEST_CASE("loader: drop_last skips only the short final batch") {
     const auto& order = dropping.order();
     CHECK(flatten(batches) == std::vector<std::size_t>(order.begin(), order.begin() + 8));
 
-    BatchLoader exact(data, {5, true, true, 3});
+    BatchLoader exact(data, LoaderOptions(5).drop_last(true).seed(3));
     CHECK(epoch_batches(exact, data, 0).size() == 2);  // nothing short to drop
 
-    BatchLoader keeping(data, {4, true, false, 3});
+    BatchLoader keeping(data, LoaderOptions(4).seed(3));
     CHECK(keeping.batches_per_epoch() == 3);
     CHECK(epoch_batches(keeping, data, 0).back().size() == 2);
 }
 
 TEST_CASE("loader: without shuffle every epoch is in data set order") {
     const Dataset data = indexed_dataset(9);
-    BatchLoader loader(data, {4, false, false, 99});
+    BatchLoader loader(data, LoaderOptions(4).shuffle(false));
     CHECK(flatten(epoch_batches(loader, data, 0)) == iota_vector(9));
     CHECK(flatten(epoch_batches(loader, data, 5)) == iota_vector(9));
 }
 
 TEST_CASE("loader: a batch still held elsewhere is never overwritten") {
     const Dataset data = indexed_dataset(12);
-    BatchLoader loader(data, {4, false, false, 0});
+    BatchLoader loader(data, LoaderOptions(4).shuffle(false));
     Batch batch;
     REQUIRE(loader.next(batch));
     const Tensor<float> kept = batch.inputs;  // e.g. saved by a graph
@@ -134,9 +135,26 @@ TEST_CASE("loader: a batch still held elsewhere is never overwritten") {
 
 TEST_CASE("loader: empty data set and bad options") {
     const Dataset empty = indexed_dataset(0);
-    BatchLoader loader(empty, {4, true, false, 1});
+    BatchLoader loader(empty, LoaderOptions(4).seed(1));
     Batch batch;
     CHECK_FALSE(loader.next(batch));
     CHECK(loader.batches_per_epoch() == 0);
-    CHECK(contains(error_of([&] { BatchLoader bad(empty, {0, true, false, 1}); }), "batch_size"));
+    CHECK(error_of([&] { LoaderOptions(0); }) == "LoaderOptions: batch_size must be >= 1, got 0");
+}
+
+TEST_CASE("loader: without a seed a shuffling loader draws one from the global generator") {
+    const Dataset data = indexed_dataset(40);
+    manual_seed(5);
+    BatchLoader a(data, LoaderOptions(8)), b(data, LoaderOptions(8));
+    CHECK(a.order() != b.order());
+    REQUIRE(a.options().seed().has_value());
+    manual_seed(5);
+    BatchLoader again(data, LoaderOptions(8));
+    CHECK(again.order() == a.order());
+    again.start_epoch(3);
+    a.start_epoch(3);
+    CHECK(again.order() == a.order());
+    // Not shuffling, it needs no seed and draws none.
+    BatchLoader ordered(data, LoaderOptions(8).shuffle(false));
+    CHECK(!ordered.options().seed().has_value());
 }

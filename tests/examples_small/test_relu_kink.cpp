@@ -44,7 +44,7 @@ InputPool pool_of(const xt::xarray<double>& rows) {
 TEST_CASE("no single +-eps step moves a pre-activation farther than the reported reach") {
     // Large weights (N(0, 1)) and a large eps make the moves big enough to
     // measure well above rounding.
-    auto net = nn::make_mlp<double>({6, 5, 4, 3}, "relu", nn::Init::StandardNormal, 3);
+    auto net = nn::make_mlp<double>(nn::MLPOptions({6, 5, 4, 3}, "relu").init(nn::Init::StandardNormal).seed(3));
     // Scaled up, layer 2 carries a layer-1 step further than a step of its own
     // parameters moves it, so the bound's propagation term is what is tested.
     dynamic_cast<nn::Linear<double>&>((*net)[2]).weight().data_mut() *= 100.0;
@@ -81,7 +81,7 @@ TEST_CASE("no single +-eps step moves a pre-activation farther than the reported
 }
 
 TEST_CASE("an input that puts a pre-activation next to 0 is passed over") {
-    auto net = nn::make_mlp<double>({4, 3, 2}, "relu", nn::Init::StandardNormal, 5);
+    auto net = nn::make_mlp<double>(nn::MLPOptions({4, 3, 2}, "relu").init(nn::Init::StandardNormal).seed(5));
     xt::xarray<double> rows = Tensor<double>::uniform({4, 4}, 0.0, 1.0, 6).data();
     // Move hidden unit 0's bias so that row 0 lands 1e-9 from the kink.
     auto& first = dynamic_cast<nn::Linear<double>&>((*net)[0]);

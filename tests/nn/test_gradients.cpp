@@ -26,7 +26,7 @@ TEST_CASE("a 20-16-12-10 network with cross-entropy and L2 passes gradcheck for 
     const double lambda = 0.05;
     for (const char* activation : {"sigmoid", "tanh", "relu"}) {
         CAPTURE(activation);
-        auto net = make_mlp<double>({20, 16, 12, 10}, activation, Init::XavierNormal, 4);
+        auto net = make_mlp<double>(MLPOptions({20, 16, 12, 10}, activation).init(Init::XavierNormal).seed(4));
         auto report = gradcheck<double>(
             [&](const TensorList<double>&) { return TensorList<double>{regularised_loss(*net, x, labels, lambda)}; },
             net->parameters());
@@ -37,7 +37,7 @@ TEST_CASE("a 20-16-12-10 network with cross-entropy and L2 passes gradcheck for 
 }
 
 TEST_CASE("the L2 term adds exactly lambda * W to each weight's gradient") {
-    auto net = make_mlp<double>({20, 16, 12, 10}, "tanh", Init::PyTorchDefault, 9);
+    auto net = make_mlp<double>(MLPOptions({20, 16, 12, 10}, "tanh").init(Init::PyTorchDefault).seed(9));
     const auto x = Tensor<double>::normal({4, 20}, 0, 1, 2);
     const Labels labels{1, 2, 3, 4};
     const double lambda = 0.1;

@@ -5,6 +5,7 @@
 
 #include <xtensor/xmath.hpp>
 
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/loss.hpp>
@@ -22,7 +23,7 @@ std::vector<std::string> names_of(const Module<double>& module) {
 }  // namespace
 
 TEST_CASE("make_mlp builds the notebook's layers with hierarchical names") {
-    auto net = make_mlp<double>({784, 100, 100, 10}, "sigmoid", Init::StandardNormal, 42);
+    auto net = make_mlp<double>(MLPOptions({784, 100, 100, 10}, "sigmoid").init(Init::StandardNormal).seed(42));
     CHECK(net->size() == 5);
     CHECK(names_of(*net) ==
           std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"});
@@ -30,14 +31,14 @@ TEST_CASE("make_mlp builds the notebook's layers with hierarchical names") {
     CHECK(net->parameters()[5].shape() == Shape{10});
     for (const auto& param : net->parameters()) CHECK(param.requires_grad());
     CHECK(net->forward(Tensor<double>::zeros({3, 784})).shape() == Shape{3, 10});
-    CHECK_THROWS_AS(make_mlp<double>({4, 2}, "softplus", Init::PyTorchDefault, 0), Error);
-    CHECK_THROWS_AS(make_mlp<double>({4}, "relu", Init::PyTorchDefault, 0), Error);
+    CHECK_THROWS_AS(make_mlp<double>(MLPOptions({4, 2}, "softplus").init(Init::PyTorchDefault).seed(0)), Error);
+    CHECK_THROWS_AS(make_mlp<double>(MLPOptions({4}, "relu").init(Init::PyTorchDefault).seed(0)), Error);
 }
 
 TEST_CASE("nested Sequential prefixes its children's names and prints its structure") {
     auto inner = std::make_shared<Sequential<double>>(
         std::vector<Module<double>::Ptr>{std::make_shared<Linear<double>>(3, 4), std::make_shared<Tanh<double>>()});
-    Sequential<double> outer({inner, std::make_shared<Linear<double>>(4, 2, false)});
+    Sequential<double> outer({inner, std::make_shared<Linear<double>>(LinearOptions(4, 2).bias(false))});
     CHECK(names_of(outer) == std::vector<std::string>{"0.0.weight", "0.0.bias", "1.weight"});
     std::ostringstream printed;
     printed << outer;
@@ -82,7 +83,9 @@ TEST_CASE("initialisers are reproducible from their seed and have the documented
     for (Init init : {Init::PyTorchDefault, Init::XavierUniform, Init::XavierNormal, Init::KaimingUniform,
                       Init::KaimingNormal, Init::StandardNormal}) {
         CAPTURE(init_name(init));
-        Linear<double> a(fan_in, fan_out, true, init, 7), b(fan_in, fan_out, true, init, 7), c(fan_in, fan_out, true, init, 8);
+        const auto options = LinearOptions(fan_in, fan_out).init(init);
+        Linear<double> a(LinearOptions(options).seed(7)), b(LinearOptions(options).seed(7));
+        Linear<double> c(LinearOptions(options).seed(8));
         CHECK(a.weight().data() == b.weight().data());
         CHECK(a.bias().data() == b.bias().data());
         CHECK(a.weight().data() != c.weight().data());
@@ -100,13 +103,13 @@ TEST_CASE("initialisers are reproducible from their seed and have the documented
         CHECK(variance == doctest::Approx(expected).epsilon(0.03));
         CHECK(std::abs(xt::mean(w)()) < 0.05 * std::sqrt(expected));
     }
-    CHECK(xt::amax(xt::abs(Linear<double>(400, 300, true, Init::XavierUniform, 1).weight().data()))() <=
-          std::sqrt(6.0 / 700));
-    CHECK(xt::all(xt::equal(Linear<double>(4, 3, true, Init::KaimingNormal, 1).bias().data(), 0.0)));
+    const Linear<double> xavier(LinearOptions(400, 300).init(Init::XavierUniform).seed(1));
+    CHECK(xt::amax(xt::abs(xavier.weight().data()))() <= std::sqrt(6.0 / 700));
+    CHECK(xt::all(xt::equal(Linear<double>(LinearOptions(4, 3).init(Init::KaimingNormal).seed(1)).bias().data(), 0.0)));
 }
 
 TEST_CASE("state_dict is a deep copy and load_state restores it") {
-    auto net = make_mlp<double>({3, 4, 2}, "tanh", Init::XavierUniform, 3);
+    auto net = make_mlp<double>(MLPOptions({3, 4, 2}, "tanh").init(Init::XavierUniform).seed(3));
     const StateDict<double> saved = net->state_dict();
     const xt::xarray<double> first_weight = net->parameters()[0].data();
     net->parameters()[0].data_mut() += 1.0;
@@ -116,7 +119,7 @@ TEST_CASE("state_dict is a deep copy and load_state restores it") {
 }
 
 TEST_CASE("load_state rejects missing, extra and misshapen parameters and changes nothing") {
-    auto net = make_mlp<double>({3, 4, 2}, "relu", Init::PyTorchDefault, 5);
+    auto net = make_mlp<double>(MLPOptions({3, 4, 2}, "relu").init(Init::PyTorchDefault).seed(5));
     const StateDict<double> original = net->state_dict();
     StateDict<double> changed = original;
     for (auto& entry : changed) entry.second += 1.0;
@@ -159,8 +162,87 @@ TEST_CASE("loss modules apply their reduction") {
 }
 
 TEST_CASE("float modules work the same way") {
-    auto net = make_mlp<float>({5, 3, 2}, "sigmoid", Init::KaimingUniform, 1);
+    auto net = make_mlp<float>(MLPOptions({5, 3, 2}, "sigmoid").init(Init::KaimingUniform).seed(1));
     auto loss = CrossEntropyLoss<float>()(net->forward(Tensor<float>::ones({4, 5})), Labels{0, 1, 1, 0});
     loss.backward();
     for (const auto& param : net->parameters()) CHECK(param.grad().defined());
+}
+
+TEST_CASE("LinearOptions and MLPOptions reject bad values, naming the option") {
+    CHECK_THROWS_WITH_AS(LinearOptions(0, 3), "LinearOptions: in_features must be > 0, got 0", Error);
+    CHECK_THROWS_WITH_AS(Linear<double>(4, 0), "LinearOptions: out_features must be > 0, got 0", Error);
+    CHECK_THROWS_WITH_AS(MLPOptions({4}, "relu"), "MLPOptions: sizes must be at least two sizes, all > 0, got {4}",
+                         Error);
+    CHECK_THROWS_WITH_AS(MLPOptions({4, 0, 2}, "relu"), doctest::Contains("got {4, 0, 2}"), Error);
+    CHECK_THROWS_WITH_AS(MLPOptions({4, 2}, "softplus"),
+                         "MLPOptions: activation must be sigmoid, tanh or relu, got 'softplus'", Error);
+    const auto options = LinearOptions(3, 2).bias(false).init(Init::XavierNormal).seed(4);
+    CHECK(options.in_features() == 3);
+    CHECK(!options.bias());
+    CHECK(options.init() == Init::XavierNormal);
+    CHECK(options.seed() == std::uint64_t(4));
+    CHECK(!Linear<double>(options).bias().defined());
+}
+
+// Like torch.manual_seed: layers built without a seed draw one from the global
+// generator, so they differ from each other, and the same global seed builds
+// the same ones again.
+TEST_CASE("modules built without a seed draw it from the global generator") {
+    manual_seed(11);
+    Linear<float> a(4, 4), b(4, 4);
+    CHECK(a.weight().data() != b.weight().data());
+    CHECK(a.bias().data() != b.bias().data());
+    auto mlp_a = make_mlp<double>({4, 3, 2}, "tanh");
+    auto mlp_b = make_mlp<double>({4, 3, 2}, "tanh");
+    CHECK(mlp_a->state_dict() != mlp_b->state_dict());
+
+    manual_seed(11);
+    Linear<float> again_a(4, 4), again_b(4, 4);
+    CHECK(again_a.weight().data() == a.weight().data());
+    CHECK(again_b.weight().data() == b.weight().data());
+    CHECK(again_b.bias().data() == b.bias().data());
+    CHECK(make_mlp<double>({4, 3, 2}, "tanh")->state_dict() == mlp_a->state_dict());
+    // The drawn seed is kept, so the layer can be rebuilt from its options.
+    REQUIRE(a.options().seed().has_value());
+    CHECK(Linear<float>(a.options()).weight().data() == a.weight().data());
+
+    manual_seed(12);
+    CHECK(Linear<float>(4, 4).weight().data() != a.weight().data());
+    // An explicit seed ignores the global generator.
+    const auto seeded = Linear<float>(LinearOptions(4, 4).seed(3)).weight().data();
+    manual_seed(99);
+    CHECK(Linear<float>(LinearOptions(4, 4).seed(3)).weight().data() == seeded);
+}
+
+namespace {
+// A module that registers whatever names it is given, to test the checks.
+class Registering : public Module<double> {
+public:
+    Tensor<double> forward(const Tensor<double>& x) override { return x; }
+    void parameter(const std::string& name) { register_parameter(name, Tensor<double>::zeros({1})); }
+    void module(const std::string& name) { register_module(name, std::make_shared<Tanh<double>>()); }
+
+protected:
+    std::string type_name() const override { return "Registering"; }
+};
+}  // namespace
+
+TEST_CASE("register_parameter and register_module reject empty, dotted and duplicate names") {
+    Registering m;
+    m.parameter("w");
+    m.module("act");
+    CHECK_THROWS_WITH_AS(m.parameter(""), "Registering::register_parameter: parameter name must not be empty", Error);
+    CHECK_THROWS_WITH_AS(m.module(""), "Registering::register_module: module name must not be empty", Error);
+    CHECK_THROWS_WITH_AS(m.parameter("a.b"),
+                         "Registering::register_parameter: parameter name 'a.b' must not contain '.'", Error);
+    CHECK_THROWS_WITH_AS(m.module("x.y"), doctest::Contains("'x.y' must not contain '.'"), Error);
+    CHECK_THROWS_WITH_AS(m.parameter("w"),
+                         "Registering::register_parameter: 'w' is already a parameter of this Registering", Error);
+    CHECK_THROWS_WITH_AS(m.module("w"), doctest::Contains("'w' is already a parameter"), Error);
+    CHECK_THROWS_WITH_AS(m.parameter("act"), doctest::Contains("'act' is already a child module of this Registering"),
+                         Error);
+    CHECK_THROWS_WITH_AS(m.module("act"), doctest::Contains("register_module: 'act' is already a child module"), Error);
+    // Nothing was added by the calls that failed.
+    CHECK(names_of(m) == std::vector<std::string>{"w"});
+    CHECK(m.children().size() == 1);
 }

@@ -40,9 +40,9 @@ bool numpy_available() {
 
 TEST_CASE_TEMPLATE("save then load restores every parameter exactly", T, float, double) {
     TempDir dir;
-    auto net = make_mlp<T>({6, 5, 3}, "tanh", Init::XavierNormal, 1);
+    auto net = make_mlp<T>(MLPOptions({6, 5, 3}, "tanh").init(Init::XavierNormal).seed(1));
     save(*net, dir.file("net.npz"));
-    auto other = make_mlp<T>({6, 5, 3}, "tanh", Init::XavierNormal, 2);
+    auto other = make_mlp<T>(MLPOptions({6, 5, 3}, "tanh").init(Init::XavierNormal).seed(2));
     REQUIRE(other->state_dict() != net->state_dict());
     load(*other, dir.file("net.npz"));
     CHECK(other->state_dict() == net->state_dict());
@@ -55,7 +55,7 @@ TEST_CASE("numpy.load reads the names, shapes, dtypes and values we wrote") {
         return;
     }
     TempDir dir;
-    auto net = make_mlp<float>({4, 3, 2}, "relu", Init::StandardNormal, 3);
+    auto net = make_mlp<float>(MLPOptions({4, 3, 2}, "relu").init(Init::StandardNormal).seed(3));
     net->parameters()[0].data_mut() = xt::xarray<float>{{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12.5f}};
     const std::string path = dir.file("net.npz");
     save(*net, path);
@@ -97,7 +97,7 @@ TEST_CASE("we read what numpy.savez wrote") {
 
 TEST_CASE("missing, extra, misshapen or wrongly typed parameters name the file and the parameter") {
     TempDir dir;
-    auto net = make_mlp<double>({4, 3, 2}, "sigmoid", Init::PyTorchDefault, 1);
+    auto net = make_mlp<double>(MLPOptions({4, 3, 2}, "sigmoid").init(Init::PyTorchDefault).seed(1));
     const std::string small = dir.file("small.npz"), wide = dir.file("wide.npz"), deep = dir.file("deep.npz");
     save(*make_mlp<double>({4, 3}, "sigmoid"), small);
     save(*make_mlp<double>({4, 5, 2}, "sigmoid"), wide);
@@ -112,11 +112,11 @@ TEST_CASE("missing, extra, misshapen or wrongly typed parameters name the file a
 
 TEST_CASE("truncated files and files that are not npz are refused, the module unchanged") {
     TempDir dir;
-    auto net = make_mlp<double>({8, 6, 2}, "tanh", Init::XavierUniform, 1);
+    auto net = make_mlp<double>(MLPOptions({8, 6, 2}, "tanh").init(Init::XavierUniform).seed(1));
     const std::string good = dir.file("good.npz");
     save(*net, good);
     const std::string bytes = read_bytes(good);
-    auto target = make_mlp<double>({8, 6, 2}, "tanh", Init::XavierUniform, 2);
+    auto target = make_mlp<double>(MLPOptions({8, 6, 2}, "tanh").init(Init::XavierUniform).seed(2));
     for (std::size_t keep : {std::size_t(0), std::size_t(10), bytes.size() / 2, bytes.size() - 1}) {
         CAPTURE(keep);
         const std::string cut = dir.file("cut.npz");
@@ -130,7 +130,7 @@ TEST_CASE("truncated files and files that are not npz are refused, the module un
 
 TEST_CASE("a damaged member is caught by its CRC or its npy header") {
     TempDir dir;
-    auto net = make_mlp<double>({8, 6, 2}, "tanh", Init::XavierUniform, 1);
+    auto net = make_mlp<double>(MLPOptions({8, 6, 2}, "tanh").init(Init::XavierUniform).seed(1));
     const std::string path = dir.file("net.npz");
     save(*net, path);
     std::string bytes = read_bytes(path);
@@ -138,7 +138,7 @@ TEST_CASE("a damaged member is caught by its CRC or its npy header") {
     // header, its name and the 128-byte npy header).
     bytes[200] = char(bytes[200] ^ 0x5a);
     write_bytes(path, bytes);
-    auto target = make_mlp<double>({8, 6, 2}, "tanh", Init::XavierUniform, 2);
+    auto target = make_mlp<double>(MLPOptions({8, 6, 2}, "tanh").init(Init::XavierUniform).seed(2));
     expect_load_error(*target, path, {path});
 }
 
@@ -162,7 +162,7 @@ TEST_CASE("npy members that are malformed or short inside a sound zip are refuse
 TEST_CASE("a crash between writing and renaming leaves the previous file intact") {
     TempDir dir;
     const std::string path = dir.file("net.npz");
-    auto first = make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 1);
+    auto first = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(1));
     save(*first, path);
     const std::string before = read_bytes(path);
 
@@ -172,14 +172,14 @@ TEST_CASE("a crash between writing and renaming leaves the previous file intact"
     REQUIRE(child >= 0);
     if (child == 0) {
         io::set_before_rename_hook([](const std::string&) { _exit(42); });
-        save(*make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 2), path);
+        save(*make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(2)), path);
         _exit(0);  // not reached when the hook runs
     }
     int status = 0;
     REQUIRE(waitpid(child, &status, 0) == child);
     CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 42));
     CHECK(read_bytes(path) == before);
-    auto restored = make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 3);
+    auto restored = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(3));
     load(*restored, path);
     CHECK(restored->state_dict() == first->state_dict());
 
@@ -188,7 +188,8 @@ TEST_CASE("a crash between writing and renaming leaves the previous file intact"
     const std::string clean_path = clean.file("net.npz");
     save(*first, clean_path);
     io::set_before_rename_hook([](const std::string&) { throw Error("simulated crash"); });
-    CHECK_THROWS_AS(save(*make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 2), clean_path), Error);
+    auto other = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(2));
+    CHECK_THROWS_AS(save(*other, clean_path), Error);
     io::set_before_rename_hook(nullptr);
     CHECK(clean.entries() == 1);
     load(*restored, clean_path);

@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include <doctest/doctest.h>
 
 #include <tapegrad/optim/adam.hpp>
@@ -40,7 +42,7 @@ TEST_CASE_TEMPLATE("Adam and AdamW follow PyTorch's trajectories", T, double, fl
     }
     SUBCASE("Adam with coupled weight decay, other betas and amsgrad") {
         auto p = initial_parameter<T>();
-        Adam<T> optimizer({p}, AdamOptions(0.1).betas(0.8, 0.99).weight_decay(0.1).amsgrad(true));
+        Adam<T> optimizer({p}, AdamOptions(0.1).betas({0.8, 0.99}).weight_decay(0.1).amsgrad(true));
         check_trajectory(optimizer, p, adam_amsgrad, tolerance);
     }
     SUBCASE("AdamW") {
@@ -74,11 +76,16 @@ TEST_CASE("Adam counts steps per parameter and skips parameters without a gradie
     CHECK(used.data()(0) == doctest::Approx(1.0 - 3 * 0.001).epsilon(1e-4));
 }
 
-TEST_CASE("Adam options are validated at construction") {
-    auto p = Tensor<double>::zeros({2}, true);
-    CHECK_THROWS_WITH_AS(Adam<double>({p}, AdamOptions(0)), doctest::Contains("lr"), Error);
-    CHECK_THROWS_WITH_AS(Adam<double>({p}, AdamOptions().betas(1.0, 0.999)), doctest::Contains("beta1"), Error);
-    CHECK_THROWS_WITH_AS(Adam<double>({p}, AdamOptions().betas(0.9, -0.1)), doctest::Contains("beta2"), Error);
-    CHECK_THROWS_WITH_AS(Adam<double>({p}, AdamOptions().eps(-1)), doctest::Contains("eps"), Error);
-    CHECK_THROWS_WITH_AS(AdamW<double>({p}, AdamWOptions().weight_decay(-1)), doctest::Contains("AdamW"), Error);
+TEST_CASE("AdamOptions and AdamWOptions reject bad values, naming the option") {
+    CHECK_THROWS_WITH_AS(AdamOptions(0), "AdamOptions: lr must be finite and > 0, got 0", Error);
+    CHECK_THROWS_WITH_AS(AdamOptions().betas({1.0, 0.999}),
+                         "AdamOptions: betas must be (beta1, beta2) with both in [0, 1), got (1, 0.999)", Error);
+    CHECK_THROWS_WITH_AS(AdamOptions().betas({0.9, -0.1}), doctest::Contains("got (0.9, -0.1)"), Error);
+    CHECK_THROWS_WITH_AS(AdamOptions().eps(-1), "AdamOptions: eps must be finite and >= 0, got -1", Error);
+    CHECK_THROWS_WITH_AS(AdamWOptions().weight_decay(-1),
+                         "AdamWOptions: weight_decay must be finite and >= 0, got -1", Error);
+    CHECK_THROWS_WITH_AS(AdamWOptions(std::nan("")), doctest::Contains("AdamWOptions: lr"), Error);
+    const auto options = AdamWOptions(0.01).betas({0.8, 0.9}).amsgrad(true);
+    CHECK(options.betas() == AdamBetas{0.8, 0.9});
+    CHECK(options.amsgrad());
 }

@@ -1,5 +1,8 @@
+#include <cmath>
+
 #include <doctest/doctest.h>
 
+#include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/lr_scheduler.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
@@ -12,17 +15,16 @@ SGD<double> make_sgd(double lr) { return SGD<double>({Tensor<double>::zeros({1},
 
 TEST_CASE("StepLR multiplies the lr by gamma every step_size epochs") {
     auto sgd = make_sgd(1.0);
-    StepLR<double> schedule(sgd, 2, 0.5);
+    StepLR<double> schedule(sgd, StepLROptions(2).gamma(0.5));
     std::vector<double> seen;
     for (int epoch = 0; epoch < 5; ++epoch) {
         schedule.step();
         seen.push_back(sgd.lr());
     }
     CHECK(seen == std::vector<double>{1.0, 0.5, 0.5, 0.25, 0.25});
-    CHECK_THROWS_AS(StepLR<double>(sgd, 0), Error);
 
     auto resumed_sgd = make_sgd(0.25);
-    StepLR<double> resumed(resumed_sgd, 2, 0.5);
+    StepLR<double> resumed(resumed_sgd, StepLROptions(2).gamma(0.5));
     resumed.load_state(schedule.state());
     resumed.step();  // epoch 6: a multiple of 2
     CHECK(resumed_sgd.lr() == 0.125);
@@ -30,12 +32,9 @@ TEST_CASE("StepLR multiplies the lr by gamma every step_size epochs") {
 
 TEST_CASE("ReduceLROnPlateau follows PyTorch's patience, threshold and cooldown") {
     auto sgd = make_sgd(1.0);
-    PlateauOptions options;
-    options.factor = 0.5;
-    options.patience = 2;
-    options.threshold = 0.1;  // relative: better means below best * 0.9
-    options.cooldown = 1;
-    ReduceLROnPlateau<double> plateau(sgd, options);
+    // threshold is relative: better means below best * 0.9
+    ReduceLROnPlateau<double> plateau(sgd,
+                                      ReduceLROnPlateauOptions().factor(0.5).patience(2).threshold(0.1).cooldown(1));
     // Worked by hand: metric, then (best, bad epochs, cooldown, lr) after step().
     CHECK(!plateau.step(10.0));  // better than inf: best 10, bad 0
     CHECK(!plateau.step(9.5));   // 9.5 >= 9: bad 1
@@ -55,11 +54,7 @@ TEST_CASE("ReduceLROnPlateau follows PyTorch's patience, threshold and cooldown"
 
 TEST_CASE("ReduceLROnPlateau stops at min_lr") {
     auto sgd = make_sgd(1.0);
-    PlateauOptions options;
-    options.factor = 0.1;
-    options.patience = 0;
-    options.min_lr = 0.05;
-    ReduceLROnPlateau<double> plateau(sgd, options);
+    ReduceLROnPlateau<double> plateau(sgd, ReduceLROnPlateauOptions().factor(0.1).patience(0).min_lr(0.05));
     plateau.step(1.0);
     CHECK(plateau.step(1.0));
     CHECK(sgd.lr() == doctest::Approx(0.1));
@@ -69,14 +64,9 @@ TEST_CASE("ReduceLROnPlateau stops at min_lr") {
     CHECK(sgd.lr() == 0.05);
 }
 
-TEST_CASE("ReduceLROnPlateau validates its options and restores its counters") {
+TEST_CASE("ReduceLROnPlateau restores its counters") {
     auto sgd = make_sgd(1.0);
-    PlateauOptions bad;
-    bad.factor = 1.0;
-    CHECK_THROWS_WITH_AS(ReduceLROnPlateau<double>(sgd, bad), doctest::Contains("factor"), Error);
-
-    PlateauOptions options;
-    options.patience = 1;
+    const auto options = ReduceLROnPlateauOptions().patience(1);
     ReduceLROnPlateau<double> plateau(sgd, options);
     plateau.step(3.0);
     plateau.step(3.0);  // one bad epoch
@@ -85,4 +75,49 @@ TEST_CASE("ReduceLROnPlateau validates its options and restores its counters") {
     CHECK(resumed.best() == 3.0);
     CHECK(resumed.step(3.0));  // the second bad epoch exceeds patience 1
     CHECK_THROWS_AS(resumed.load_state({{"best", 1.0}}), Error);
+}
+
+TEST_CASE("StepLROptions and ReduceLROnPlateauOptions reject bad values, naming the option") {
+    CHECK_THROWS_WITH_AS(StepLROptions(0), "StepLROptions: step_size must be > 0, got 0", Error);
+    CHECK_THROWS_WITH_AS(StepLROptions(3).gamma(-0.5), "StepLROptions: gamma must be finite and > 0, got -0.5", Error);
+    using Options = ReduceLROnPlateauOptions;
+    CHECK_THROWS_WITH_AS(Options().factor(1.0), "ReduceLROnPlateauOptions: factor must be in (0, 1), got 1", Error);
+    CHECK_THROWS_WITH_AS(Options().patience(-1), doctest::Contains("patience must be >= 0, got -1"), Error);
+    CHECK_THROWS_WITH_AS(Options().threshold(-1e-4), doctest::Contains("threshold must be finite and >= 0, got -1e-04"),
+                         Error);
+    CHECK_THROWS_WITH_AS(Options().cooldown(-2), doctest::Contains("cooldown must be >= 0, got -2"), Error);
+    CHECK_THROWS_WITH_AS(Options().min_lr(-1), doctest::Contains("min_lr must be finite and >= 0, got -1"), Error);
+    CHECK_THROWS_WITH_AS(Options().eps(std::nan("")), doctest::Contains("eps must be finite and >= 0, got nan"), Error);
+    // A rejected value leaves the options as they were.
+    auto options = Options().factor(0.5);
+    CHECK_THROWS_AS(options.factor(2.0), Error);
+    CHECK(options.factor() == 0.5);
+}
+
+// The lr lives only in the optimizer's options: what a scheduler sets is what
+// options().lr() reads, and what the optimizer's state (a checkpoint) saves.
+TEST_CASE("a scheduler changes the lr in the optimizer's options") {
+    auto sgd = make_sgd(1.0);
+    StepLR<double> step(sgd, StepLROptions(1).gamma(0.5));
+    step.step();
+    CHECK(sgd.options().lr() == 0.5);
+    CHECK(sgd.lr() == 0.5);
+    CHECK(sgd.state().scalars.at("lr") == 0.5);
+
+    Adam<double> adam({Tensor<double>::zeros({1}, true)}, AdamOptions(0.4));
+    ReduceLROnPlateau<double> plateau(adam, ReduceLROnPlateauOptions().factor(0.25).patience(0));
+    plateau.step(1.0);
+    CHECK(plateau.step(1.0));
+    CHECK(adam.options().lr() == 0.1);
+
+    AdamW<double> adamw({Tensor<double>::zeros({1}, true)}, AdamWOptions(0.4));
+    adamw.set_lr(0.2);
+    CHECK(adamw.options().lr() == 0.2);
+    CHECK_THROWS_WITH_AS(adamw.set_lr(0), doctest::Contains("AdamWOptions: lr must be finite and > 0, got 0"), Error);
+    CHECK(adamw.options().lr() == 0.2);
+
+    // Restoring a state restores the lr in the options, exactly.
+    auto other = make_sgd(0.3);
+    other.load_state(sgd.state());
+    CHECK(other.options().lr() == 0.5);
 }

@@ -56,7 +56,7 @@ void train(Module<double>& net, optim::Optimizer<double>& optimizer, const Probl
 
 TEST_CASE("an MLP trained with SGD + Nesterov separates a linearly separable problem") {
     const Problem problem = separable_problem();
-    auto net = make_mlp<double>({10, 16, 2}, "relu", Init::KaimingUniform, 3);
+    auto net = make_mlp<double>(MLPOptions({10, 16, 2}, "relu").init(Init::KaimingUniform).seed(3));
     const double before = accuracy(*net, problem);
     optim::SGD<double> sgd(net->parameters(), optim::SGDOptions(0.1).momentum(0.9).nesterov(true));
     train(*net, sgd, problem, 300);
@@ -66,7 +66,7 @@ TEST_CASE("an MLP trained with SGD + Nesterov separates a linearly separable pro
 
 TEST_CASE("an MLP trained with Adam separates a linearly separable problem") {
     const Problem problem = separable_problem();
-    auto net = make_mlp<double>({10, 16, 2}, "tanh", Init::XavierUniform, 4);
+    auto net = make_mlp<double>(MLPOptions({10, 16, 2}, "tanh").init(Init::XavierUniform).seed(4));
     optim::Adam<double> adam(net->parameters(), optim::AdamOptions(0.01));
     train(*net, adam, problem, 300);
     CHECK(accuracy(*net, problem) >= 0.99);

@@ -94,7 +94,7 @@ TEST_CASE("a module without parameters saves and loads (an empty .npz, as numpy 
 TEST_CASE("an .npz member declaring gigabytes is refused without allocating them") {
     TempDir dir;
     const std::string path = dir.file("huge.npz");
-    auto net = nn::make_mlp<float>({3, 2}, "relu", nn::Init::PyTorchDefault, 1);
+    auto net = nn::make_mlp<float>(nn::MLPOptions({3, 2}, "relu").init(nn::Init::PyTorchDefault).seed(1));
     const nn::StateDict<float> before = net->state_dict();
     // A deflated archive (the declared size of a stored member must match the
     // compressed one, which libzip checks), then every declared uncompressed
@@ -128,7 +128,7 @@ TEST_CASE("an .npz member declaring gigabytes is refused without allocating them
 TEST_CASE("a malformed .npy header names the file and the parameter and changes nothing") {
     TempDir dir;
     const std::string path = dir.file("bad.npz");
-    auto net = nn::make_mlp<float>({3, 2}, "relu", nn::Init::PyTorchDefault, 1);
+    auto net = nn::make_mlp<float>(nn::MLPOptions({3, 2}, "relu").init(nn::Init::PyTorchDefault).seed(1));
     const nn::StateDict<float> before = net->state_dict();
     io::npz::Members members;
     nn::add_state(members, "", before);
@@ -157,7 +157,7 @@ TEST_CASE("a malformed .npy header names the file and the parameter and changes 
 TEST_CASE("an .npz with a member name twice is refused, not silently merged") {
     TempDir dir;
     const std::string path = dir.file("twice.npz");
-    auto net = nn::make_mlp<float>({3, 2}, "relu", nn::Init::PyTorchDefault, 1);
+    auto net = nn::make_mlp<float>(nn::MLPOptions({3, 2}, "relu").init(nn::Init::PyTorchDefault).seed(1));
     io::npz::Members members;
     nn::add_state(members, "", net->state_dict());
     members["0.weighX"] = members.at("0.weight");

@@ -46,8 +46,8 @@ Dataset synthetic_data() {
 TEST_CASE("10,000 training steps leave no graph nodes and no resident memory behind") {
     const std::size_t nodes_before = live_graph_nodes();
     const Dataset data = synthetic_data();
-    BatchLoader loader(data, {/*batch_size=*/32, /*shuffle=*/true, /*drop_last=*/false, /*seed=*/3});
-    auto net = nn::make_mlp<float>({64, 32, 10}, "relu", nn::Init::PyTorchDefault, /*seed=*/5);
+    BatchLoader loader(data, LoaderOptions(32).seed(3));
+    auto net = nn::make_mlp<float>(nn::MLPOptions({64, 32, 10}, "relu").init(nn::Init::PyTorchDefault).seed(5));
     optim::SGD<float> sgd(net->parameters(), optim::SGDOptions(0.05).momentum(0.9));
 
     Batch batch;

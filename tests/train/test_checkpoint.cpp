@@ -12,6 +12,7 @@
 #include <tapegrad/io/npz.hpp>
 #include <tapegrad/nn/serialize.hpp>
 #include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/lr_scheduler.hpp>
 #include <tapegrad/optim/sgd.hpp>
 #include <tapegrad/train/checkpoint.hpp>
 #include "../nn/files.hpp"
@@ -54,45 +55,66 @@ void check_resume_is_exact(const Options& options) {
     TempDir dir;
     const std::string path = dir.file("run.ckpt.npz");
     // Uninterrupted: 5 epochs.
-    auto reference = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 1);
+    auto reference = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(1));
     Optimizer reference_optimizer(reference->parameters(), options);
+    // A schedule, so that the lr in the options changes and must be restored.
+    const auto schedule = optim::StepLROptions(1).gamma(0.7);
+    optim::StepLR<double> reference_schedule(reference_optimizer, schedule);
     std::mt19937_64 reference_rng(99);
-    for (int epoch = 0; epoch < 5; ++epoch) train_epoch(*reference, reference_optimizer, reference_rng);
+    for (int epoch = 0; epoch < 5; ++epoch) {
+        train_epoch(*reference, reference_optimizer, reference_rng);
+        reference_schedule.step();
+    }
 
     // Interrupted after 2 epochs, resumed in fresh objects.
     {
-        auto net = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 1);
+        auto net = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(1));
         Optimizer optimizer(net->parameters(), options);
+        optim::StepLR<double> scheduler(optimizer, schedule);
         std::mt19937_64 rng(99);
-        for (int epoch = 0; epoch < 2; ++epoch) train_epoch(*net, optimizer, rng);
+        for (int epoch = 0; epoch < 2; ++epoch) {
+            train_epoch(*net, optimizer, rng);
+            scheduler.step();
+        }
         TrainingProgress progress;
         progress.epoch = 2;
+        progress.scalars["schedule_last_epoch"] = scheduler.state().at("last_epoch");
         progress.texts["rng"] = rng_text(rng);
         progress.scalars["best_loss"] = 0.125;
         progress.arrays["history"] = xt::xarray<double>{1.5, 0.75};
         save_checkpoint(path, *net, optimizer, progress);
     }
-    auto net = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 123);
+    auto net = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(123));
     Optimizer optimizer(net->parameters(), options);
     const TrainingProgress progress = load_checkpoint(path, *net, optimizer);
     CHECK(progress.epoch == 2);
+    CHECK(optimizer.options().lr() == options.lr() * 0.7 * 0.7);  // the scheduled lr, not the one built with
+    optim::StepLR<double> scheduler(optimizer, schedule);
+    scheduler.load_state({{"last_epoch", progress.scalars.at("schedule_last_epoch")}});
     CHECK(progress.scalars.at("best_loss") == 0.125);
     CHECK(progress.arrays.at("history") == xt::xarray<double>{1.5, 0.75});
     std::mt19937_64 rng;
     std::istringstream(progress.texts.at("rng")) >> rng;
-    for (std::int64_t epoch = progress.epoch; epoch < 5; ++epoch) train_epoch(*net, optimizer, rng);
+    for (std::int64_t epoch = progress.epoch; epoch < 5; ++epoch) {
+        train_epoch(*net, optimizer, rng);
+        scheduler.step();
+    }
 
     CHECK(net->state_dict() == reference->state_dict());  // bit for bit
     CHECK(optimizer.state().buffers == reference_optimizer.state().buffers);
     CHECK(optimizer.state().scalars == reference_optimizer.state().scalars);
+    CHECK(optimizer.options().lr() == reference_optimizer.options().lr());
 }
 }  // namespace
 
 TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run bit for bit") {
     SUBCASE("SGD with Nesterov momentum") {
-        check_resume_is_exact<optim::SGD<double>>(optim::SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(1e-3));
+        check_resume_is_exact<optim::SGD<double>>(
+            optim::SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(1e-3));
     }
-    SUBCASE("AdamW with amsgrad") { check_resume_is_exact<optim::AdamW<double>>(optim::AdamWOptions(0.01).amsgrad(true)); }
+    SUBCASE("AdamW with amsgrad") {
+        check_resume_is_exact<optim::AdamW<double>>(optim::AdamWOptions(0.01).amsgrad(true));
+    }
 }
 
 TEST_CASE("a checkpoint has the documented entry names") {
@@ -115,7 +137,7 @@ TEST_CASE("a checkpoint has the documented entry names") {
 
 TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged") {
     TempDir dir;
-    auto small = make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 1);
+    auto small = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(1));
     optim::Adam<double> small_optimizer(small->parameters(), optim::AdamOptions(0.1));
     sum(small->forward(Tensor<double>::ones({1, 3}))).backward();
     small_optimizer.step();
@@ -123,7 +145,7 @@ TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged")
 
     // Same model shapes, but an optimizer over only the first parameter: the
     // optimizer state names parameter 1, which does not exist.
-    auto net = make_mlp<double>({3, 2}, "relu", Init::PyTorchDefault, 2);
+    auto net = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(2));
     optim::Adam<double> optimizer({net->parameters()[0]}, optim::AdamOptions(0.2));
     const auto net_before = net->state_dict();
     CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("small.npz"), *net, optimizer),
@@ -141,7 +163,7 @@ TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged")
 TEST_CASE("a process killed while writing a checkpoint leaves the previous one readable") {
     TempDir dir;
     const std::string path = dir.file("run.ckpt.npz");
-    auto net = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 1);
+    auto net = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(1));
     optim::SGD<double> optimizer(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     std::mt19937_64 rng(5);
     train_epoch(*net, optimizer, rng);
@@ -166,7 +188,7 @@ TEST_CASE("a process killed while writing a checkpoint leaves the previous one r
     REQUIRE(waitpid(child, &status, 0) == child);
     CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 42));
 
-    auto resumed = make_mlp<double>({5, 7, 2}, "tanh", Init::XavierUniform, 9);
+    auto resumed = make_mlp<double>(MLPOptions({5, 7, 2}, "tanh").init(Init::XavierUniform).seed(9));
     optim::SGD<double> resumed_optimizer(resumed->parameters(), optim::SGDOptions(0.1).momentum(0.9));
     CHECK(load_checkpoint(path, *resumed, resumed_optimizer).epoch == 1);
     CHECK(resumed->state_dict() == saved);

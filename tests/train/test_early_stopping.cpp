@@ -8,7 +8,7 @@
 using tapegrad::nn::Linear;
 
 TEST_CASE("early stopping restores a copy of the best epoch's weights") {
-    Linear<float> model(3, 2, true, tapegrad::nn::Init::XavierUniform, 1);
+    Linear<float> model(tapegrad::nn::LinearOptions(3, 2).init(tapegrad::nn::Init::XavierUniform).seed(1));
     tapegrad::train::EarlyStopping stopping(/*patience=*/2);
     const auto best = model.state_dict();
     stopping.observe(1, 0.5, model);
@@ -24,7 +24,7 @@ TEST_CASE("early stopping restores a copy of the best epoch's weights") {
 }
 
 TEST_CASE("a better epoch resets the patience counter") {
-    Linear<float> model(2, 2, true, tapegrad::nn::Init::XavierUniform, 1);
+    Linear<float> model(tapegrad::nn::LinearOptions(2, 2).init(tapegrad::nn::Init::XavierUniform).seed(1));
     tapegrad::train::EarlyStopping stopping(2);
     stopping.observe(1, 1.0, model);
     stopping.observe(2, 1.1, model);
@@ -35,7 +35,7 @@ TEST_CASE("a better epoch resets the patience counter") {
 }
 
 TEST_CASE("early stopping's state survives a checkpoint exactly") {
-    Linear<float> model(3, 2, true, tapegrad::nn::Init::XavierUniform, 1);
+    Linear<float> model(tapegrad::nn::LinearOptions(3, 2).init(tapegrad::nn::Init::XavierUniform).seed(1));
     tapegrad::train::EarlyStopping stopping(3);
     stopping.observe(1, 0.25, model);
     stopping.observe(2, 0.5, model);

@@ -42,7 +42,7 @@ Dataset blobs(std::size_t n, std::uint64_t seed) {
 
 struct Setup {
     Dataset train_set = blobs(200, 1), valid_set = blobs(100, 2);
-    std::shared_ptr<nn::Sequential<float>> model = nn::make_mlp<float>({4, 8, 2}, "tanh", nn::Init::XavierUniform, 3);
+    std::shared_ptr<nn::Sequential<float>> model = nn::make_mlp<float>(nn::MLPOptions({4, 8, 2}, "tanh").init(nn::Init::XavierUniform).seed(3));
     optim::SGD<float> optimizer{model->parameters(), optim::SGDOptions(0.1).momentum(0.9)};
 };
 
