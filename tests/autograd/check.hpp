@@ -6,6 +6,8 @@
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/ops.hpp>
 
+#include "op_coverage.hpp"
+
 namespace tapegrad::testing {
 
 using TL = TensorList<double>;
@@ -30,10 +32,13 @@ inline Tensor<double> away_from_zero(const Shape& shape, std::uint64_t seed, boo
     return Tensor<double>(v, requires_grad);
 }
 
-// First and second derivatives against central differences, at the default
-// tolerances (eps 1e-6, atol 1e-5, rtol 1e-3): in double the truncation error
-// is ~eps^2 = 1e-12 and rounding ~1e-16/eps = 1e-10, far inside them.
-inline void check_gradients(const Fn& f, const TL& inputs) {
+// First and second derivatives of `f`, a use of `op`, against central
+// differences, at the default tolerances (eps 1e-6, atol 1e-5, rtol 1e-3): in
+// double the truncation error is ~eps^2 = 1e-12 and rounding ~1e-16/eps =
+// 1e-10, far inside them. When both pass, the op is recorded as covered on
+// these input shapes (op_coverage.hpp).
+inline void check_gradients(Op op, const Fn& f, const TL& inputs) {
+    CAPTURE(op_key(op));
     GradcheckReport first = gradcheck(f, inputs);
     INFO("first derivatives: ", first.summary());
     CHECK(first.passed);
@@ -42,6 +47,8 @@ inline void check_gradients(const Fn& f, const TL& inputs) {
     INFO("second derivatives: ", second.summary());
     CHECK(second.passed);
     CHECK(second.checked > 0);
+    if (first.passed && first.checked > 0 && second.passed && second.checked > 0)
+        record_passed(op, shape_case(inputs));
 }
 
 inline std::string shape_name(const Shape& s) { return shape_str(s); }
