@@ -13,7 +13,8 @@ TEST_CASE("matmul: gradients for every transpose flag and several shapes") {
                 INFO("m k n = ", m, " ", k, " ", n, ", ta = ", ta, ", tb = ", tb);
                 Tensor<double> a = randn(ta ? Shape{k, m} : Shape{m, k}, 21);
                 Tensor<double> b = randn(tb ? Shape{n, k} : Shape{k, n}, 22);
-                check_gradients(Op::matmul, [ta = ta, tb = tb](const TL& x) { return TL{matmul(x[0], x[1], ta, tb)}; }, {a, b});
+                check_gradients(Op::matmul, [ta = ta, tb = tb](const TL& x) { return TL{matmul(x[0], x[1], ta, tb)}; },
+                                {a, b});
             }
 }
 
@@ -63,7 +64,8 @@ TEST_CASE("broadcast_to and sum_to are each other's gradient") {
                                                          {{}, {2, 2}},    {{}, {1}},        {{1}, {4, 1}}};
     for (const auto& [small, big] : cases) {
         INFO(shape_name(small), " <-> ", shape_name(big));
-        check_gradients(Op::broadcast_to, [big = big](const TL& x) { return TL{broadcast_to(x[0], big)}; }, {randn(small, 41)});
+        check_gradients(Op::broadcast_to, [big = big](const TL& x) { return TL{broadcast_to(x[0], big)}; },
+                        {randn(small, 41)});
         check_gradients(Op::sum_to, [small = small](const TL& x) { return TL{sum_to(x[0], small)}; }, {randn(big, 42)});
     }
     auto s = sum_to(Tensor<double>::of({{1.0, 2.0}, {3.0, 4.0}}), {1, 2});

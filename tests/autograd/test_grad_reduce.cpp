@@ -23,8 +23,10 @@ TEST_CASE("sum, mean, max over an axis, with and without keepdims") {
     for (const auto& [s, axis] : cases)
         for (bool keep : {false, true}) {
             INFO(shape_name(s), " axis ", axis, " keepdims ", keep);
-            check_gradients(Op::sum_axis, [a = axis, keep](const TL& x) { return TL{sum(x[0], a, keep)}; }, {randn(s, 53)});
-            check_gradients(Op::mean_axis, [a = axis, keep](const TL& x) { return TL{mean(x[0], a, keep)}; }, {randn(s, 54)});
+            check_gradients(Op::sum_axis, [a = axis, keep](const TL& x) { return TL{sum(x[0], a, keep)}; },
+                            {randn(s, 53)});
+            check_gradients(Op::mean_axis, [a = axis, keep](const TL& x) { return TL{mean(x[0], a, keep)}; },
+                            {randn(s, 54)});
             // Distinct random values: no ties, so max is differentiable there.
             check_gradients(Op::max, [a = axis, keep](const TL& x) { return TL{max(x[0], a, keep)}; }, {randn(s, 55)});
         }
