@@ -9,6 +9,29 @@
 // backward(create_graph = true) records the backward pass itself and gradients
 // can be differentiated again. When create_graph is false the engine runs them
 // under NoGradGuard, so they record nothing.
+//
+// That is the one way to write an op, tapegrad's own (autograd/ops/) and
+// yours alike: the forward value, then record() with the backward beside it.
+//
+//   template <class T>
+//   Tensor<T> exp(const Tensor<T>& a) {
+//       return record<T>("exp", xt::exp(a.data()), {a},
+//                        [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+//                            return TensorList<T>{mul(g, out)};  // d exp(a) = exp(a) da
+//                        });
+//   }
+//
+// An op composed of other ops (mean, cross_entropy, mse_loss) records nothing
+// of its own: its gradient is theirs. Where it was measured to pay, a
+// backward computes its formula a faster way when it runs unrecorded
+// (!grad_enabled(), i.e. not under create_graph): detail::grad_formula
+// (ops/fused.hpp) evaluates the same expression on the arrays in one loop
+// (sigmoid, tanh, softmax, log_softmax), and softmax/log_softmax along the last
+// axis use a row loop. Same backward, same formula, another evaluation of it,
+// and the tests hold every op to that (tests/autograd/check.hpp): gradcheck
+// runs backward unrecorded (the fast evaluation) against central differences,
+// gradgradcheck differentiates the recorded one (create_graph), and the two
+// evaluations must give the same gradients up to rounding.
 #pragma once
 
 #include <algorithm>

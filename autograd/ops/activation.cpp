@@ -34,11 +34,7 @@ Tensor<T> relu(const Tensor<T>& a) {
     });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                  \
-    template Tensor<T> sigmoid(const Tensor<T>&); \
-    template Tensor<T> tanh(const Tensor<T>&);    \
-    template Tensor<T> relu(const Tensor<T>&);
-TAPEGRAD_INSTANTIATE(float)
-TAPEGRAD_INSTANTIATE(double)
-
 }  // namespace tapegrad
+
+#define TAPEGRAD_INSTANTIATE_activation 1
+#include <tapegrad/autograd/ops/instantiate.hpp>

@@ -107,17 +107,7 @@ Tensor<T> rdiv(Scalar<T> s, const Tensor<T>& a) {
     });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                   \
-    template Tensor<T> add(const Tensor<T>&, const Tensor<T>&);   \
-    template Tensor<T> sub(const Tensor<T>&, const Tensor<T>&);   \
-    template Tensor<T> mul(const Tensor<T>&, const Tensor<T>&);   \
-    template Tensor<T> div(const Tensor<T>&, const Tensor<T>&);   \
-    template Tensor<T> neg(const Tensor<T>&);                     \
-    template Tensor<T> add(const Tensor<T>&, Scalar<T>);          \
-    template Tensor<T> mul(const Tensor<T>&, Scalar<T>);          \
-    template Tensor<T> rsub(Scalar<T>, const Tensor<T>&);         \
-    template Tensor<T> rdiv(Scalar<T>, const Tensor<T>&);
-TAPEGRAD_INSTANTIATE(float)
-TAPEGRAD_INSTANTIATE(double)
-
 }  // namespace tapegrad
+
+#define TAPEGRAD_INSTANTIATE_elementwise 1
+#include <tapegrad/autograd/ops/instantiate.hpp>

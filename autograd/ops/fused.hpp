@@ -1,4 +1,6 @@
 // Gradient formulas written once and evaluated the fast way when that is safe.
+// Not a second way to write a backward: the backward is still the lambda given
+// to record() (tape.hpp); this changes how its formula is evaluated, not what.
 #pragma once
 
 #include <xtensor/xarray.hpp>

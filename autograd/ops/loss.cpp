@@ -69,12 +69,7 @@ Tensor<T> mse_loss(const Tensor<T>& input, const Tensor<T>& target, Reduction r)
     return r == Reduction::Mean ? mean(sq) : sum(sq);
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                                       \
-    template Tensor<T> nll_loss(const Tensor<T>&, const Labels&, Reduction);          \
-    template Tensor<T> cross_entropy(const Tensor<T>&, const Labels&, Reduction);     \
-    template Tensor<T> cross_entropy(const Tensor<T>&, const Tensor<T>&, Reduction);  \
-    template Tensor<T> mse_loss(const Tensor<T>&, const Tensor<T>&, Reduction);
-TAPEGRAD_INSTANTIATE(float)
-TAPEGRAD_INSTANTIATE(double)
-
 }  // namespace tapegrad
+
+#define TAPEGRAD_INSTANTIATE_loss 1
+#include <tapegrad/autograd/ops/instantiate.hpp>

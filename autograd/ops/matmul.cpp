@@ -172,7 +172,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
                      });
 }
 
-template Tensor<float> matmul(const Tensor<float>&, const Tensor<float>&, bool, bool);
-template Tensor<double> matmul(const Tensor<double>&, const Tensor<double>&, bool, bool);
-
 }  // namespace tapegrad
+
+#define TAPEGRAD_INSTANTIATE_matmul 1
+#include <tapegrad/autograd/ops/instantiate.hpp>

@@ -74,13 +74,7 @@ Tensor<T> max(const Tensor<T>& a, int axis, bool keepdims) {
                      });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                           \
-    template Tensor<T> sum(const Tensor<T>&);             \
-    template Tensor<T> sum(const Tensor<T>&, int, bool);  \
-    template Tensor<T> mean(const Tensor<T>&);            \
-    template Tensor<T> mean(const Tensor<T>&, int, bool); \
-    template Tensor<T> max(const Tensor<T>&, int, bool);
-TAPEGRAD_INSTANTIATE(float)
-TAPEGRAD_INSTANTIATE(double)
-
 }  // namespace tapegrad
+
+#define TAPEGRAD_INSTANTIATE_reduce 1
+#include <tapegrad/autograd/ops/instantiate.hpp>

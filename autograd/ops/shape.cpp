@@ -81,12 +81,7 @@ Tensor<T> sum_to(const Tensor<T>& a, const Shape& shape) {
     });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                                        \
-    template Tensor<T> reshape(const Tensor<T>&, const Shape&);        \
-    template Tensor<T> transpose(const Tensor<T>&);                    \
-    template Tensor<T> broadcast_to(const Tensor<T>&, const Shape&);   \
-    template Tensor<T> sum_to(const Tensor<T>&, const Shape&);
-TAPEGRAD_INSTANTIATE(float)
-TAPEGRAD_INSTANTIATE(double)
-
 }  // namespace tapegrad
+
+#define TAPEGRAD_INSTANTIATE_shape 1
+#include <tapegrad/autograd/ops/instantiate.hpp>

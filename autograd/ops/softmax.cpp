@@ -151,10 +151,7 @@ Tensor<T> log_softmax(const Tensor<T>& a, int axis) {
     });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                          \
-    template Tensor<T> softmax(const Tensor<T>&, int);   \
-    template Tensor<T> log_softmax(const Tensor<T>&, int);
-TAPEGRAD_INSTANTIATE(float)
-TAPEGRAD_INSTANTIATE(double)
-
 }  // namespace tapegrad
+
+#define TAPEGRAD_INSTANTIATE_softmax 1
+#include <tapegrad/autograd/ops/instantiate.hpp>

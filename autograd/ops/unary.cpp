@@ -44,13 +44,7 @@ Tensor<T> abs(const Tensor<T>& a) {
     });
 }
 
-#define TAPEGRAD_INSTANTIATE(T)                           \
-    template Tensor<T> exp(const Tensor<T>&);             \
-    template Tensor<T> log(const Tensor<T>&);             \
-    template Tensor<T> pow(const Tensor<T>&, Scalar<T>);  \
-    template Tensor<T> sqrt(const Tensor<T>&);            \
-    template Tensor<T> abs(const Tensor<T>&);
-TAPEGRAD_INSTANTIATE(float)
-TAPEGRAD_INSTANTIATE(double)
-
 }  // namespace tapegrad
+
+#define TAPEGRAD_INSTANTIATE_unary 1
+#include <tapegrad/autograd/ops/instantiate.hpp>

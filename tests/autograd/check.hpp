@@ -2,9 +2,12 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <xtensor/xmath.hpp>
 
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/ops.hpp>
+
+#include "op_coverage.hpp"
 
 namespace tapegrad::testing {
 
@@ -30,10 +33,55 @@ inline Tensor<double> away_from_zero(const Shape& shape, std::uint64_t seed, boo
     return Tensor<double>(v, requires_grad);
 }
 
-// First and second derivatives against central differences, at the default
-// tolerances (eps 1e-6, atol 1e-5, rtol 1e-3): in double the truncation error
-// is ~eps^2 = 1e-12 and rounding ~1e-16/eps = 1e-10, far inside them.
-inline void check_gradients(const Fn& f, const TL& inputs) {
+// An op's backward may evaluate its formula a faster way when it runs
+// unrecorded (tape.hpp): gradcheck checks that evaluation against central
+// differences, gradgradcheck the derivative of the recorded one
+// (create_graph). This ties the two: for one seeded output gradient, both
+// must give the same input gradients. They are double evaluations of one
+// formula that differ at most in summation order, a few ulps (~1e-16
+// relative); any error in a formula is of the order of the gradient itself.
+inline bool check_recorded_matches_unrecorded(const Fn& f, const TL& inputs) {
+    TL outputs;
+    {
+        EnableGradGuard recording;
+        outputs = f(inputs);
+    }
+    Tensor<double> contracted;
+    for (std::size_t o = 0; o < outputs.size(); ++o) {
+        if (!outputs[o].requires_grad()) continue;
+        Tensor<double> v = Tensor<double>::normal(outputs[o].shape(), 0.0, 1.0, 101 + o);
+        Tensor<double> term = sum(mul(outputs[o], v));
+        contracted = contracted.defined() ? add(contracted, term) : term;
+    }
+    if (!contracted.defined()) return false;
+    auto input_grads = [&](bool create_graph) {
+        for (const auto& x : inputs) x.impl()->grad.reset();
+        contracted.backward(/*retain_graph=*/true, create_graph);
+        std::vector<Array<double>> grads;
+        for (const auto& x : inputs)
+            if (x.grad().defined()) grads.push_back(x.grad().data());
+        for (const auto& x : inputs) x.impl()->grad.reset();
+        return grads;
+    };
+    const std::vector<Array<double>> unrecorded = input_grads(false), recorded = input_grads(true);
+    REQUIRE(unrecorded.size() == recorded.size());
+    bool same = true;
+    for (std::size_t i = 0; i < unrecorded.size(); ++i) {
+        INFO("input gradient ", i, " recorded vs unrecorded");
+        const bool close = xt::allclose(recorded[i], unrecorded[i], 1e-12, 1e-12);
+        CHECK(close);
+        same = same && close;
+    }
+    return same;
+}
+
+// First and second derivatives of `f`, a use of `op`, against central
+// differences, at the default tolerances (eps 1e-6, atol 1e-5, rtol 1e-3): in
+// double the truncation error is ~eps^2 = 1e-12 and rounding ~1e-16/eps =
+// 1e-10, far inside them. When both pass, the op is recorded as covered on
+// these input shapes (op_coverage.hpp).
+inline void check_gradients(Op op, const Fn& f, const TL& inputs) {
+    CAPTURE(op_key(op));
     GradcheckReport first = gradcheck(f, inputs);
     INFO("first derivatives: ", first.summary());
     CHECK(first.passed);
@@ -42,6 +90,9 @@ inline void check_gradients(const Fn& f, const TL& inputs) {
     INFO("second derivatives: ", second.summary());
     CHECK(second.passed);
     CHECK(second.checked > 0);
+    const bool same_both_ways = check_recorded_matches_unrecorded(f, inputs);
+    if (first.passed && first.checked > 0 && second.passed && second.checked > 0 && same_both_ways)
+        record_passed(op, shape_case(inputs));
 }
 
 inline std::string shape_name(const Shape& s) { return shape_str(s); }

@@ -1,4 +1,6 @@
 // gradcheck and gradgradcheck of the broadcasting binary ops and scalar forms.
+#include <tuple>
+
 #include "check.hpp"
 
 using namespace tapegrad;
@@ -12,47 +14,47 @@ const std::vector<std::pair<Shape, Shape>> kBroadcastCases = {
 }  // namespace
 
 TEST_CASE("add, sub, mul: gradients with broadcasting") {
-    const std::vector<std::pair<const char*, Fn>> ops = {
-        {"add", [](const TL& x) { return TL{add(x[0], x[1])}; }},
-        {"sub", [](const TL& x) { return TL{sub(x[0], x[1])}; }},
-        {"mul", [](const TL& x) { return TL{mul(x[0], x[1])}; }},
+    const std::vector<std::pair<Op, Fn>> ops = {
+        {Op::add, [](const TL& x) { return TL{add(x[0], x[1])}; }},
+        {Op::sub, [](const TL& x) { return TL{sub(x[0], x[1])}; }},
+        {Op::mul, [](const TL& x) { return TL{mul(x[0], x[1])}; }},
     };
-    for (const auto& [name, f] : ops)
+    for (const auto& [op, f] : ops)
         for (const auto& [sa, sb] : kBroadcastCases) {
-            CAPTURE(name);
             INFO(shape_name(sa), " with ", shape_name(sb));
-            check_gradients(f, {randn(sa, 1), randn(sb, 2)});
+            check_gradients(op, f, {randn(sa, 1), randn(sb, 2)});
         }
 }
 
 TEST_CASE("div: gradients with broadcasting, divisor away from zero") {
     for (const auto& [sa, sb] : kBroadcastCases) {
         INFO(shape_name(sa), " / ", shape_name(sb));
-        check_gradients([](const TL& x) { return TL{div(x[0], x[1])}; }, {randn(sa, 3), positive(sb, 4)});
+        check_gradients(Op::div, [](const TL& x) { return TL{div(x[0], x[1])}; }, {randn(sa, 3), positive(sb, 4)});
     }
 }
 
 TEST_CASE("only the inputs that require a gradient are differentiated") {
     Tensor<double> a = randn({2, 3}, 5), b = randn({3}, 6, false);
-    check_gradients([](const TL& x) { return TL{mul(x[0], x[1])}; }, {a, b});
+    check_gradients(Op::mul, [](const TL& x) { return TL{mul(x[0], x[1])}; }, {a, b});
     CHECK_FALSE(b.grad().defined());
 }
 
 TEST_CASE("neg and the scalar forms") {
-    const std::vector<std::pair<const char*, Fn>> ops = {
-        {"neg", [](const TL& x) { return TL{neg(x[0])}; }},
-        {"add scalar", [](const TL& x) { return TL{x[0] + 2.5}; }},
-        {"sub scalar", [](const TL& x) { return TL{x[0] - 2.5}; }},
-        {"mul scalar", [](const TL& x) { return TL{x[0] * -1.5}; }},
-        {"div scalar", [](const TL& x) { return TL{x[0] / 4.0}; }},
-        {"scalar - tensor", [](const TL& x) { return TL{3.0 - x[0]}; }},
-        {"scalar / tensor", [](const TL& x) { return TL{2.0 / x[0]}; }},
+    // The operators are sugar: `x - 2.5` is add(x, -2.5), `x / 4` is mul(x, 0.25).
+    const std::vector<std::tuple<Op, const char*, Fn>> ops = {
+        {Op::neg, "-x", [](const TL& x) { return TL{neg(x[0])}; }},
+        {Op::add_scalar, "x + 2.5", [](const TL& x) { return TL{x[0] + 2.5}; }},
+        {Op::add_scalar, "x - 2.5", [](const TL& x) { return TL{x[0] - 2.5}; }},
+        {Op::mul_scalar, "x * -1.5", [](const TL& x) { return TL{x[0] * -1.5}; }},
+        {Op::mul_scalar, "x / 4", [](const TL& x) { return TL{x[0] / 4.0}; }},
+        {Op::rsub_scalar, "3 - x", [](const TL& x) { return TL{3.0 - x[0]}; }},
+        {Op::rdiv_scalar, "2 / x", [](const TL& x) { return TL{2.0 / x[0]}; }},
     };
-    for (const auto& [name, f] : ops)
-        for (const Shape& s : {Shape{5}, Shape{3, 4}, Shape{2, 3, 2}, Shape{}}) {
-            CAPTURE(name);
+    for (const auto& [op, what, f] : ops)
+        for (const Shape& s : {Shape{5}, Shape{3, 4}, Shape{2, 3, 2}, Shape{}, Shape{1, 3}}) {
+            CAPTURE(what);
             INFO(shape_name(s));
-            check_gradients(f, {positive(s, 7)});
+            check_gradients(op, f, {positive(s, 7)});
         }
 }
 

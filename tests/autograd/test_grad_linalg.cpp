@@ -13,7 +13,8 @@ TEST_CASE("matmul: gradients for every transpose flag and several shapes") {
                 INFO("m k n = ", m, " ", k, " ", n, ", ta = ", ta, ", tb = ", tb);
                 Tensor<double> a = randn(ta ? Shape{k, m} : Shape{m, k}, 21);
                 Tensor<double> b = randn(tb ? Shape{n, k} : Shape{k, n}, 22);
-                check_gradients([ta = ta, tb = tb](const TL& x) { return TL{matmul(x[0], x[1], ta, tb)}; }, {a, b});
+                check_gradients(Op::matmul, [ta = ta, tb = tb](const TL& x) { return TL{matmul(x[0], x[1], ta, tb)}; },
+                                {a, b});
             }
 }
 
@@ -44,12 +45,13 @@ TEST_CASE("matmul: misaligned or non-2-D shapes are errors that name them") {
 TEST_CASE("transpose and reshape: gradients and values") {
     for (const Shape& s : {Shape{3, 4}, Shape{1, 5}, Shape{6, 1}}) {
         INFO(shape_name(s));
-        check_gradients([](const TL& x) { return TL{transpose(x[0])}; }, {randn(s, 31)});
+        check_gradients(Op::transpose, [](const TL& x) { return TL{transpose(x[0])}; }, {randn(s, 31)});
     }
-    const std::vector<std::pair<Shape, Shape>> reshapes = {{{3, 4}, {12}}, {{2, 6}, {3, 2, 2}}, {{5}, {1, 5, 1}}};
+    const std::vector<std::pair<Shape, Shape>> reshapes = {
+        {{3, 4}, {12}}, {{2, 6}, {3, 2, 2}}, {{5}, {1, 5, 1}}, {{1, 5, 1}, {5}}, {{}, {1, 1}}};
     for (const auto& [from, to] : reshapes) {
         INFO(shape_name(from), " -> ", shape_name(to));
-        check_gradients([to = to](const TL& x) { return TL{reshape(x[0], to)}; }, {randn(from, 32)});
+        check_gradients(Op::reshape, [to = to](const TL& x) { return TL{reshape(x[0], to)}; }, {randn(from, 32)});
     }
     auto a = Tensor<double>::of({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
     CHECK(transpose(a).at({2, 1}) == 6.0);
@@ -58,11 +60,13 @@ TEST_CASE("transpose and reshape: gradients and values") {
 }
 
 TEST_CASE("broadcast_to and sum_to are each other's gradient") {
-    const std::vector<std::pair<Shape, Shape>> cases = {{{4}, {3, 4}}, {{3, 1}, {3, 5}}, {{1, 2, 1}, {3, 2, 4}}, {{}, {2, 2}}};
+    const std::vector<std::pair<Shape, Shape>> cases = {{{4}, {3, 4}},    {{3, 1}, {3, 5}}, {{1, 2, 1}, {3, 2, 4}},
+                                                         {{}, {2, 2}},    {{}, {1}},        {{1}, {4, 1}}};
     for (const auto& [small, big] : cases) {
         INFO(shape_name(small), " <-> ", shape_name(big));
-        check_gradients([big = big](const TL& x) { return TL{broadcast_to(x[0], big)}; }, {randn(small, 41)});
-        check_gradients([small = small](const TL& x) { return TL{sum_to(x[0], small)}; }, {randn(big, 42)});
+        check_gradients(Op::broadcast_to, [big = big](const TL& x) { return TL{broadcast_to(x[0], big)}; },
+                        {randn(small, 41)});
+        check_gradients(Op::sum_to, [small = small](const TL& x) { return TL{sum_to(x[0], small)}; }, {randn(big, 42)});
     }
     auto s = sum_to(Tensor<double>::of({{1.0, 2.0}, {3.0, 4.0}}), {1, 2});
     CHECK(s.at({0, 0}) == 4.0);

@@ -7,10 +7,10 @@ using namespace tapegrad;
 using namespace tapegrad::testing;
 
 TEST_CASE("sum and mean over everything") {
-    for (const Shape& s : {Shape{5}, Shape{3, 4}, Shape{2, 3, 2}}) {
+    for (const Shape& s : {Shape{5}, Shape{3, 4}, Shape{2, 3, 2}, Shape{}, Shape{1, 4}}) {
         INFO(shape_name(s));
-        check_gradients([](const TL& x) { return TL{sum(x[0])}; }, {randn(s, 51)});
-        check_gradients([](const TL& x) { return TL{mean(x[0])}; }, {randn(s, 52)});
+        check_gradients(Op::sum, [](const TL& x) { return TL{sum(x[0])}; }, {randn(s, 51)});
+        check_gradients(Op::mean, [](const TL& x) { return TL{mean(x[0])}; }, {randn(s, 52)});
     }
     auto a = Tensor<double>::of({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
     CHECK(sum(a).item() == 21.0);
@@ -18,14 +18,17 @@ TEST_CASE("sum and mean over everything") {
 }
 
 TEST_CASE("sum, mean, max over an axis, with and without keepdims") {
-    const std::vector<std::pair<Shape, int>> cases = {{{3, 4}, 0}, {{3, 4}, 1}, {{3, 4}, -1}, {{2, 3, 4}, 1}, {{5}, 0}};
+    const std::vector<std::pair<Shape, int>> cases = {{{3, 4}, 0}, {{3, 4}, 1}, {{3, 4}, -1}, {{2, 3, 4}, 1},
+                                                      {{5}, 0},    {{1, 4}, 0}, {{3, 1}, -1}};
     for (const auto& [s, axis] : cases)
         for (bool keep : {false, true}) {
             INFO(shape_name(s), " axis ", axis, " keepdims ", keep);
-            check_gradients([a = axis, keep](const TL& x) { return TL{sum(x[0], a, keep)}; }, {randn(s, 53)});
-            check_gradients([a = axis, keep](const TL& x) { return TL{mean(x[0], a, keep)}; }, {randn(s, 54)});
+            check_gradients(Op::sum_axis, [a = axis, keep](const TL& x) { return TL{sum(x[0], a, keep)}; },
+                            {randn(s, 53)});
+            check_gradients(Op::mean_axis, [a = axis, keep](const TL& x) { return TL{mean(x[0], a, keep)}; },
+                            {randn(s, 54)});
             // Distinct random values: no ties, so max is differentiable there.
-            check_gradients([a = axis, keep](const TL& x) { return TL{max(x[0], a, keep)}; }, {randn(s, 55)});
+            check_gradients(Op::max, [a = axis, keep](const TL& x) { return TL{max(x[0], a, keep)}; }, {randn(s, 55)});
         }
     auto a = Tensor<double>::of({{1.0, 9.0, 3.0}, {4.0, 5.0, 6.0}});
     auto s0 = sum(a, 0);
@@ -49,11 +52,13 @@ TEST_CASE("max sends the gradient to the first maximum only") {
 }
 
 TEST_CASE("softmax and log_softmax: gradients over several axes") {
-    const std::vector<std::pair<Shape, int>> cases = {{{3, 4}, 1}, {{3, 4}, 0}, {{2, 3, 4}, -1}, {{5}, 0}};
+    // A single row, and an axis of size 1 (softmax 1, gradient 0) on both paths.
+    const std::vector<std::pair<Shape, int>> cases = {{{3, 4}, 1}, {{3, 4}, 0}, {{2, 3, 4}, -1}, {{5}, 0},
+                                                      {{1, 4}, -1}, {{3, 1}, 1}, {{1, 3}, 0}};
     for (const auto& [s, axis] : cases) {
         INFO(shape_name(s), " axis ", axis);
-        check_gradients([a = axis](const TL& x) { return TL{softmax(x[0], a)}; }, {randn(s, 61)});
-        check_gradients([a = axis](const TL& x) { return TL{log_softmax(x[0], a)}; }, {randn(s, 62)});
+        check_gradients(Op::softmax, [a = axis](const TL& x) { return TL{softmax(x[0], a)}; }, {randn(s, 61)});
+        check_gradients(Op::log_softmax, [a = axis](const TL& x) { return TL{log_softmax(x[0], a)}; }, {randn(s, 62)});
     }
 }
 
@@ -82,18 +87,34 @@ TEST_CASE("softmax values, and stability at logits of +-1000") {
 }
 
 TEST_CASE("cross_entropy with labels and with probability targets, mse_loss, nll_loss") {
-    const Labels labels = {2, 0, 1, 2};
-    Tensor<double> targets = softmax(randn({4, 3}, 71, false), 1);
+    // (batch, classes) and one label per row; a batch of one is the edge case.
+    const std::vector<std::pair<Shape, Labels>> batches = {
+        {{4, 3}, {2, 0, 1, 2}}, {{1, 4}, {3}}, {{5, 2}, {1, 0, 0, 1, 1}}};
     for (Reduction r : {Reduction::Mean, Reduction::Sum}) {
         INFO("reduction ", r == Reduction::Mean ? "mean" : "sum");
-        check_gradients([&, r](const TL& x) { return TL{cross_entropy(x[0], labels, r)}; }, {randn({4, 3}, 72)});
-        check_gradients([&, r](const TL& x) { return TL{cross_entropy(x[0], x[1], r)}; }, {randn({4, 3}, 73), targets});
-        check_gradients([&, r](const TL& x) { return TL{nll_loss(log_softmax(x[0], 1), labels, r)}; }, {randn({4, 3}, 74)});
-        for (const Shape& s : {Shape{4, 3}, Shape{6}, Shape{2, 2, 2}})
-            check_gradients([r](const TL& x) { return TL{mse_loss(x[0], x[1], r)}; }, {randn(s, 75), randn(s, 76)});
+        for (const auto& [s, batch_labels] : batches) {
+            INFO(shape_name(s));
+            const Labels labels = batch_labels;
+            check_gradients(Op::cross_entropy, [&, r](const TL& x) { return TL{cross_entropy(x[0], labels, r)}; },
+                            {randn(s, 72)});
+            Tensor<double> targets = softmax(randn(s, 71, false), 1);
+            check_gradients(Op::cross_entropy_targets, [r](const TL& x) { return TL{cross_entropy(x[0], x[1], r)}; },
+                            {randn(s, 73), targets});
+            // The targets as a differentiated input too: the loss is linear in them.
+            check_gradients(Op::cross_entropy_targets, [r](const TL& x) { return TL{cross_entropy(x[0], x[1], r)}; },
+                            {randn(s, 73), Tensor<double>(targets.data(), true)});
+            check_gradients(Op::nll_loss, [&, r](const TL& x) { return TL{nll_loss(log_softmax(x[0], 1), labels, r)}; },
+                            {randn(s, 74)});
+        }
+        for (const Shape& s : {Shape{4, 3}, Shape{6}, Shape{2, 2, 2}, Shape{}, Shape{1, 3}}) {
+            INFO(shape_name(s));
+            check_gradients(Op::mse_loss, [r](const TL& x) { return TL{mse_loss(x[0], x[1], r)}; },
+                            {randn(s, 75), randn(s, 76)});
+        }
     }
     // Larger batches, mean reduction: the MNIST shape scaled down.
-    check_gradients([](const TL& x) { return TL{cross_entropy(x[0], Labels{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})}; },
+    check_gradients(Op::cross_entropy,
+                    [](const TL& x) { return TL{cross_entropy(x[0], Labels{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})}; },
                     {randn({10, 10}, 77)});
 }
 
