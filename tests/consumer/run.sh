@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 unset PKG_CONFIG_PATH CMAKE_PREFIX_PATH LD_LIBRARY_PATH CXXFLAGS CPPFLAGS LDFLAGS
 
 step() { printf '\n== %s\n' "$*"; }
-show() { printf '+ %s\n' "$*"; "$@"; }
+show() { printf '+ %s\n' "$*" >&2; "$@"; }  # (on stderr: the command's output may go to a file)
 
 step "README's snippets are the files of tests/consumer"
 # Each ```-block of README.md preceded by `<!-- tests/consumer/FILE -->`
@@ -60,12 +60,12 @@ step "1. meson, tapegrad found by pkg-config"
 src=$(consumer_dir pkgconfig)
 show env PKG_CONFIG_PATH="$root/$libdir/pkgconfig" pkg-config --cflags --libs tapegrad
 show env PKG_CONFIG_PATH="$root/$libdir/pkgconfig" pkg-config --static --libs tapegrad
-PKG_CONFIG_PATH="$root/$libdir/pkgconfig" show meson setup "$src/build" "$src" > /dev/null
+show env PKG_CONFIG_PATH="$root/$libdir/pkgconfig" meson setup "$src/build" "$src" > /dev/null
 show ninja -C "$src/build" --quiet
 show "$src/build/consumer"
 ldd "$src/build/consumer" | grep tapegrad
 # The static archive: `pkg-config --static` gives what it needs.
-PKG_CONFIG_PATH="$root/$libdir/pkgconfig" show meson setup -Dprefer_static=true "$src/build-static" "$src" > /dev/null
+show env PKG_CONFIG_PATH="$root/$libdir/pkgconfig" meson setup -Dprefer_static=true "$src/build-static" "$src" > /dev/null
 show ninja -C "$src/build-static" --quiet
 if ldd "$src/build-static/consumer" | grep tapegrad; then
     echo "linked against the shared library despite prefer_static" >&2; exit 1
