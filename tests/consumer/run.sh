@@ -79,6 +79,14 @@ show cmake -S "$src" -B "$src/build" -G Ninja -DCMAKE_PREFIX_PATH="$root" -DCMAK
 show ninja -C "$src/build" --quiet
 show "$src/build/consumer"
 ldd "$src/build/consumer" | grep tapegrad
+# The static archive: tapegrad_USE_STATIC_LIBS, as CMake's own packages.
+show cmake -S "$src" -B "$src/build-static" -G Ninja -DCMAKE_PREFIX_PATH="$root" -DCMAKE_BUILD_TYPE=Release \
+    -Dtapegrad_USE_STATIC_LIBS=ON > "$work/cmake-static.log" || { cat "$work/cmake-static.log"; exit 1; }
+show ninja -C "$src/build-static" --quiet
+if ldd "$src/build-static/consumer" | grep tapegrad; then
+    echo "linked against the shared library despite tapegrad_USE_STATIC_LIBS" >&2; exit 1
+fi
+show "$src/build-static/consumer"
 
 step "3. meson, tapegrad as a subproject (subprojects/tapegrad.wrap)"
 src=$(consumer_dir subproject)
