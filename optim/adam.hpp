@@ -1,9 +1,12 @@
-// Adam and AdamW with PyTorch's update (torch.optim.Adam, single-tensor path):
-//
-//   t += 1;  g = grad (+ weight_decay * p for Adam; AdamW instead p *= 1 - lr * weight_decay)
-//   m = m + (1 - beta1) * (g - m);   v = beta2 * v + (1 - beta2) * g^2
-//   v_hat = amsgrad ? max(v_hat, v) : v
-//   p -= lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
+/// \file
+/// Adam and AdamW with PyTorch's update (torch.optim.Adam, single-tensor path):
+///
+/// \verbatim
+///   t += 1;  g = grad (+ weight_decay * p for Adam; AdamW instead p *= 1 - lr * weight_decay)
+///   m = m + (1 - beta1) * (g - m);   v = beta2 * v + (1 - beta2) * g^2
+///   v_hat = amsgrad ? max(v_hat, v) : v
+///   p -= lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
+/// \endverbatim
 #pragma once
 
 #include <utility>
@@ -13,50 +16,78 @@
 
 namespace tapegrad::optim {
 
+/// Adam's (beta1, beta2): the decay rates of the moving averages of the
+/// gradient and of its square.
 using AdamBetas = std::pair<double, double>;  // (beta1, beta2)
 
-// AdamOptions(1e-3).betas({0.9, 0.999}).eps(1e-8).weight_decay(0).amsgrad(false)
+/// AdamOptions(1e-3).betas({0.9, 0.999}).eps(1e-8).weight_decay(0).amsgrad(false)
+///
+/// Each option has a getter and a chainable setter of its name; a setter
+/// throws tapegrad::Error on a value outside the option's range.
 class AdamOptions {
 public:
+    /// The name error messages give this class.
     static constexpr const char* options_name = "AdamOptions";
+    /// Throws tapegrad::Error unless lr is finite and > 0.
     explicit AdamOptions(double lr = 1e-3) { this->lr(lr); }
+    /// The learning rate (the step size before bias correction); default 1e-3.
     TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
+    /// (beta1, beta2), the decay rates of the averages m and v; default (0.9, 0.999).
     TAPEGRAD_OPTION(AdamBetas, betas,
                     allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
                     "(beta1, beta2) with both in [0, 1)") = {0.9, 0.999};
+    /// Added to the denominator for numerical stability; default 1e-8.
     TAPEGRAD_OPTION(double, eps, allowed::non_negative_finite(value), "finite and >= 0") = 1e-8;
+    /// The L2 penalty added to the gradient as weight_decay * p; default 0.
     TAPEGRAD_OPTION(double, weight_decay, allowed::non_negative_finite(value), "finite and >= 0") = 0;
+    /// Divide by the largest v seen so far (AMSGrad) rather than by v; default false.
     TAPEGRAD_OPTION_ANY(bool, amsgrad) = false;
 };
 
-// The same options with AdamW's default weight decay. Written out again, as
-// in LibTorch, because each class's setters must return that class.
+/// The same options with AdamW's default weight decay. Written out again, as
+/// in LibTorch, because each class's setters must return that class.
 class AdamWOptions {
 public:
+    /// The name error messages give this class.
     static constexpr const char* options_name = "AdamWOptions";
+    /// Throws tapegrad::Error unless lr is finite and > 0.
     explicit AdamWOptions(double lr = 1e-3) { this->lr(lr); }
+    /// The learning rate (the step size before bias correction); default 1e-3.
     TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
+    /// (beta1, beta2), the decay rates of the averages m and v; default (0.9, 0.999).
     TAPEGRAD_OPTION(AdamBetas, betas,
                     allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
                     "(beta1, beta2) with both in [0, 1)") = {0.9, 0.999};
+    /// Added to the denominator for numerical stability; default 1e-8.
     TAPEGRAD_OPTION(double, eps, allowed::non_negative_finite(value), "finite and >= 0") = 1e-8;
+    /// Decoupled weight decay: each step first scales p by 1 - lr * weight_decay; default 1e-2.
     TAPEGRAD_OPTION(double, weight_decay, allowed::non_negative_finite(value), "finite and >= 0") = 1e-2;
+    /// Divide by the largest v seen so far (AMSGrad) rather than by v; default false.
     TAPEGRAD_OPTION_ANY(bool, amsgrad) = false;
 };
 
-// Adam and AdamW run the same update from their own options; only where the
-// weight decay goes differs (into the gradient, or straight onto p).
+/// Adam and AdamW run the same update from their own options; only where the
+/// weight decay goes differs (into the gradient, or straight onto p).
+/// Use it through Adam or AdamW. Keeps "exp_avg" (m), "exp_avg_sq" (v) and,
+/// with amsgrad, "max_exp_avg_sq" per parameter.
 template <class T, class Options>
 class AdamUpdate : public Optimizer<T> {
 public:
+    /// Throws tapegrad::Error as Optimizer's constructor does.
     AdamUpdate(std::vector<Tensor<T>> params, const Options& options)
         : Optimizer<T>(std::move(params)), options_(options) {}
+    /// Applies one update (see adam.hpp) to every parameter that has a
+    /// gradient; the others are skipped and their state is left as it was.
     void step() override;
+    /// The options in use; set_lr() (a scheduler) changes their lr.
     const Options& options() const { return options_; }
+    /// The learning rate in use, options().lr().
     double lr() const override { return options_.lr(); }
+    /// Sets options().lr(); throws tapegrad::Error unless lr is finite and > 0.
     void set_lr(double lr) override { options_.lr(lr); }
 
 protected:
+    /// "exp_avg", "exp_avg_sq", and "max_exp_avg_sq" with amsgrad.
     bool knows_buffer(const std::string& name) const override;
 
 private:
@@ -64,16 +95,22 @@ private:
     Options options_;
 };
 
+/// Adam (Kingma and Ba), as torch.optim.Adam: weight decay is added to the
+/// gradient. See adam.hpp for the update.
 template <class T>
 class Adam : public AdamUpdate<T, AdamOptions> {
 public:
+    /// Throws tapegrad::Error as Optimizer's constructor does.
     explicit Adam(std::vector<Tensor<T>> params, const AdamOptions& options = AdamOptions())
         : AdamUpdate<T, AdamOptions>(std::move(params), options) {}
 };
 
+/// AdamW (Loshchilov and Hutter), as torch.optim.AdamW: weight decay shrinks
+/// the parameters directly, apart from the adaptive step.
 template <class T>
 class AdamW : public AdamUpdate<T, AdamWOptions> {
 public:
+    /// Throws tapegrad::Error as Optimizer's constructor does.
     explicit AdamW(std::vector<Tensor<T>> params, const AdamWOptions& options = AdamWOptions())
         : AdamUpdate<T, AdamWOptions>(std::move(params), options) {}
 };

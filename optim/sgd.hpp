@@ -1,11 +1,14 @@
-// Stochastic gradient descent with PyTorch's momentum, dampening, Nesterov
-// and (L2, coupled) weight decay:
-//
-//   g = grad + weight_decay * p
-//   buf = g                                  on a parameter's first step
-//   buf = momentum * buf + (1 - dampening) * g   afterwards
-//   g = nesterov ? g + momentum * buf : buf    (when momentum > 0)
-//   p -= lr * g
+/// \file
+/// Stochastic gradient descent with PyTorch's momentum, dampening, Nesterov
+/// and (L2, coupled) weight decay:
+///
+/// \verbatim
+///   g = grad + weight_decay * p
+///   buf = g                                  on a parameter's first step
+///   buf = momentum * buf + (1 - dampening) * g   afterwards
+///   g = nesterov ? g + momentum * buf : buf    (when momentum > 0)
+///   p -= lr * g
+/// \endverbatim
 #pragma once
 
 #include <tapegrad/autograd/options.hpp>
@@ -13,29 +16,44 @@
 
 namespace tapegrad::optim {
 
-// SGDOptions(0.1).momentum(0.9).nesterov(true); autograd/options.hpp says how options work.
+/// SGDOptions(0.1).momentum(0.9).nesterov(true); autograd/options.hpp says how options work.
+/// Each option has a getter and a chainable setter of its name; a setter
+/// throws tapegrad::Error on a value outside the option's range.
 class SGDOptions {
 public:
+    /// The name error messages give this class.
     static constexpr const char* options_name = "SGDOptions";
+    /// The learning rate is required; the other options keep their defaults.
+    /// Throws tapegrad::Error unless lr is finite and > 0.
     explicit SGDOptions(double lr) { this->lr(lr); }
 
+    /// The learning rate: the step is lr * g. Schedulers change it.
     TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
+    /// The momentum factor; 0 (the default) is plain SGD, without a momentum buffer.
     TAPEGRAD_OPTION(double, momentum, allowed::zero_to_below_one(value), "in [0, 1)") = 0;
+    /// How much of each new gradient the momentum buffer leaves out; default 0.
     TAPEGRAD_OPTION(double, dampening, value >= 0 && value <= 1, "in [0, 1]") = 0;
+    /// Nesterov momentum (needs momentum > 0 and dampening 0); default false.
     TAPEGRAD_OPTION_ANY(bool, nesterov) = false;
+    /// The L2 penalty added to the gradient as weight_decay * p; default 0.
     TAPEGRAD_OPTION(double, weight_decay, allowed::non_negative_finite(value), "finite and >= 0") = 0;
 
 public:
-    // The rule that ties options together, checked by SGD once all are set:
-    // Nesterov needs momentum > 0 and dampening 0. Throws tapegrad::Error.
+    /// The rule that ties options together, checked by SGD once all are set:
+    /// Nesterov needs momentum > 0 and dampening 0. Throws tapegrad::Error.
     void validate() const;
 };
 
+/// Stochastic gradient descent (see sgd.hpp for the update), as torch.optim.SGD.
+/// Keeps a "momentum_buffer" per parameter when momentum > 0.
 template <class T>
 class SGD : public Optimizer<T> {
 public:
+    /// Throws tapegrad::Error as Optimizer's constructor does, or when the
+    /// options break the rule of SGDOptions::validate().
     SGD(std::vector<Tensor<T>> params, const SGDOptions& options);
     void step() override;
+    /// The options in use; set_lr() (a scheduler) changes their lr.
     const SGDOptions& options() const { return options_; }
     double lr() const override { return options_.lr(); }
     void set_lr(double lr) override { options_.lr(lr); }
