@@ -16,7 +16,7 @@
 
 namespace tapegrad::optim {
 
-/// A scheduler's counters by name (e.g. "last_epoch"), as state() returns
+/// A scheduler's counters by name ("last_epoch", ...), as state() returns
 /// and load_state() takes them.
 using SchedulerState = std::map<std::string, double>;
 
@@ -104,7 +104,7 @@ public:
     /// and leaves the optimizer's lr as it is.
     explicit ReduceLROnPlateau(Optimizer<T>& optimizer,
                                const ReduceLROnPlateauOptions& options = ReduceLROnPlateauOptions());
-    /// Ends an epoch with its metric (e.g. the validation loss).
+    /// Ends an epoch with its metric (such as the validation loss).
     /// Returns true when this call reduced the lr.
     bool step(double metric);
     /// The best metric so far (+inf in Min mode, -inf in Max mode before any).

@@ -81,8 +81,8 @@ public:
 protected:
     /// One parameter's state, for subclasses.
     struct Slot {
-        /// Named buffers of the parameter's shape, e.g. "momentum_buffer",
-        /// "exp_avg"; saved as "<index>.<name>".
+        /// Named buffers of the parameter's shape ("momentum_buffer", "exp_avg",
+        /// ...); saved as "<index>.<name>".
         std::map<std::string, xt::xarray<T>> buffers;
         /// Updates applied to the parameter so far (Adam's t); saved as "<index>.step".
         std::int64_t steps = 0;
