@@ -1,6 +1,6 @@
-// The bytes of a file, inflated on the fly when it begins with the gzip magic
-// (1f 8b). Unlike zlib's gzread, which silently ignores anything after a gzip
-// stream, it reports how the data ended, so callers can reject damaged files.
+/// \file
+/// ByteSource: the bytes of a file, raw or gzip-compressed, for readers that
+/// must reject damaged files (the IDX reader).
 #pragma once
 
 #include <cstddef>
@@ -14,23 +14,37 @@
 
 namespace tapegrad {
 
+/// The bytes of a file, inflated on the fly when it begins with the gzip magic
+/// (1f 8b). Unlike zlib's gzread, which silently ignores anything after a gzip
+/// stream, it reports how the data ended, so callers can reject damaged files.
+///
+/// Owns the open file until destroyed; not copyable. Not safe to use from
+/// several threads at once.
 class ByteSource {
 public:
+    /// Opens `path` and looks at its first bytes to tell gzip from raw.
+    /// Throws tapegrad::Error naming the file if it cannot be opened.
     explicit ByteSource(const std::string& path);  // throws tapegrad::Error if unreadable
+    /// Closes the file.
     ~ByteSource();
     ByteSource(const ByteSource&) = delete;
     ByteSource& operator=(const ByteSource&) = delete;
 
-    // Up to n bytes into dst; fewer only when the data ends. Throws on corrupt
-    // gzip data (bad deflate stream, CRC or length mismatch).
+    /// Up to n bytes into dst; fewer only when the data ends. Returns how many
+    /// were read. Throws tapegrad::Error naming the file on a read error or on
+    /// corrupt gzip data (bad deflate stream, CRC or length mismatch).
     std::size_t read(std::uint8_t* dst, std::size_t n);
 
-    // Once read() has come up short: why the data ended, or "" when the file
-    // simply ended (raw) or the gzip stream ended exactly at the end of the file.
+    /// Once read() has come up short: why the data ended, or "" when the file
+    /// simply ended (raw) or the gzip stream ended exactly at the end of the file.
     const std::string& end_problem() const { return end_problem_; }
 
+    /// True when the file is gzip-compressed (it begins with 1f 8b).
     bool compressed() const { return gzip_; }
+    /// Bytes delivered so far by read(), counted after decompression: where a
+    /// reader's error message says the problem is.
     std::uint64_t offset() const { return offset_; }  // bytes delivered so far (uncompressed)
+    /// The path given to the constructor, for error messages.
     const std::string& path() const { return path_; }
 
 private:

@@ -1,6 +1,7 @@
-// An in-memory labelled data set (inputs flattened to rows of floats) and the
-// ways to get one: from MNIST-layout IDX files, as a subset, as a seeded
-// train/validation split.
+/// \file
+/// An in-memory labelled data set (inputs flattened to rows of floats) and the
+/// ways to get one: from MNIST-layout IDX files, as a subset, as a seeded
+/// train/validation split.
 #pragma once
 
 #include <cstddef>
@@ -15,39 +16,59 @@
 
 namespace tapegrad {
 
+/// A labelled data set held in memory: one row of `inputs` and one label per
+/// sample. A plain value (copies are deep); a BatchLoader or train::Trainer
+/// keeps a reference to the one it is given, which must outlive it.
 struct Dataset {
+    /// Samples x features, row-major: one row is one sample.
     xt::xtensor<float, 2> inputs;  // samples x features, row-major: one row is one sample
+    /// One class index in [0, num_classes) per row of `inputs`.
     Labels labels;                 // one class index in [0, num_classes) per row
+    /// How many classes the labels index (10 for MNIST), even if some are absent.
     std::size_t num_classes = 0;
 
+    /// The number of samples (of labels).
     std::size_t size() const { return labels.size(); }
+    /// The width of one input row.
     std::size_t features() const { return inputs.shape()[1]; }
 };
 
-// Images flattened row by row and scaled to [0, 1] (pixel / 255). Throws if
-// the counts differ or a label is not below num_classes.
+/// A data set from an IDX images file and an IDX labels file (raw or gzip),
+/// images flattened row by row and scaled to [0, 1] (pixel / 255). Throws
+/// tapegrad::Error naming the file if either cannot be read (see
+/// read_idx_images()), if the counts differ or a label is not below num_classes.
 Dataset dataset_from_idx(const std::string& images_path, const std::string& labels_path,
                          std::size_t num_classes = 10);
 
-// The MNIST file layout, also used by Fashion-MNIST: for split "train" the
-// files train-{images-idx3,labels-idx1}-ubyte, for "test" t10k-..., each raw
-// or with a .gz suffix. Throws listing every path tried when one is missing.
+/// The `split` ("train" or "test") of an MNIST-layout directory, 10 classes.
+/// The MNIST file layout, also used by Fashion-MNIST: for split "train" the
+/// files train-{images-idx3,labels-idx1}-ubyte, for "test" t10k-..., each raw
+/// or with a .gz suffix. Throws tapegrad::Error listing every path tried when
+/// one is missing, or for another split name; read errors as dataset_from_idx().
 Dataset load_mnist_dir(const std::string& dir, const std::string& split);
 
-// The rows `indices` of `data`, in that order.
+/// The rows `indices` of `data`, in that order (repeats allowed), as a new
+/// data set with the same num_classes. Throws tapegrad::Error naming the index
+/// when one is not below data.size().
 Dataset subset(const Dataset& data, const std::vector<std::size_t>& indices);
 
+/// The two parts split_train_validation() returns.
 struct TrainValidation {
+    /// The samples left for training.
     Dataset train;
+    /// The samples held out to measure the model on.
     Dataset validation;
 };
 
-// A disjoint split, the same for the same seed: `validation_size` samples
-// drawn at random go to validation, the rest to train, both keeping the
-// original order of the samples.
+/// A disjoint split, the same for the same seed: `validation_size` samples
+/// drawn at random go to validation, the rest to train, both keeping the
+/// original order of the samples. Throws tapegrad::Error when
+/// validation_size exceeds data.size().
 TrainValidation split_train_validation(const Dataset& data, std::size_t validation_size, std::uint64_t seed);
 
-// labels.size() x num_classes, 1 at each label's column, 0 elsewhere.
+/// One row per label, labels.size() x num_classes, 1 at each label's column,
+/// 0 elsewhere; not recorded on the tape. Throws tapegrad::Error naming the
+/// index when a label is not in [0, num_classes).
 Tensor<float> one_hot(const Labels& labels, std::size_t num_classes);
 
 }  // namespace tapegrad

@@ -1,12 +1,15 @@
-// Mini-batches over a Dataset, reshuffled every epoch. Epoch k's order depends
-// only on (seed, k), so a run resumed at epoch k sees the batches it would have.
-//
-//   BatchLoader loader(train, LoaderOptions(/*batch_size=*/64).seed(1));
-//   Batch batch;
-//   for (std::uint64_t epoch = 0; epoch < epochs; ++epoch) {
-//       loader.start_epoch(epoch);
-//       while (loader.next(batch)) { ... batch.inputs, batch.labels ... }
-//   }
+/// \file
+/// Mini-batches over a Dataset, reshuffled every epoch. Epoch k's order depends
+/// only on (seed, k), so a run resumed at epoch k sees the batches it would have.
+///
+/// \code
+///   BatchLoader loader(train, LoaderOptions(/*batch_size=*/64).seed(1));
+///   Batch batch;
+///   for (std::uint64_t epoch = 0; epoch < epochs; ++epoch) {
+///       loader.start_epoch(epoch);
+///       while (loader.next(batch)) { ... batch.inputs, batch.labels ... }
+///   }
+/// \endcode
 #pragma once
 
 #include <cstddef>
@@ -21,46 +24,72 @@
 
 namespace tapegrad {
 
+/// One mini-batch as BatchLoader::next() fills it in.
 struct Batch {
+    /// Batch x features: the samples' rows of Dataset::inputs, as a constant
+    /// (no gradient).
     Tensor<float> inputs;  // batch x features
+    /// One label per row of `inputs`.
     Labels labels;         // batch
 };
 
-// LoaderOptions(/*batch_size=*/64).shuffle(true).drop_last(false).seed(1)
+/// How a BatchLoader cuts and orders a data set, in the options style of
+/// autograd/options.hpp: every setter checks its value and throws
+/// tapegrad::Error naming the option and the value when it is not allowed.
+///
+/// \code
+///   LoaderOptions(/*batch_size=*/64).shuffle(true).drop_last(false).seed(1)
+/// \endcode
 class LoaderOptions {
 public:
+    /// The name errors about these options start with.
     static constexpr const char* options_name = "LoaderOptions";
+    /// Options with the given batch size (at least 1) and every other option
+    /// at its default.
     explicit LoaderOptions(std::size_t batch_size) { this->batch_size(batch_size); }
+    /// Samples per batch, at least 1 (required, so there is no default); the
+    /// last batch of an epoch may be shorter, see drop_last.
     TAPEGRAD_OPTION(std::size_t, batch_size, value > 0, ">= 1");
-    // false: every epoch visits the samples in data set order
+    /// Whether each epoch serves the samples in its own random order (default
+    /// true); false: every epoch visits the samples in data set order.
     TAPEGRAD_OPTION_ANY(bool, shuffle) = true;
-    // skip the final batch when it is short
+    /// Whether to skip the final batch when it is short (default false).
     TAPEGRAD_OPTION_ANY(bool, drop_last) = false;
-    // Epoch k is shuffled by derive_seed(seed, k). Unset: a shuffling loader
-    // draws the seed from tapegrad::draw_seed() once, when it is built.
+    /// The seed of the shuffled orders (default unset; unused without shuffle).
+    /// Epoch k is shuffled by derive_seed(seed, k). Unset: a shuffling loader
+    /// draws the seed from tapegrad::draw_seed() once, when it is built.
     TAPEGRAD_OPTION_ANY(std::optional<std::uint64_t>, seed);
 };
 
+/// Serves a Dataset as mini-batches, one epoch at a time, in an order that
+/// depends only on the seed and the epoch. Keeps a reference to the data set;
+/// not safe to use from several threads at once.
 class BatchLoader {
 public:
-    // Keeps a reference to `data`, which must outlive the loader. Starts epoch 0.
+    /// Keeps a reference to `data`, which must outlive the loader. Starts epoch 0.
+    /// Draws a seed (tapegrad::draw_seed()) when `options` shuffle without one.
+    /// Throws tapegrad::Error when data.inputs does not have one row per label.
     BatchLoader(const Dataset& data, const LoaderOptions& options);
+    /// Deleted: the loader keeps a reference, so a temporary would dangle.
     BatchLoader(Dataset&&, const LoaderOptions&) = delete;  // a temporary would dangle
 
-    // Rewinds to the first batch of `epoch` (0-based), in that epoch's order.
+    /// Rewinds to the first batch of `epoch` (0-based), in that epoch's order.
     void start_epoch(std::uint64_t epoch);
 
-    // The next batch of the current epoch, into `batch`; false when the epoch
-    // is over. The inputs buffer is reused when nothing else still holds the
-    // previous batch's tensor, so passing the same Batch each time allocates
-    // nothing; a tensor kept elsewhere (say, by a live graph) is never touched.
+    /// The next batch of the current epoch, into `batch`; false when the epoch
+    /// is over. The inputs buffer is reused when nothing else still holds the
+    /// previous batch's tensor, so passing the same Batch each time allocates
+    /// nothing; a tensor kept elsewhere (say, by a live graph) is never touched.
     bool next(Batch& batch);
 
+    /// How many batches next() serves per epoch: size / batch_size, rounded
+    /// up, or down with drop_last.
     std::size_t batches_per_epoch() const;
+    /// The current epoch (0-based), as last given to start_epoch().
     std::uint64_t epoch() const { return epoch_; }
-    // The sample indices of the current epoch, in the order they are served.
+    /// The sample indices of the current epoch, in the order they are served.
     const std::vector<std::size_t>& order() const { return order_; }
-    // The options in use; a drawn seed is filled in.
+    /// The options in use; a drawn seed is filled in.
     const LoaderOptions& options() const { return options_; }
 
 private:

@@ -1,6 +1,7 @@
-// The loss and accuracy curves of a run as a standalone SVG: two panels
-// (loss, accuracy), each with train and validation curves, axes, ticks,
-// labels and a legend. Hand-written text; no plotting library.
+/// \file
+/// The loss and accuracy curves of a run as a standalone SVG: two panels
+/// (loss, accuracy), each with train and validation curves, axes, ticks,
+/// labels and a legend. Hand-written text; no plotting library.
 #pragma once
 
 #include <cstddef>
@@ -10,7 +11,8 @@
 
 namespace tapegrad::train {
 
-// best_epoch > 0 draws a dashed line there (the weights early stopping kept).
+/// The text of an SVG file plotting `history`, ready to be written out.
+/// best_epoch > 0 draws a dashed line there (the weights early stopping kept).
 std::string plot_svg(const History& history, std::size_t best_epoch);
 
 }  // namespace tapegrad::train
