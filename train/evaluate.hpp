@@ -17,6 +17,7 @@ struct Score {
 // How many rows of `logits` (batch x classes) have their maximum at the label.
 std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels);
 
+// Throws tapegrad::Error on an empty data set.
 Score evaluate(nn::Module<float>& model, const Dataset& data);
 
 }  // namespace tapegrad::train

@@ -2,7 +2,7 @@
 // any optimizer, the mean cross-entropy (or a loss of the caller's),
 // validation after every epoch, early stopping that keeps a copy of the best
 // weights, a checkpoint after every epoch that resumes bit for bit, and a
-// clean stop on a non-finite loss.
+// clean stop on a non-finite loss or on divergence.
 //
 //   train::Trainer trainer(model, optimizer, train_set, valid_set,
 //                          train::TrainerOptions().epochs(50).batch_size(200).early_stopping_patience(5));
@@ -49,6 +49,10 @@ public:
     TrainerOptions& fingerprint(std::string v) { fingerprint_ = std::move(v); return *this; }
     // One line per epoch on stdout and a progress bar on stderr.
     TrainerOptions& verbose(bool v) { verbose_ = v; return *this; }
+    // Training has diverged when an epoch's validation loss exceeds this many
+    // times the untrained model's (measured before epoch 1), or a weight is
+    // not finite; run() then stops with Outcome::Diverged. 0 = off; else >= 1.
+    TrainerOptions& divergence_factor(double v) { divergence_factor_ = v; return *this; }
 
     std::size_t epochs() const { return epochs_; }
     std::size_t batch_size() const { return batch_size_; }
@@ -58,6 +62,7 @@ public:
     const std::string& checkpoint() const { return checkpoint_; }
     const std::string& fingerprint() const { return fingerprint_; }
     bool verbose() const { return verbose_; }
+    double divergence_factor() const { return divergence_factor_; }
 
     // Throws tapegrad::Error naming the first invalid option and its value.
     void validate() const;
@@ -70,9 +75,10 @@ private:
     std::size_t early_stopping_patience_ = 0;
     std::string checkpoint_, fingerprint_;
     bool verbose_ = false;
+    double divergence_factor_ = 10;
 };
 
-enum class Outcome { AllEpochs, EarlyStopped, NonFiniteLoss };
+enum class Outcome { AllEpochs, EarlyStopped, NonFiniteLoss, Diverged };
 
 class Trainer {
 public:
@@ -94,14 +100,19 @@ public:
     Trainer& loss(Loss loss);
     Trainer& on_epoch_end(EpochCallback callback);
 
-    // Loads a checkpoint written by a trainer with the same fingerprint;
-    // throws tapegrad::Error naming the file otherwise, and then model,
-    // optimizer and trainer keep their state.
+    // Loads a checkpoint written by a trainer with the same fingerprint, the
+    // same training and validation data (compared by size and CRC-32) and the
+    // optimizer's current lr (the trainer never changes the lr: a caller that
+    // steps a schedule sets the lr it implies for the checkpoint's epoch
+    // first); every entry must be one a trainer can have written, with at
+    // most options.epochs epochs. Throws tapegrad::Error naming the file and
+    // the entry otherwise, and then model, optimizer and trainer keep their state.
     void resume(const std::string& path);
 
     // Trains up to options.epochs (counting resumed ones), then leaves the
     // model with the weights to keep: the best validation epoch's with early
-    // stopping, and never weights that gave a non-finite loss.
+    // stopping, and never weights that gave a non-finite loss. A diverged
+    // epoch is recorded but not checkpointed (the previous checkpoint stays).
     Outcome run();
 
     const TrainerOptions& options() const { return options_; }
@@ -111,10 +122,14 @@ public:
     std::size_t kept_epoch() const { return early_stopping_.enabled() ? early_stopping_.best_epoch() : 0; }
     // After Outcome::NonFiniteLoss: where, e.g. "epoch 3, batch 17" or "epoch 3, validation".
     const std::string& non_finite_at() const { return non_finite_at_; }
+    // After Outcome::Diverged: why, e.g. "epoch 1: validation loss 847.3 > 10 x 2.302 (untrained)".
+    const std::string& diverged_at() const { return diverged_at_; }
 
 private:
     EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
     void write_checkpoint() const;
+    std::string divergence(std::size_t epoch) const;  // "" when training has not diverged
+    const std::string& data_identity() const;
 
     nn::Module<float>& model_;
     optim::Optimizer<float>& optimizer_;
@@ -126,7 +141,9 @@ private:
     EpochCallback on_epoch_end_;
     History history_;
     EarlyStopping early_stopping_;
-    std::string non_finite_at_;
+    std::string non_finite_at_, diverged_at_;
+    double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
+    mutable std::string data_identity_;  // computed on first use
 };
 
 }  // namespace tapegrad::train
