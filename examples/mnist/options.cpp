@@ -49,7 +49,8 @@ void check_outputs(const Options& o) {
         if (::access(parent.c_str(), W_OK | X_OK) != 0)
             throw CLI::ValidationError(flag, "cannot create files in '" + parent.string() + "': " + std::strerror(errno));
         if (fs::is_directory(*path, error)) throw CLI::ValidationError(flag, "'" + *path + "' is a directory");
-        const fs::path canonical = fs::weakly_canonical(*path, error);
+        // Absolute first: weakly_canonical leaves a relative name that does not exist yet as it is.
+        const fs::path canonical = fs::weakly_canonical(fs::absolute(*path, error), error);
         if (error) throw CLI::ValidationError(flag, "'" + *path + "': " + error.message());
         for (const auto& [other_flag, other] : seen)
             if (other == canonical)
