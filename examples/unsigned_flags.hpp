@@ -25,7 +25,7 @@ inline std::string whole_number_problem(const std::string& text) {
 }
 
 inline const CLI::Validator WholeNumber(
-    [](std::string& text) { return whole_number_problem(text); }, "UINT", "WholeNumber");
+    [](std::string& text) { return whole_number_problem(text); }, "", "WholeNumber");
 
 template <class T>
 CLI::Option* add_unsigned(CLI::App& app, const std::string& name, T& target, const std::string& description) {
