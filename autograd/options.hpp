@@ -103,5 +103,9 @@ namespace tapegrad::allowed {
 inline bool positive_finite(double v) { return std::isfinite(v) && v > 0; }
 inline bool non_negative_finite(double v) { return std::isfinite(v) && v >= 0; }
 inline bool zero_to_below_one(double v) { return v >= 0 && v < 1; }  // [0, 1)
+// A count stored as a double (checkpoints keep steps and epochs as float64):
+// a whole number >= 0 that the double holds exactly (<= 2^53), so that
+// converting it to an integer type is defined and loses nothing.
+inline bool exact_count(double v) { return v >= 0 && v <= 9007199254740992.0 && v == std::floor(v); }
 
 }  // namespace tapegrad::allowed

@@ -62,7 +62,7 @@ void Optimizer<T>::check_state(const OptimizerState<T>& state) const {
             continue;
         }
         auto [index, name] = split_key(key, params_.size());
-        if (name != "step" || value < 0 || value != std::floor(value))
+        if (name != "step" || !allowed::exact_count(value))
             throw Error("optimizer state: unexpected scalar '" + key + "' = " + std::to_string(value));
     }
     for (const auto& [key, buffer] : state.buffers) {

@@ -85,6 +85,7 @@ TrainingProgress load_checkpoint(const std::string& path, Module<T>& module, opt
     TrainingProgress progress;
     const std::string epoch_where = "'" + path + "', entry '" + epoch_key + "'";
     progress.epoch = single_value(npz::from_npy<std::int64_t>(epoch_entry->second, epoch_where), epoch_where);
+    if (progress.epoch < 0) throw Error(epoch_where + ": an epoch count must be >= 0, got " + std::to_string(progress.epoch));
     progress.scalars = read_scalars(members, scalar_prefix, path);
     for (const auto& [name, bytes] : members) {
         const std::string where = "'" + path + "', entry '" + name + "'";

@@ -1,5 +1,11 @@
 #include <tapegrad/train/early_stopping.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include <tapegrad/autograd/options.hpp>
+
 namespace tapegrad::train {
 
 namespace {
@@ -38,8 +44,15 @@ void EarlyStopping::restore(const TrainingProgress& progress, const nn::Module<f
                             const std::string& path) {
     nn::StateDict<float> weights;
     for (const auto& [name, values] : progress.arrays)
-        if (name.compare(0, weights_prefix.size(), weights_prefix) == 0)
+        if (name.compare(0, weights_prefix.size(), weights_prefix) == 0) {
+            // Stored from float32 weights of an epoch with a finite loss: a
+            // value float32 cannot hold was not written by store().
+            for (double v : values)
+                if (!(std::fabs(v) <= double(std::numeric_limits<float>::max())))
+                    throw Error("'" + path + "', entry 'meta/array/" + name + "': " + detail::option_value_text(v) +
+                                " is not a finite float32 weight");
             weights[name.substr(weights_prefix.size())] = xt::xarray<float>(xt::cast<float>(values));
+        }
     if (!weights.empty()) {
         try {
             model.check_state(weights);
@@ -47,10 +60,33 @@ void EarlyStopping::restore(const TrainingProgress& progress, const nn::Module<f
             throw Error("'" + path + "': best weights: " + e.what());
         }
     }
-    // Every entry read before any is assigned: a failed restore changes nothing.
+    // Every entry read and checked before any is assigned: a failed restore
+    // changes nothing. The values come from a file, so each must be one that
+    // observe() can have produced over progress.epoch epochs.
+    const auto entry = [&](const std::string& key) { return "'" + path + "', entry 'meta/scalar/" + key + "'"; };
     const double best_loss = scalar(progress, best_loss_key, path);
     const double best_epoch = scalar(progress, best_epoch_key, path);
     const double counter = scalar(progress, counter_key, path);
+    const double epochs = double(std::max<std::int64_t>(progress.epoch, 0));
+    for (const auto& [key, value] : {std::pair{best_epoch_key, best_epoch}, std::pair{counter_key, counter}})
+        if (!allowed::exact_count(value) || value > epochs)
+            throw Error(entry(key) + ": must be a whole number from 0 to the " + detail::option_value_text(epochs) +
+                        " epochs of entry 'meta/epoch', got " + detail::option_value_text(value));
+    if (best_epoch == 0 ? best_loss != std::numeric_limits<double>::infinity() : !std::isfinite(best_loss))
+        throw Error(entry(best_loss_key) + ": " + detail::option_value_text(best_loss) +
+                    (best_epoch == 0 ? " with no best epoch (expected inf)" : " is not a finite loss"));
+    if (best_epoch + counter > epochs)
+        throw Error(entry(counter_key) + ": " + detail::option_value_text(counter) + " epochs without improvement after " +
+                    "best epoch " + detail::option_value_text(best_epoch) + " exceed the " +
+                    detail::option_value_text(epochs) + " epochs of entry 'meta/epoch'");
+    // The copy of the best weights exists exactly when early stopping is on and has a best epoch.
+    const bool expect_weights = enabled() && best_epoch > 0;
+    if (weights.empty() == expect_weights)
+        throw Error("'" + path + "': " +
+                    (expect_weights ? "no best weights ('meta/array/" + weights_prefix + "...') for best epoch " +
+                                          detail::option_value_text(best_epoch)
+                                    : "best weights ('meta/array/" + weights_prefix +
+                                          "...') although early stopping is off or has no best epoch"));
     best_loss_ = best_loss;
     best_epoch_ = static_cast<std::size_t>(best_epoch);
     epochs_without_improvement_ = static_cast<std::size_t>(counter);

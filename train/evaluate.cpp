@@ -20,6 +20,8 @@ std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels)
 }
 
 Score evaluate(nn::Module<float>& model, const Dataset& data) {
+    // A mean over no samples is 0/0: refused rather than reported as NaN.
+    if (data.size() == 0) throw Error("evaluate: the data set is empty");
     NoGradGuard no_grad;
     // Chunks bound the memory of the hidden activations on a large set.
     BatchLoader chunks(data, LoaderOptions(2000).shuffle(false));

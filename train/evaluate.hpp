@@ -25,8 +25,8 @@ std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels)
 
 /// The mean cross-entropy and the accuracy of `model`'s logits over all of
 /// `data`, in chunks of 2000 samples and with the tape off (a NoGradGuard),
-/// so nothing is recorded and no gradient changes. `data` must not be empty
-/// (the means would be NaN). Throws what the model or cross_entropy throw,
+/// so nothing is recorded and no gradient changes. Throws
+/// tapegrad::Error on an empty data set. Throws what the model or cross_entropy throw,
 /// e.g. tapegrad::Error when the features do not fit the model.
 Score evaluate(nn::Module<float>& model, const Dataset& data);
 

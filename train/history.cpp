@@ -1,8 +1,10 @@
 #include <tapegrad/train/history.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <iterator>
 
+#include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad::train {
@@ -48,14 +50,37 @@ void store_history(const History& history, TrainingProgress& progress) {
 }
 
 History restore_history(const TrainingProgress& progress, const std::string& path) {
-    History history(static_cast<std::size_t>(progress.epoch));
+    if (progress.epoch < 0)
+        throw Error("'" + path + "': entry 'meta/epoch' must be >= 0, got " + std::to_string(progress.epoch));
+    const std::size_t epochs = static_cast<std::size_t>(progress.epoch);
+    // Every column is checked against the epoch count before the history is
+    // allocated: the count comes from the file and may be anything.
+    std::vector<const xt::xarray<double>*> stored;
     for (const Column& column : columns) {
         const auto found = progress.arrays.find(history_prefix + column.name);
-        if (found == progress.arrays.end() || found->second.dimension() != 1 || found->second.size() != history.size())
+        if (found == progress.arrays.end() || found->second.dimension() != 1 || found->second.size() != epochs)
             throw Error("'" + path + "': the metrics history '" + column.name + "' is missing or has not " +
-                                  std::to_string(history.size()) + " entries");
-        for (std::size_t i = 0; i < history.size(); ++i) history[i].*column.field = found->second(i);
+                        std::to_string(epochs) + " entries (entry 'meta/epoch')");
+        stored.push_back(&found->second);
     }
+    History history(epochs);
+    for (std::size_t c = 0; c < std::size(columns); ++c)
+        for (std::size_t i = 0; i < epochs; ++i) {
+            const double value = (*stored[c])(i);
+            // What a trainer can have recorded: epochs 1, 2, ... in order;
+            // finite losses (a non-finite one stops training unrecorded);
+            // accuracies in [0, 1]; non-negative seconds.
+            const std::string name = columns[c].name;
+            const bool possible = name == "epoch"                                    ? value == double(i + 1)
+                                  : name == "train_accuracy" || name == "valid_accuracy" ? value >= 0 && value <= 1
+                                  : name == "seconds"                                ? std::isfinite(value) && value >= 0
+                                                                                     : std::isfinite(value);
+            if (!possible)
+                throw Error("'" + path + "', entry 'meta/array/" + history_prefix + name + "': value " +
+                            detail::option_value_text(value) + " at epoch " + std::to_string(i + 1) +
+                            " cannot have been recorded");
+            history[i].*columns[c].field = value;
+        }
     return history;
 }
 

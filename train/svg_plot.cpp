@@ -48,11 +48,14 @@ double tick_step(const Range& range) {
 
 int decimals_for(double step) { return std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9))); }
 
-// The data's range widened to whole ticks, never empty.
+// The range of the finite data widened to whole ticks, never empty; [0, 1]
+// when there is none (no epoch finished, or every value non-finite).
 Range padded_range(const std::vector<const Series*>& series) {
     Range r{INFINITY, -INFINITY};
     for (const Series* s : series)
-        for (double v : s->values) r = {std::min(r.low, v), std::max(r.high, v)};
+        for (double v : s->values)
+            if (std::isfinite(v)) r = {std::min(r.low, v), std::max(r.high, v)};
+    if (r.low > r.high) r = {0, 1};
     if (!(r.span() > 1e-12)) r = {r.low - 0.5, r.high + 0.5};
     const double step = tick_step(r);
     return {std::floor(r.low / step) * step, std::ceil(r.high / step) * step};
@@ -80,15 +83,22 @@ public:
                 ") rotate(-90)' text-anchor='middle'>" + y_label + "</text>\n";
     }
 
+    // One polyline per run of finite values: a NaN or Inf leaves a gap
+    // rather than a coordinate no viewer can draw; a lone point is a dot.
     void curve(const Series& s) {
-        std::string points;
-        for (std::size_t i = 0; i < s.values.size(); ++i)
-            points += number(px(double(i + 1)), 1) + "," + number(py(s.values[i]), 1) + " ";
-        svg_ += "<polyline fill='none' stroke='" + std::string(s.color) + "' stroke-width='2' points='" + points +
-                "'/>\n";
-        if (s.values.size() == 1)
-            svg_ += "<circle cx='" + number(px(1), 1) + "' cy='" + number(py(s.values[0]), 1) + "' r='3' fill='" +
-                    s.color + "'/>\n";
+        std::size_t i = 0;
+        do {
+            const std::size_t first = i;
+            std::string points;
+            for (; i < s.values.size() && std::isfinite(s.values[i]); ++i)
+                points += number(px(double(i + 1)), 1) + "," + number(py(s.values[i]), 1) + " ";
+            svg_ += "<polyline fill='none' stroke='" + std::string(s.color) + "' stroke-width='2' points='" + points +
+                    "'/>\n";
+            if (i - first == 1)
+                svg_ += "<circle cx='" + number(px(double(i)), 1) + "' cy='" + number(py(s.values[first]), 1) +
+                        "' r='3' fill='" + s.color + "'/>\n";
+            while (i < s.values.size() && !std::isfinite(s.values[i])) ++i;
+        } while (i < s.values.size());
     }
 
     void marker(double epoch) {

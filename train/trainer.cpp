@@ -1,10 +1,14 @@
 #include <tapegrad/train/trainer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
 
+#include <zlib.h>
+
+#include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/train/checkpoint.hpp>
@@ -14,7 +18,26 @@
 namespace tapegrad::train {
 
 namespace {
-const std::string fingerprint_key = "training_settings";
+const std::string fingerprint_key = "training_settings", data_key = "training_data",
+                  untrained_loss_key = "divergence/untrained_valid_loss";
+
+// What identifies a data set for resuming: its shape and the CRC-32 of its
+// inputs and labels (cheap next to an epoch; not a defence against forgery,
+// which the checkpoint cannot offer anyway).
+std::string describe(const Dataset& data) {
+    const auto crc = [](const void* bytes, std::size_t size) {
+        return crc32_z(crc32_z(0, nullptr, 0), static_cast<const Bytef*>(bytes), size);
+    };
+    char text[128];
+    std::snprintf(text, sizeof text, "%zu x %zu, inputs crc32 %08lx, labels crc32 %08lx", data.size(),
+                  data.size() ? data.features() : std::size_t(0), crc(data.inputs.data(), data.inputs.size() * sizeof(float)),
+                  crc(data.labels.data(), data.labels.size() * sizeof(data.labels[0])));
+    return text;
+}
+
+std::string where_entry(const std::string& path, const std::string& entry) {
+    return "'" + path + "', entry '" + entry + "'";
+}
 
 // Where the loss stopped being a number; caught by Trainer::run.
 struct NonFiniteLoss {
@@ -28,17 +51,10 @@ void print_epoch_line(const EpochRecord& r, std::size_t epochs) {
 }
 }  // namespace
 
-void TrainerOptions::validate() const {
-    const std::string where = "TrainerOptions: ";
-    if (epochs_ == 0) throw Error(where + "epochs must be > 0, got 0");
-    if (batch_size_ == 0) throw Error(where + "batch_size must be > 0, got 0");
-}
-
 Trainer::Trainer(nn::Module<float>& model, optim::Optimizer<float>& optimizer, const Dataset& train,
                  const Dataset& valid, TrainerOptions options)
     : model_(model), optimizer_(optimizer), train_(train), valid_(valid), options_(std::move(options)),
       early_stopping_(options_.early_stopping_patience()) {
-    options_.validate();
     if (train_.size() == 0) throw Error("Trainer: the training set is empty");
     if (valid_.size() == 0) throw Error("Trainer: the validation set is empty");
 }
@@ -64,6 +80,7 @@ void Trainer::resume(const std::string& path) {
     // failed resume changes nothing.
     const nn::StateDict<float> model_before = model_.state_dict();
     const optim::OptimizerState<float> optimizer_before = optimizer_.state();
+    const double configured_lr = optimizer_.lr();
     try {
         TrainingProgress progress = load_checkpoint(path, model_, optimizer_);
         const auto found = progress.texts.find(fingerprint_key);
@@ -71,11 +88,41 @@ void Trainer::resume(const std::string& path) {
         if (found->second != options_.fingerprint())
             throw Error("'" + path + "': written with other training settings\n  checkpoint: " + found->second +
                         "\n  this run:   " + options_.fingerprint());
+        const auto data = progress.texts.find(data_key);
+        if (data == progress.texts.end() || data->second != data_identity())
+            throw Error("'" + path + "': written for other training data\n  checkpoint: " +
+                        (data == progress.texts.end() ? std::string("(none)") : data->second) +
+                        "\n  this run:   " + data_identity());
+        // The trainer never changes the lr, so the checkpoint's is this run's.
+        if (optimizer_.lr() != configured_lr)
+            throw Error(where_entry(path, "optim/scalar/lr") + ": lr " + detail::option_value_text(optimizer_.lr()) +
+                        ", but this run's optimizer has lr " + detail::option_value_text(configured_lr));
+        if (progress.epoch < 1 || std::uint64_t(progress.epoch) > options_.epochs())
+            throw Error(where_entry(path, "meta/epoch") + ": " + std::to_string(progress.epoch) +
+                        " epochs, but a trainer checkpoints after epochs 1 to " + std::to_string(options_.epochs()) +
+                        " (options.epochs)");
         History history = restore_history(progress, path);
         EarlyStopping early_stopping(options_.early_stopping_patience());
         early_stopping.restore(progress, model_, path);
+        // Every recorded epoch was observed: the best is the first epoch with
+        // the lowest validation loss, and the counter runs from there.
+        std::size_t best = 0;
+        for (std::size_t i = 1; i < history.size(); ++i)
+            if (history[i].valid_loss < history[best].valid_loss) best = i;
+        if (early_stopping.best_epoch() != best + 1 || early_stopping.best_loss() != history[best].valid_loss)
+            throw Error("'" + path + "': early stopping's best epoch " + std::to_string(early_stopping.best_epoch()) +
+                        " (loss " + detail::option_value_text(early_stopping.best_loss()) +
+                        ") is not the history's, epoch " + std::to_string(best + 1) + " (loss " +
+                        detail::option_value_text(history[best].valid_loss) + ")");
+        const auto untrained = progress.scalars.find(untrained_loss_key);
+        if (untrained == progress.scalars.end() || !std::isfinite(untrained->second) || untrained->second < 0)
+            throw Error(where_entry(path, "meta/scalar/" + untrained_loss_key) +
+                        (untrained == progress.scalars.end()
+                             ? std::string(": missing")
+                             : ": " + detail::option_value_text(untrained->second) + " is not a loss (finite, >= 0)"));
         history_ = std::move(history);
         early_stopping_ = std::move(early_stopping);
+        untrained_valid_loss_ = untrained->second;
     } catch (...) {
         model_.load_state(model_before);
         optimizer_.load_state(optimizer_before);
@@ -84,6 +131,10 @@ void Trainer::resume(const std::string& path) {
 }
 
 Outcome Trainer::run() {
+    if (untrained_valid_loss_ < 0) {
+        model_.eval();
+        untrained_valid_loss_ = evaluate(model_, valid_).loss;
+    }
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
         const nn::StateDict<float> last_good = model_.state_dict();
         try {
@@ -98,10 +149,42 @@ Outcome Trainer::run() {
         }
         if (options_.verbose()) print_epoch_line(history_.back(), options_.epochs());
         if (on_epoch_end_) on_epoch_end_(history_.back());
+        diverged_at_ = divergence(history_.size());
+        if (!diverged_at_.empty()) {
+            // The best epoch's weights are within the bound (they are the
+            // lowest loss); without early stopping there is no copy to go back to.
+            const bool best_within = early_stopping_.enabled() && early_stopping_.has_best() &&
+                                     early_stopping_.best_epoch() < history_.size();
+            if (best_within) early_stopping_.restore_best(model_);
+            return Outcome::Diverged;
+        }
         if (!options_.checkpoint().empty()) write_checkpoint();
     }
     if (early_stopping_.enabled() && early_stopping_.has_best()) early_stopping_.restore_best(model_);
     return early_stopping_.should_stop() ? Outcome::EarlyStopped : Outcome::AllEpochs;
+}
+
+std::string Trainer::divergence(std::size_t epoch) const {
+    if (options_.divergence_factor() == 0) return "";
+    const double loss = history_.back().valid_loss, bound = options_.divergence_factor() * untrained_valid_loss_;
+    char text[160];
+    if (loss > bound) {
+        std::snprintf(text, sizeof text, "epoch %zu: validation loss %.6g > %g x %.6g (the untrained model's)", epoch,
+                      loss, options_.divergence_factor(), untrained_valid_loss_);
+        return text;
+    }
+    const auto params = model_.named_parameters();
+    for (const auto& [name, param] : params) {
+        const auto& values = param.data();
+        if (!std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }))
+            return "epoch " + std::to_string(epoch) + ": parameter '" + name + "' has non-finite values";
+    }
+    return "";
+}
+
+const std::string& Trainer::data_identity() const {
+    if (data_identity_.empty()) data_identity_ = "train " + describe(train_) + "; validation " + describe(valid_);
+    return data_identity_;
 }
 
 EpochRecord Trainer::train_epoch(std::size_t epoch) {
@@ -148,6 +231,8 @@ void Trainer::write_checkpoint() const {
     store_history(history_, progress);
     early_stopping_.store(progress);
     progress.texts[fingerprint_key] = options_.fingerprint();
+    progress.texts[data_key] = data_identity();
+    progress.scalars[untrained_loss_key] = untrained_valid_loss_;
     save_checkpoint(options_.checkpoint(), model_, optimizer_, progress);
 }
 

@@ -3,7 +3,7 @@
 /// any optimizer, the mean cross-entropy (or a loss of the caller's),
 /// validation after every epoch, early stopping that keeps a copy of the best
 /// weights, a checkpoint after every epoch that resumes bit for bit, and a
-/// clean stop on a non-finite loss.
+/// clean stop on a non-finite loss or on divergence.
 ///
 /// \code
 ///   train::Trainer trainer(model, optimizer, train_set, valid_set,
@@ -16,6 +16,7 @@
 /// stdout and a progress bar on stderr.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -23,6 +24,7 @@
 #include <string>
 
 #include <tapegrad/autograd/labels.hpp>
+#include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/nn/module.hpp>
@@ -38,70 +40,50 @@
 namespace tapegrad::train {
 
 /// How a Trainer runs: epochs, batches, early stopping, checkpoints, output.
-/// LibTorch-style options: TrainerOptions().epochs(50).batch_size(200).early_stopping_patience(5).
-/// The setters do not check their values; Trainer's constructor calls
-/// validate(). Each setter returns the options, so calls chain, and has a
-/// getter of the same name.
+/// LibTorch-style options (autograd/options.hpp):
+/// TrainerOptions().epochs(50).batch_size(200).early_stopping_patience(5).
+/// Each option has a chainable setter that checks its value (a bad one throws
+/// tapegrad::Error naming the option and the value) and a getter of the same name.
 class TrainerOptions {
 public:
+    /// The name error messages give these options.
+    static constexpr const char* options_name = "TrainerOptions";
     /// How many epochs to train in all, counting those a resumed checkpoint
     /// already did; at least 1 (default 10).
-    TrainerOptions& epochs(std::size_t v) { epochs_ = v; return *this; }
+    TAPEGRAD_OPTION(std::size_t, epochs, value > 0, "> 0") = 10;
     /// Samples per mini-batch, at least 1 (default 64); the last batch of an
     /// epoch may be shorter.
-    TrainerOptions& batch_size(std::size_t v) { batch_size_ = v; return *this; }
-    /// Whether each epoch visits the training samples in a random order (default true).
-    /// false: every epoch visits the training samples in data set order.
-    TrainerOptions& shuffle(bool v) { shuffle_ = v; return *this; }
-    /// Seeds the batch order; epoch k's order depends only on (seed, k). Default 0.
-    TrainerOptions& seed(std::uint64_t v) { seed_ = v; return *this; }
+    TAPEGRAD_OPTION(std::size_t, batch_size, value > 0, "> 0") = 64;
+    /// Whether each epoch visits the training samples in a random order
+    /// (default true); false: in data set order.
+    TAPEGRAD_OPTION_ANY(bool, shuffle) = true;
+    /// Seeds the batch order; epoch k's order depends only on (seed, k).
+    /// Default 0, a fixed seed (not drawn from the global generator) so that a
+    /// run resumed in another process shuffles as the original did.
+    TAPEGRAD_OPTION_ANY(std::uint64_t, seed) = 0;
     /// Stop after this many epochs without a better validation loss and keep
     /// the best epoch's weights; 0 = off (the default).
-    TrainerOptions& early_stopping_patience(std::size_t v) { early_stopping_patience_ = v; return *this; }
+    TAPEGRAD_OPTION_ANY(std::size_t, early_stopping_patience) = 0;
     /// Where to save a checkpoint after every epoch; empty = none (the default).
     /// The file is replaced whole each time (see save_checkpoint()).
-    TrainerOptions& checkpoint(std::string path) { checkpoint_ = std::move(path); return *this; }
+    TAPEGRAD_OPTION_ANY(std::string, checkpoint);
     /// The settings a resumed run must share with the run that wrote the
     /// checkpoint (layer sizes, learning rate, seeds, ...), as one string of
     /// the caller's; resume() refuses a checkpoint with another. Default empty.
-    TrainerOptions& fingerprint(std::string v) { fingerprint_ = std::move(v); return *this; }
+    TAPEGRAD_OPTION_ANY(std::string, fingerprint);
     /// One line per epoch on stdout and a progress bar on stderr. Default false:
     /// the trainer prints nothing.
-    TrainerOptions& verbose(bool v) { verbose_ = v; return *this; }
-
-    /// The number of epochs to train in all (default 10).
-    std::size_t epochs() const { return epochs_; }
-    /// Samples per mini-batch (default 64).
-    std::size_t batch_size() const { return batch_size_; }
-    /// Whether each epoch's batch order is random (default true).
-    bool shuffle() const { return shuffle_; }
-    /// The seed of the batch orders (default 0).
-    std::uint64_t seed() const { return seed_; }
-    /// Epochs without a better validation loss before stopping; 0 = off (default).
-    std::size_t early_stopping_patience() const { return early_stopping_patience_; }
-    /// The checkpoint path; empty = no checkpoints (default).
-    const std::string& checkpoint() const { return checkpoint_; }
-    /// The caller's settings string a resumed checkpoint must match (default empty).
-    const std::string& fingerprint() const { return fingerprint_; }
-    /// Whether the trainer reports each epoch (default false).
-    bool verbose() const { return verbose_; }
-
-    /// Throws tapegrad::Error naming the first invalid option and its value
-    /// (epochs or batch_size 0).
-    void validate() const;
-
-private:
-    std::size_t epochs_ = 10;
-    std::size_t batch_size_ = 64;
-    bool shuffle_ = true;
-    std::uint64_t seed_ = 0;
-    std::size_t early_stopping_patience_ = 0;
-    std::string checkpoint_, fingerprint_;
-    bool verbose_ = false;
+    TAPEGRAD_OPTION_ANY(bool, verbose) = false;
+    /// Training has diverged when an epoch's validation loss exceeds this many
+    /// times the untrained model's (measured before epoch 1), or a weight is
+    /// not finite; run() then stops with Outcome::Diverged. 0 = off; else
+    /// finite and >= 1 (default 10).
+    TAPEGRAD_OPTION(double, divergence_factor, value == 0 || (std::isfinite(value) && value >= 1),
+                    "0 (off) or finite and >= 1") = 10;
 };
 
 /// Why Trainer::run() returned.
-enum class Outcome { AllEpochs, EarlyStopped, NonFiniteLoss };
+enum class Outcome { AllEpochs, EarlyStopped, NonFiniteLoss, Diverged };
 /// \var Outcome::AllEpochs
 /// It trained every epoch TrainerOptions::epochs() asked for.
 /// \var Outcome::EarlyStopped
@@ -110,6 +92,9 @@ enum class Outcome { AllEpochs, EarlyStopped, NonFiniteLoss };
 /// A loss was NaN or infinite (see Trainer::non_finite_at()); the model
 /// holds the best epoch's weights with early stopping, else those of the last
 /// epoch that completed.
+/// \var Outcome::Diverged
+/// The validation loss rose past TrainerOptions::divergence_factor() times the
+/// untrained model's, or a weight became non-finite (see Trainer::diverged_at()).
 
 /// Trains a classifier: each epoch runs the mini-batches of the training set
 /// through the model, the loss, backward() and the optimizer, then measures
@@ -130,7 +115,7 @@ public:
 
     /// Keeps references: model, optimizer and data must outlive the trainer.
     /// The optimizer must be built over the model's parameters.
-    /// Throws tapegrad::Error if the options are invalid or a data set is empty.
+    /// Throws tapegrad::Error if a data set is empty.
     Trainer(nn::Module<float>& model, optim::Optimizer<float>& optimizer, const Dataset& train, const Dataset& valid,
             TrainerOptions options);
 
@@ -145,16 +130,21 @@ public:
     /// it off. Returns the trainer.
     Trainer& on_epoch_end(EpochCallback callback);
 
-    /// Loads a checkpoint written by a trainer with the same fingerprint;
-    /// throws tapegrad::Error naming the file otherwise, and then model,
-    /// optimizer and trainer keep their state.
+    /// Loads a checkpoint written by a trainer with the same fingerprint, the
+    /// same training and validation data (compared by size and CRC-32) and the
+    /// optimizer's current lr (the trainer never changes the lr: a caller that
+    /// steps a schedule sets the lr it implies for the checkpoint's epoch
+    /// first); every entry must be one a trainer can have written, with at
+    /// most options.epochs epochs. Throws tapegrad::Error naming the file and
+    /// the entry otherwise, and then model, optimizer and trainer keep their state.
     /// Restores the weights, the optimizer's state, the history and early
     /// stopping's state; run() then continues with the next epoch.
     void resume(const std::string& path);
 
     /// Trains up to options.epochs (counting resumed ones), then leaves the
     /// model with the weights to keep: the best validation epoch's with early
-    /// stopping, and never weights that gave a non-finite loss.
+    /// stopping, and never weights that gave a non-finite loss. A diverged
+    /// epoch is recorded but not checkpointed (the previous checkpoint stays).
     /// Writes the checkpoint after every epoch when one is set. Exceptions
     /// from the model, the loss, the callbacks or the checkpoint's writing
     /// propagate (tapegrad::Error for the library's own).
@@ -171,10 +161,14 @@ public:
     /// After Outcome::NonFiniteLoss: where, such as "epoch 3, batch 17" or "epoch 3, validation".
     /// Empty otherwise.
     const std::string& non_finite_at() const { return non_finite_at_; }
+    // After Outcome::Diverged: why, e.g. "epoch 1: validation loss 847.3 > 10 x 2.302 (untrained)".
+    const std::string& diverged_at() const { return diverged_at_; }
 
 private:
     EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
     void write_checkpoint() const;
+    std::string divergence(std::size_t epoch) const;  // "" when training has not diverged
+    const std::string& data_identity() const;
 
     nn::Module<float>& model_;
     optim::Optimizer<float>& optimizer_;
@@ -186,7 +180,9 @@ private:
     EpochCallback on_epoch_end_;
     History history_;
     EarlyStopping early_stopping_;
-    std::string non_finite_at_;
+    std::string non_finite_at_, diverged_at_;
+    double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
+    mutable std::string data_identity_;  // computed on first use
 };
 
 }  // namespace tapegrad::train

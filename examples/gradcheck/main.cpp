@@ -21,6 +21,7 @@
 #include <tapegrad/nn/mlp.hpp>
 #include "parameter_check.hpp"
 #include "relu_kink.hpp"
+#include "../unsigned_flags.hpp"
 
 using namespace tapegrad;
 using namespace gradcheck_example;
@@ -127,15 +128,15 @@ int main(int argc, char** argv) {
     app.add_option("--activation", s.activation, "sigmoid, tanh, relu or all")
         ->check(CLI::IsMember({"sigmoid", "tanh", "relu", "all"}))
         ->capture_default_str();
-    app.add_option("--samples", s.samples, "weights checked per layer (a seeded sample; every bias is checked)")
+    examples::add_unsigned(app, "--samples", s.samples, "weights checked per layer (a seeded sample; every bias is checked)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    app.add_option("--seed", s.seed, "seeds the network, the choice of inputs and the weight sample")
+    examples::add_unsigned(app, "--seed", s.seed, "seeds the network, the choice of inputs and the weight sample")
         ->capture_default_str();
     auto* data = app.add_option("--data", s.data, "MNIST directory; without it, synthetic inputs are used")
                      ->capture_default_str();
     app.add_flag("--synthetic", s.synthetic, "use seeded synthetic inputs even when MNIST is there");
-    app.add_option("--batch", s.batch, "inputs in the loss's batch")->check(CLI::Range(1, 256))->capture_default_str();
+    examples::add_unsigned(app, "--batch", s.batch, "inputs in the loss's batch")->check(CLI::Range(1, 256))->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -144,8 +145,16 @@ int main(int argc, char** argv) {
     }
     s.data_given = data->count() > 0;
 
+    // Exit status: 0 every gradient passes; 1 some gradient fails (or an
+    // internal error); 2 a bad flag or bad --data.
+    InputPool pool;
     try {
-        const InputPool pool = make_pool(s);
+        pool = make_pool(s);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "gradcheck: %s\n", e.what());
+        return 2;
+    }
+    try {
         const GradcheckOptions defaults = tolerances();
         std::printf("gradcheck of the notebook's %zu-%zu-%zu-%zu network in double, cross-entropy over a batch of %zu\n",
                     kLayerSizes[0], kLayerSizes[1], kLayerSizes[2], kLayerSizes[3], s.batch);

@@ -4,7 +4,9 @@
 //
 // Exit status: 0 success; 1 an unexpected failure (say, a disk full while
 // writing results); 2 a bad flag, bad data or a bad --load/--resume file;
-// 3 training stopped because the loss became non-finite.
+// 3 training stopped because the loss became non-finite or training diverged
+// (validation loss above 10x the untrained network's, or a non-finite weight;
+// then no weights are saved).
 #include <cstdio>
 #include <iostream>
 
@@ -24,7 +26,7 @@ using namespace tapegrad;
 
 namespace {
 
-constexpr int exit_failure = 1, exit_bad_input = 2, exit_non_finite = 3;
+constexpr int exit_failure = 1, exit_bad_input = 2, exit_training_failed = 3;
 // Independent random streams drawn from --seed.
 constexpr std::uint64_t split_stream = 0, init_stream = 1, batch_order_stream = 2, shift_stream = 3;
 
@@ -62,6 +64,10 @@ void check_layers(const mnist::Options& o, const Dataset& train, const Dataset& 
 Setup prepare(const mnist::Options& o) {
     Dataset train = load_mnist_dir(o.data_dir, "train");
     Dataset test = load_mnist_dir(o.data_dir, "test");
+    // An empty test set would report an accuracy of 0/0 and an empty
+    // training set has nothing to learn from.
+    for (const auto& [data, file] : {std::pair{&train, "train-images-idx3-ubyte"}, std::pair{&test, "t10k-images-idx3-ubyte"}})
+        if (data->size() == 0) throw Error("'" + o.data_dir + "': " + file + " holds no images");
     if (test.features() != train.features())
         throw Error("'" + o.data_dir + "': train images have " + std::to_string(train.features()) +
                     " pixels, test images " + std::to_string(test.features()));
@@ -95,14 +101,14 @@ train::Trainer::BatchTransform random_shifts(const mnist::Options& o, std::size_
     };
 }
 
-train::TrainerOptions trainer_options(const mnist::Options& o) {
+train::TrainerOptions trainer_options(const mnist::Options& o, std::size_t validation_samples) {
     return train::TrainerOptions()
         .epochs(o.epochs)
         .batch_size(o.batch_size)
         .seed(derive_seed(o.seed, batch_order_stream))
         .early_stopping_patience(o.early_stop)
         .checkpoint(o.checkpoint)
-        .fingerprint(mnist::training_fingerprint(o))
+        .fingerprint(mnist::training_fingerprint(o, validation_samples))
         .verbose(true);
 }
 
@@ -112,15 +118,24 @@ void report_outcome(train::Outcome outcome, const train::Trainer& trainer) {
     if (outcome == train::Outcome::NonFiniteLoss)
         std::fprintf(stderr, "mnist: the loss became non-finite at %s; stopped, keeping the weights of epoch %zu\n",
                      trainer.non_finite_at().c_str(), trainer.history().size());
+    else if (outcome == train::Outcome::Diverged)
+        std::fprintf(stderr, "mnist: training diverged at %s; stopped\n", trainer.diverged_at().c_str());
     else if (stopping.enabled() && stopping.has_best())
         std::fprintf(stderr, "mnist: kept the weights of epoch %zu (best validation loss %.4f)\n",
                      stopping.best_epoch(), stopping.best_loss());
 }
 
-void write_outputs(const mnist::Options& o, const train::Trainer& trainer, const nn::Module<float>& model) {
+// The metrics and plot show what happened either way; weights of a diverged
+// run are not worth keeping.
+void write_outputs(const mnist::Options& o, const train::Trainer& trainer, const nn::Module<float>& model,
+                   train::Outcome outcome) {
     if (!o.metrics.empty()) io::write_file_atomically(o.metrics, train::to_csv(trainer.history()));
     if (!o.plot.empty()) io::write_file_atomically(o.plot, train::plot_svg(trainer.history(), trainer.kept_epoch()));
-    if (!o.save.empty()) nn::save(model, o.save);
+    if (o.save.empty()) return;
+    if (outcome == train::Outcome::Diverged)
+        std::fprintf(stderr, "mnist: not writing '%s': training diverged\n", o.save.c_str());
+    else
+        nn::save(model, o.save);
 }
 
 void print_test_accuracy(nn::Module<float>& model, const Dataset& test) {
@@ -132,7 +147,8 @@ int train_and_test(const mnist::Options& o, Setup& s) {
     optim::SGD<float> optimizer(
         s.model->parameters(),
         optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.l2));
-    train::Trainer trainer(*s.model, optimizer, s.split.train, s.split.validation, trainer_options(o));
+    train::Trainer trainer(*s.model, optimizer, s.split.train, s.split.validation,
+                           trainer_options(o, s.split.validation.size()));
     if (o.shift > 0) trainer.transform_batches(random_shifts(o, image_side(s.split.train.features())));
     if (!o.resume.empty()) {
         try {
@@ -146,9 +162,10 @@ int train_and_test(const mnist::Options& o, Setup& s) {
                 s.split.validation.size(), s.test.size());
     const train::Outcome outcome = trainer.run();
     report_outcome(outcome, trainer);
-    write_outputs(o, trainer, *s.model);
+    write_outputs(o, trainer, *s.model, outcome);
     print_test_accuracy(*s.model, s.test);
-    return outcome == train::Outcome::NonFiniteLoss ? exit_non_finite : 0;
+    const bool failed = outcome == train::Outcome::NonFiniteLoss || outcome == train::Outcome::Diverged;
+    return failed ? exit_training_failed : 0;
 }
 
 int run(const mnist::Options& o) {

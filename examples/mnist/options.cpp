@@ -1,10 +1,17 @@
 #include "options.hpp"
 
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+
+#include "../unsigned_flags.hpp"
 
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/optim/sgd.hpp>
@@ -24,13 +31,33 @@ std::map<std::string, Init> inits_by_name() {
     return names;
 }
 
-// A file we will write later must have a directory to go to now, rather than
-// fail after an hour of training.
-void check_output_directory(const std::string& flag, const std::string& path) {
-    if (path.empty()) return;
-    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty() && !std::filesystem::is_directory(parent))
-        throw CLI::ValidationError(flag, "directory '" + parent.string() + "' does not exist");
+// Every file we will write later must be writable now, rather than fail
+// after an hour of training: its directory exists and lets us create files,
+// the name is not a directory, and no two outputs name the same file (the
+// second write would replace the first). Nothing is created here.
+void check_outputs(const Options& o) {
+    namespace fs = std::filesystem;
+    const std::pair<const char*, const std::string*> outputs[] = {
+        {"--save", &o.save}, {"--metrics", &o.metrics}, {"--plot", &o.plot}, {"--checkpoint", &o.checkpoint}};
+    std::vector<std::pair<const char*, fs::path>> seen;
+    for (const auto& [flag, path] : outputs) {
+        if (path->empty()) continue;
+        std::error_code error;
+        const fs::path parent = fs::path(*path).parent_path().empty() ? fs::path(".") : fs::path(*path).parent_path();
+        if (!fs::is_directory(parent, error))
+            throw CLI::ValidationError(flag, "directory '" + parent.string() + "' does not exist");
+        if (::access(parent.c_str(), W_OK | X_OK) != 0)
+            throw CLI::ValidationError(flag, "cannot create files in '" + parent.string() + "': " + std::strerror(errno));
+        if (fs::is_directory(*path, error)) throw CLI::ValidationError(flag, "'" + *path + "' is a directory");
+        // Absolute first: weakly_canonical leaves a relative name that does not exist yet as it is.
+        const fs::path canonical = fs::weakly_canonical(fs::absolute(*path, error), error);
+        if (error) throw CLI::ValidationError(flag, "'" + *path + "': " + error.message());
+        for (const auto& [other_flag, other] : seen)
+            if (other == canonical)
+                throw CLI::ValidationError(flag, "'" + *path + "' is also the " + other_flag +
+                                                     " file; each output needs its own");
+        seen.emplace_back(flag, canonical);
+    }
 }
 
 void check_combinations(const Options& o) {
@@ -43,36 +70,33 @@ void check_combinations(const Options& o) {
         throw CLI::ValidationError("optimizer", e.what());
     }
     if (o.valid && *o.valid == 0) throw CLI::ValidationError("--valid", "needs at least one validation sample");
-    check_output_directory("--save", o.save);
-    check_output_directory("--metrics", o.metrics);
-    check_output_directory("--plot", o.plot);
-    check_output_directory("--checkpoint", o.checkpoint);
+    check_outputs(o);
 }
 
 void add_flags(CLI::App& app, Options& o, std::string& init_choice) {
     app.add_option("--data", o.data_dir, "directory with the MNIST-layout IDX files (raw or .gz)")
         ->capture_default_str();
-    app.add_option("--layers", o.layers, "layer sizes, input first: 784,100,100,10")->delimiter(',')
-        ->capture_default_str();
+    examples::add_unsigned_list(app, "--layers", o.layers, "layer sizes, input first: 784,100,100,10");
     app.add_option("--activation", o.activation, "hidden-layer activation")
         ->check(CLI::IsMember({"sigmoid", "tanh", "relu"}))->capture_default_str();
-    app.add_option("--batch-size", o.batch_size, "samples per step")->check(CLI::PositiveNumber)
+    examples::add_unsigned(app, "--batch-size", o.batch_size, "samples per step")->check(CLI::PositiveNumber)
         ->capture_default_str();
-    app.add_option("--epochs", o.epochs, "passes over the training set")->check(CLI::PositiveNumber)
+    examples::add_unsigned(app, "--epochs", o.epochs, "passes over the training set")->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--lr", o.lr, "learning rate of the mean-reduced loss (notebook: 0.007 x batch 200 = 1.4)")
         ->capture_default_str();
     app.add_option("--momentum", o.momentum, "SGD momentum, 0 = off")->capture_default_str();
     app.add_flag("--nesterov", o.nesterov, "Nesterov momentum");
     app.add_option("--l2", o.l2, "L2 penalty (SGD weight decay)")->capture_default_str();
-    app.add_option("--early-stop", o.early_stop,
+    examples::add_unsigned(app, "--early-stop", o.early_stop,
                    "stop after N epochs without a better validation loss, keep the best weights; 0 = off")
         ->capture_default_str();
-    app.add_option("--valid", o.valid, "validation samples taken from the training set (default: 10%)");
-    app.add_option("--shift", o.shift,
+    app.add_option("--valid", o.valid, "validation samples taken from the training set (default: 10%)")
+        ->check(examples::WholeNumber);
+    examples::add_unsigned(app, "--shift", o.shift,
                    "augment: move each training image by up to N pixels, anew every epoch; 0 = off (the notebook)")
         ->capture_default_str();
-    app.add_option("--seed", o.seed, "seed of the split, the initial weights and the batch order")
+    examples::add_unsigned(app, "--seed", o.seed, "seed of the split, the initial weights and the batch order")
         ->capture_default_str();
     app.add_option("--init", init_choice, "weight initialiser")
         ->check(CLI::IsMember(inits_by_name()))->capture_default_str();
@@ -106,14 +130,24 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     return parsed;
 }
 
-std::string training_fingerprint(const Options& o) {
+namespace {
+// The shortest text that reads back as exactly `value`: settings that differ
+// in any bit differ in the fingerprint (at 6 digits, --lr 0.2000001 was 0.2).
+std::string exact(double value) {
+    char text[32];
+    const auto result = std::to_chars(text, text + sizeof text, value);
+    return std::string(text, result.ptr);
+}
+}  // namespace
+
+std::string training_fingerprint(const Options& o, std::size_t validation_samples) {
     std::ostringstream out;
     out << "layers=";
     for (std::size_t width : o.layers) out << width << ',';
-    out << " activation=" << o.activation << " batch_size=" << o.batch_size << " lr=" << o.lr
-        << " momentum=" << o.momentum << " nesterov=" << o.nesterov << " l2=" << o.l2
-        << " early_stop=" << o.early_stop << " valid=" << (o.valid ? std::to_string(*o.valid) : "default")
-        << " seed=" << o.seed << " shift=" << o.shift << " init=" << tapegrad::nn::init_name(o.init);
+    out << " activation=" << o.activation << " batch_size=" << o.batch_size << " lr=" << exact(o.lr)
+        << " momentum=" << exact(o.momentum) << " nesterov=" << o.nesterov << " l2=" << exact(o.l2)
+        << " early_stop=" << o.early_stop << " valid=" << validation_samples << " seed=" << o.seed
+        << " shift=" << o.shift << " init=" << tapegrad::nn::init_name(o.init);
     return out.str();
 }
 

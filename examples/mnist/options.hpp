@@ -40,7 +40,8 @@ struct ParsedCommandLine {
 ParsedCommandLine parse_command_line(int argc, char** argv);
 
 // The settings a resumed run must share with the run that wrote the
-// checkpoint, or its result would not be the uninterrupted run's.
-std::string training_fingerprint(const Options& options);
+// checkpoint, or its result would not be the uninterrupted run's: numbers
+// exactly, --valid as resolved (the trainer adds the data's identity).
+std::string training_fingerprint(const Options& options, std::size_t validation_samples);
 
 }  // namespace mnist

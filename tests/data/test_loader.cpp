@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/loader.hpp>
 #include "helpers.hpp"
@@ -157,4 +158,23 @@ TEST_CASE("loader: without a seed a shuffling loader draws one from the global g
     // Not shuffling, it needs no seed and draws none.
     BatchLoader ordered(data, LoaderOptions(8).shuffle(false));
     CHECK(!ordered.options().seed().has_value());
+}
+
+// The loader reuses its buffer when nothing else holds the last batch: what
+// a caller did to that batch (made it a leaf that requires grad, ran a
+// backward into it) must not show in the next one.
+TEST_CASE("loader: every batch is a fresh leaf without grad, even when the buffer is reused") {
+    const Dataset data = indexed_dataset(12);
+    BatchLoader loader(data, LoaderOptions(4).shuffle(false));
+    Batch batch;
+    REQUIRE(loader.next(batch));
+    const float* first_buffer = batch.inputs.data().data();
+    batch.inputs.set_requires_grad(true);
+    sum(batch.inputs * batch.inputs).backward();
+    REQUIRE(batch.inputs.grad().defined());
+    REQUIRE(loader.next(batch));
+    CHECK(batch.inputs.data().data() == first_buffer);  // reused: the case this test is about
+    CHECK_FALSE(batch.inputs.requires_grad());
+    CHECK_FALSE(batch.inputs.grad().defined());
+    for (std::size_t j = 0; j < data.features(); ++j) CHECK(batch.inputs.data()(0, j) == data.inputs(4, j));
 }

@@ -222,3 +222,131 @@ TEST_CASE_FIXTURE(Fixture, "a non-finite loss stops training with status 3 and k
     }
     CHECK(csv_rows(read_bytes(dir.file("m.csv"))).size() == 1);  // the header: no epoch finished
 }
+
+TEST_CASE_FIXTURE(Fixture, "crafted checkpoint values exit 2 naming the file and the entry") {
+    namespace npz = tapegrad::io::npz;
+    REQUIRE(run_mnist(dir, quick_run({"--epochs", "2", "--checkpoint", "c.npz"})).status == 0);
+    const npz::Members original = npz::read(dir.file("c.npz"));
+    auto int64 = [](std::int64_t v) {
+        xt::xarray<std::int64_t> a = xt::xarray<std::int64_t>::from_shape({});
+        a() = v;
+        return npz::to_npy(a);
+    };
+    auto float64 = [](double v) {
+        xt::xarray<double> a = xt::xarray<double>::from_shape({});
+        a() = v;
+        return npz::to_npy(a);
+    };
+    struct Case {
+        std::string entry, npy, message;
+    };
+    const std::vector<Case> cases = {
+        {"meta/epoch", int64(-1), "meta/epoch"},
+        {"meta/epoch", int64(1000000000000), "meta/epoch"},
+        {"meta/scalar/early_stopping/best_epoch", float64(std::nan("")), "early_stopping/best_epoch"},
+        {"meta/scalar/early_stopping/best_epoch", float64(1e300), "early_stopping/best_epoch"},
+        {"meta/scalar/early_stopping/epochs_without_improvement", float64(-1), "epochs_without_improvement"},
+        {"optim/scalar/lr", float64(0.25), "optim/scalar/lr"},  // the run says --lr 0.5
+    };
+    for (const Case& c : cases) {
+        npz::Members crafted = original;
+        crafted[c.entry] = c.npy;
+        npz::write(dir.file("crafted.npz"), crafted);
+        const RunResult run = run_mnist(dir, quick_run({"--resume", "crafted.npz", "--save", "w.npz"}));
+        INFO(c.entry, ": ", run.err);
+        CHECK(run.status == 2);
+        CHECK(run.err.find("crafted.npz") != std::string::npos);
+        CHECK(run.err.find(c.message) != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(dir.file("w.npz")));
+    }
+}
+
+TEST_CASE_FIXTURE(Fixture, "--resume refuses other data and other numbers, and accepts the default spelled out") {
+    REQUIRE(run_mnist(dir, quick_run({"--epochs", "2", "--checkpoint", "c.npz"})).status == 0);
+    // Other data of the same shape (as Fashion-MNIST is to MNIST).
+    std::filesystem::create_directory(dir.file("other"));
+    write_synthetic_split(dir.file("other"), "train", 200, 5);
+    write_synthetic_split(dir.file("other"), "t10k", 50, 2);
+    const RunResult other_data = run_mnist(dir, quick_run({"--resume", "c.npz", "--data", "other"}));
+    INFO(other_data.err);
+    CHECK(other_data.status == 2);
+    CHECK(other_data.err.find("other training data") != std::string::npos);
+    // A learning rate that differs in the 7th digit is another learning rate.
+    const RunResult other_lr = run_mnist(dir, quick_run({"--resume", "c.npz", "--lr", "0.5000001"}));
+    CHECK(other_lr.status == 2);
+    CHECK(other_lr.err.find("other training settings") != std::string::npos);
+    // 10% of 200 is what --valid defaults to: the same setting.
+    const RunResult explicit_valid = run_mnist(dir, quick_run({"--resume", "c.npz", "--valid", "20"}));
+    INFO(explicit_valid.err);
+    CHECK(explicit_valid.status == 0);
+    const RunResult other_valid = run_mnist(dir, quick_run({"--resume", "c.npz", "--valid", "21"}));
+    CHECK(other_valid.status == 2);
+}
+
+TEST_CASE_FIXTURE(Fixture, "an empty test or training set exits 2 naming the file") {
+    write_synthetic_split(dir.file("data"), "t10k", 0, 2);
+    const RunResult empty_test = run_mnist(dir, quick_run({}));
+    INFO(empty_test.err);
+    CHECK(empty_test.status == 2);
+    CHECK(empty_test.err.find("t10k-images-idx3-ubyte") != std::string::npos);
+    CHECK(empty_test.out.find("test accuracy") == std::string::npos);
+
+    write_synthetic_split(dir.file("data"), "t10k", 50, 2);
+    write_synthetic_split(dir.file("data"), "train", 0, 1);
+    const RunResult empty_train = run_mnist(dir, quick_run({}));
+    CHECK(empty_train.status == 2);
+    CHECK(empty_train.err.find("train-images-idx3-ubyte") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a diverging run exits 3 and writes no weights, though every loss is finite") {
+    const RunResult run = run_mnist(dir, quick_run({"--lr", "50", "--save", "w.npz", "--metrics", "m.csv"}));
+    INFO(run.err);
+    CHECK(run.status == 3);
+    CHECK(run.err.find("training diverged at epoch 1: validation loss") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("w.npz")));
+    const auto rows = csv_rows(read_bytes(dir.file("m.csv")));
+    REQUIRE(rows.size() == 2);  // the header and the diverged epoch
+    CHECK(std::isfinite(std::stod(rows[1][3])));
+}
+
+TEST_CASE_FIXTURE(Fixture, "--plot after a non-finite loss writes no nan") {
+    const RunResult run = run_mnist(dir, quick_run({"--lr", "1e38", "--plot", "p.svg"}));
+    CHECK(run.status == 3);
+    const std::string svg = read_bytes(dir.file("p.svg"));
+    CHECK(svg.rfind("<svg", 0) == 0);
+    CHECK(svg.find("nan") == std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "unsigned flags refuse negative numbers and empty list elements") {
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"--layers", "16,-1,3"}, {"--layers", "16,,3"}, {"--layers", "16,8,"},
+                                               {"--seed", "-1"}, {"--early-stop", "-1"}, {"--epochs", "-1"},
+                                               {"--batch-size", "-1"}, {"--shift", "-1"}, {"--valid", "-1"}}) {
+        const RunResult run = run_mnist(dir, quick_run(args));
+        INFO(args[0], " ", args[1], ": ", run.err);
+        CHECK(run.status == 2);
+        CHECK(run.err.find(args[0]) != std::string::npos);
+        CHECK(run.out.find("epoch") == std::string::npos);
+    }
+}
+
+TEST_CASE_FIXTURE(Fixture, "outputs are checked before training: one file each, not a directory") {
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {{"--save", "x.npz", "--checkpoint", "x.npz"}, "also the --save file"},
+        {{"--metrics", "m.csv", "--plot", "./data/../m.csv"}, "also the --metrics file"},
+        {{"--metrics", "data"}, "is a directory"},
+        {{"--plot", "data/"}, "is a directory"},
+    };
+    for (const Case& c : cases) {
+        const RunResult run = run_mnist(dir, quick_run(c.args));
+        INFO(c.args.back(), ": ", run.err);
+        CHECK(run.status == 2);
+        CHECK(run.err.find(c.message) != std::string::npos);
+        CHECK(run.out.find("epoch") == std::string::npos);  // refused before training
+    }
+    CHECK(only_expected_files(dir, {"data", "stdout.txt", "stderr.txt"}));
+}

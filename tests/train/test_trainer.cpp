@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fcntl.h>
 #include <functional>
 #include <limits>
@@ -15,6 +16,9 @@
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/nn/mlp.hpp>
 #include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/io/npz.hpp>
+#include <tapegrad/train/evaluate.hpp>
+#include <tapegrad/train/svg_plot.hpp>
 #include <tapegrad/train/trainer.hpp>
 #include "../nn/files.hpp"
 
@@ -80,10 +84,10 @@ std::string error_of(const std::function<void()>& call) {
 }  // namespace
 
 TEST_CASE("TrainerOptions are validated, naming the option and its value") {
-    CHECK(error_of([] { TrainerOptions().epochs(0).validate(); }) == "TrainerOptions: epochs must be > 0, got 0");
-    CHECK(error_of([] { TrainerOptions().batch_size(0).validate(); }) ==
+    CHECK(error_of([] { TrainerOptions().epochs(0); }) == "TrainerOptions: epochs must be > 0, got 0");
+    CHECK(error_of([] { TrainerOptions().batch_size(0); }) ==
           "TrainerOptions: batch_size must be > 0, got 0");
-    CHECK_NOTHROW(TrainerOptions().epochs(3).batch_size(1).validate());
+    CHECK_NOTHROW(TrainerOptions().epochs(3).batch_size(1));
     Setup s;
     CHECK_THROWS_WITH_AS(Trainer(*s.model, s.optimizer, s.train_set, s.valid_set, TrainerOptions().epochs(0)),
                          doctest::Contains("epochs"), Error);
@@ -193,4 +197,183 @@ TEST_CASE("a run resumed from the trainer's checkpoint ends bit for bit where th
     CHECK(other.optimizer.state().buffers.empty());
     CHECK(other.optimizer.state().buffers == fresh.buffers);
     CHECK(mismatched.history().empty());
+}
+
+namespace {
+namespace npz = tapegrad::io::npz;
+
+template <class X>
+std::string scalar_npy(X value) {
+    xt::xarray<X> a = xt::xarray<X>::from_shape({});
+    a() = value;
+    return npz::to_npy(a);
+}
+
+// A checkpoint of 2 epochs written by a trainer, to be tampered with.
+struct Checkpointed {
+    TempDir dir;
+    std::string path = dir.file("c.npz");
+    static TrainerOptions options(const std::string& checkpoint) {
+        return TrainerOptions().epochs(4).batch_size(30).seed(11).early_stopping_patience(3).checkpoint(checkpoint)
+            .fingerprint("blobs");
+    }
+    Checkpointed() {
+        Setup s;
+        Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set, options(path).epochs(2));
+        trainer.run();
+    }
+};
+}  // namespace
+
+TEST_CASE("resume refuses crafted checkpoint values, naming the file and the entry, and changes nothing") {
+    Checkpointed written;
+    const npz::Members original = npz::read(written.path);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    struct Case {
+        std::string entry, npy, message;
+    };
+    auto history = [&](const std::string& column, std::size_t i, double value) {
+        xt::xarray<double> a = npz::from_npy<double>(original.at("meta/array/history/" + column), "c");
+        a(i) = value;
+        return npz::to_npy(a);
+    };
+    const std::vector<Case> cases = {
+        {"meta/epoch", scalar_npy<std::int64_t>(-1), "entry 'meta/epoch'"},
+        {"meta/epoch", scalar_npy<std::int64_t>(1000000000000), "entry 'meta/epoch'"},
+        {"meta/epoch", scalar_npy<std::int64_t>(5), "entry 'meta/epoch'"},  // more than options.epochs
+        {"meta/epoch", scalar_npy<std::int64_t>(3), "entry 'meta/epoch'"},  // not the history's length
+        {"meta/epoch", scalar_npy<std::int64_t>(0), "entry 'meta/epoch'"},
+        {"meta/scalar/early_stopping/best_epoch", scalar_npy(nan), "early_stopping/best_epoch"},
+        {"meta/scalar/early_stopping/best_epoch", scalar_npy(1e300), "early_stopping/best_epoch"},
+        {"meta/scalar/early_stopping/best_epoch", scalar_npy(-1.0), "early_stopping/best_epoch"},
+        {"meta/scalar/early_stopping/epochs_without_improvement", scalar_npy(nan), "epochs_without_improvement"},
+        {"meta/scalar/early_stopping/epochs_without_improvement", scalar_npy(-1.0), "epochs_without_improvement"},
+        {"meta/scalar/early_stopping/epochs_without_improvement", scalar_npy(1e300), "epochs_without_improvement"},
+        {"meta/scalar/early_stopping/best_loss", scalar_npy(1e-3), "best epoch"},
+        {"meta/array/history/valid_loss", history("valid_loss", 1, nan), "history/valid_loss"},
+        {"meta/array/history/epoch", history("epoch", 0, 2), "history/epoch"},
+        {"meta/array/history/valid_accuracy", history("valid_accuracy", 0, 1.5), "history/valid_accuracy"},
+        {"meta/scalar/divergence/untrained_valid_loss", scalar_npy(nan), "divergence/untrained_valid_loss"},
+        {"optim/scalar/lr", scalar_npy(0.3), "entry 'optim/scalar/lr'"},  // this run's optimizer has 0.1
+        {"optim/scalar/0.step", scalar_npy(1e300), "0.step"},
+        {"optim/scalar/0.step", scalar_npy(-1.0), "0.step"},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.entry);
+        CAPTURE(c.message);
+        npz::Members crafted = original;
+        crafted[c.entry] = c.npy;
+        npz::write(written.path, crafted);
+        Setup s;
+        Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set, Checkpointed::options(""));
+        const nn::StateDict<float> before = s.model->state_dict();
+        const std::string message = error_of([&] { trainer.resume(written.path); });
+        CHECK(message.find(written.path) != std::string::npos);
+        CHECK(message.find(c.message) != std::string::npos);
+        CHECK(s.model->state_dict() == before);
+        CHECK(s.optimizer.lr() == 0.1);
+        CHECK(s.optimizer.state().buffers.empty());
+        CHECK(trainer.history().empty());
+    }
+    npz::write(written.path, original);
+    Setup s;
+    Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set, Checkpointed::options(""));
+    CHECK_NOTHROW(trainer.resume(written.path));
+    CHECK(trainer.history().size() == 2);
+}
+
+TEST_CASE("resume refuses a checkpoint of other training data or another lr") {
+    Checkpointed written;
+    Setup other_data;
+    other_data.train_set.inputs(0, 0) += 1.0f;  // one value of the training data differs
+    Trainer trainer(*other_data.model, other_data.optimizer, other_data.train_set, other_data.valid_set,
+                    Checkpointed::options(""));
+    CHECK(error_of([&] { trainer.resume(written.path); }).find("other training data") != std::string::npos);
+
+    Setup other_valid;
+    other_valid.valid_set = blobs(100, 3);
+    Trainer trainer2(*other_valid.model, other_valid.optimizer, other_valid.train_set, other_valid.valid_set,
+                     Checkpointed::options(""));
+    CHECK(error_of([&] { trainer2.resume(written.path); }).find("other training data") != std::string::npos);
+
+    Setup other_lr;
+    other_lr.optimizer.set_lr(0.1000000001);
+    Trainer trainer3(*other_lr.model, other_lr.optimizer, other_lr.train_set, other_lr.valid_set,
+                     Checkpointed::options(""));
+    CHECK(error_of([&] { trainer3.resume(written.path); }).find("optim/scalar/lr") != std::string::npos);
+    CHECK(other_lr.optimizer.lr() == 0.1000000001);
+}
+
+TEST_CASE("training that diverges stops with Outcome::Diverged, records the epoch, keeps the last checkpoint") {
+    TempDir dir;
+    // Gradient ascent: the model grows confidently wrong while every loss stays finite.
+    const auto ascend = [](const Tensor<float>& logits, const Labels& labels) {
+        return cross_entropy(logits, labels) * Tensor<float>::scalar(-1.0f);
+    };
+    Setup s;
+    Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set,
+                    TrainerOptions().epochs(30).batch_size(20).seed(1).checkpoint(dir.file("c.npz")));
+    trainer.loss(ascend);
+    CHECK(trainer.run() == Outcome::Diverged);
+    const std::size_t epochs = trainer.history().size();
+    REQUIRE(epochs < 30);
+    CHECK(std::isfinite(trainer.history().back().valid_loss));
+    CHECK(trainer.diverged_at().find("epoch " + std::to_string(epochs) + ": validation loss") == 0);
+    for (std::size_t i = 0; i + 1 < epochs; ++i) CHECK(trainer.history()[i].valid_loss <= trainer.history().back().valid_loss);
+    if (epochs > 1) {
+        const npz::Members checkpoint = npz::read(dir.file("c.npz"));
+        CHECK(npz::from_npy<std::int64_t>(checkpoint.at("meta/epoch"), "c")() == std::int64_t(epochs - 1));
+    } else {
+        CHECK_FALSE(std::filesystem::exists(dir.file("c.npz")));
+    }
+
+    // The same run with the bound off trains every epoch.
+    Setup off;
+    Trainer unbounded(*off.model, off.optimizer, off.train_set, off.valid_set,
+                      TrainerOptions().epochs(epochs + 1).batch_size(20).seed(1).divergence_factor(0));
+    unbounded.loss(ascend);
+    CHECK(unbounded.run() == Outcome::AllEpochs);
+
+    // A non-finite weight is divergence too, even where the loss is still finite.
+    Setup nan_weight;
+    Trainer poisoned(*nan_weight.model, nan_weight.optimizer, nan_weight.train_set, nan_weight.valid_set,
+                     TrainerOptions().epochs(3).batch_size(50));
+    poisoned.on_epoch_end([&](const train::EpochRecord&) {
+        nan_weight.model->parameters()[0].data_mut()(0, 0) = std::numeric_limits<float>::infinity();
+    });
+    CHECK(poisoned.run() == Outcome::Diverged);
+    CHECK(poisoned.diverged_at().find("non-finite") != std::string::npos);
+
+    CHECK(error_of([] { TrainerOptions().divergence_factor(0.5); }).find("divergence_factor") !=
+          std::string::npos);
+    CHECK(error_of([] { TrainerOptions().divergence_factor(std::nan("")); }).find("divergence_factor") !=
+          std::string::npos);
+}
+
+TEST_CASE("evaluate refuses an empty data set instead of reporting 0/0") {
+    Setup s;
+    const Dataset empty;
+    CHECK_THROWS_WITH_AS(train::evaluate(*s.model, empty), doctest::Contains("empty"), Error);
+}
+
+TEST_CASE("the SVG plot leaves out non-finite points instead of writing nan") {
+    const auto no_nan = [](const std::string& svg) {
+        return svg.find("nan") == std::string::npos && svg.find("inf") == std::string::npos;
+    };
+    CHECK(no_nan(train::plot_svg({}, 0)));  // no epoch finished
+    train::History history(4);
+    for (std::size_t i = 0; i < 4; ++i) history[i] = {double(i + 1), 1.0 / double(i + 1), 0.5, 0.8, 0.6, 0.1};
+    const std::string finite = train::plot_svg(history, 0);
+    history[2].train_loss = std::numeric_limits<double>::infinity();
+    history[1].valid_loss = std::numeric_limits<double>::quiet_NaN();
+    const std::string svg = train::plot_svg(history, 0);
+    CHECK(no_nan(svg));
+    // Each broken curve becomes two pieces: 4 curves + 2 extra polylines.
+    const auto count = [](const std::string& text, const std::string& what) {
+        std::size_t n = 0;
+        for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+        return n;
+    };
+    CHECK(count(finite, "<polyline") == 4);
+    CHECK(count(svg, "<polyline") == 6);
 }
