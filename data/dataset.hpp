@@ -12,6 +12,7 @@
 
 #include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/idx.hpp>
 
 namespace tapegrad {
 
@@ -25,14 +26,16 @@ struct Dataset {
 };
 
 // Images flattened row by row and scaled to [0, 1] (pixel / 255). Throws if
-// the counts differ or a label is not below num_classes.
+// the counts differ or a label is not below num_classes. `max_idx_bytes`
+// caps each file's values, as for read_idx_images.
 Dataset dataset_from_idx(const std::string& images_path, const std::string& labels_path,
-                         std::size_t num_classes = 10);
+                         std::size_t num_classes = 10, std::size_t max_idx_bytes = kIdxMaxBytes);
 
 // The MNIST file layout, also used by Fashion-MNIST: for split "train" the
 // files train-{images-idx3,labels-idx1}-ubyte, for "test" t10k-..., each raw
-// or with a .gz suffix. Throws listing every path tried when one is missing.
-Dataset load_mnist_dir(const std::string& dir, const std::string& split);
+// or with a .gz suffix. Throws listing every path tried when one is missing,
+// and naming the path and the reason when one cannot be looked at or read.
+Dataset load_mnist_dir(const std::string& dir, const std::string& split, std::size_t max_idx_bytes = kIdxMaxBytes);
 
 // The rows `indices` of `data`, in that order.
 Dataset subset(const Dataset& data, const std::vector<std::size_t>& indices);

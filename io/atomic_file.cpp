@@ -41,15 +41,6 @@ std::string file_name_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-const char* kind_of(mode_t mode) {
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISBLK(mode)) return "a block device";
-    if (S_ISSOCK(mode)) return "a socket";
-    if (S_ISCHR(mode)) return "a character device";
-    if (S_ISFIFO(mode)) return "a FIFO";
-    return "not a regular file";
-}
-
 // How a path is written, decided by what is there now.
 struct Target {
     bool write_through = false;  // a device or FIFO, written in place
@@ -72,7 +63,7 @@ Target resolve(const std::string& path) {
     }
     if (S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode)) return {true, path};
     if (!S_ISREG(target.st_mode))
-        refuse(path, std::string("is ") + kind_of(target.st_mode) + ", not a file tapegrad can write");
+        refuse(path, std::string("is ") + file_type_name(target.st_mode) + ", not a file tapegrad can write");
     if (!S_ISLNK(link.st_mode)) return {false, path};
     // Replace the file the link names, beside it, so the link stays.
     std::unique_ptr<char, void (*)(void*)> real(::realpath(path.c_str(), nullptr), std::free);
@@ -137,12 +128,12 @@ void write_through(const std::string& path, std::string_view bytes) {
     int error = ::fstat(fd, &opened) == 0 ? 0 : errno;
     if (error == 0 && !S_ISCHR(opened.st_mode) && !S_ISFIFO(opened.st_mode)) {
         ::close(fd);
-        refuse(path, "changed while being opened (now " + std::string(kind_of(opened.st_mode)) + ")");
+        refuse(path, "changed while being opened (now " + std::string(file_type_name(opened.st_mode)) + ")");
     }
     if (error == 0 && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) error = errno;
     if (error == 0) error = write_all(fd, bytes);
     if (::close(fd) != 0 && error == 0) error = errno;
-    if (error != 0) fail(path, std::string("cannot write (") + kind_of(opened.st_mode) + ")", error);
+    if (error != 0) fail(path, std::string("cannot write (") + file_type_name(opened.st_mode) + ")", error);
 }
 
 }  // namespace
@@ -179,6 +170,16 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
         throw;
     }
     sync_directory(path, target.file);
+}
+
+const char* file_type_name(unsigned mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISLNK(mode)) return "a symbolic link";
+    return "not a regular file";
 }
 
 void set_before_rename_hook(BeforeRenameHook hook) { before_rename_hook.store(hook); }

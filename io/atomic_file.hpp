@@ -36,6 +36,10 @@ void write_file_atomically(const std::string& path, std::string_view bytes);
 // disk has room, or a FIFO a reader, shows only when writing.
 void check_writable(const std::string& path);
 
+// "a directory", "a FIFO", "a socket", ... for a stat st_mode that is not a
+// regular file: how messages about a path say what is there.
+const char* file_type_name(unsigned mode);
+
 // Test hook: called with the finished, fsynced temporary file just before the
 // rename, so a test can simulate a crash there (throw, or _exit in a child
 // process). nullptr (the default) means no hook.

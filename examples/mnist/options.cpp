@@ -1,12 +1,12 @@
 #include "options.hpp"
 
-#include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/io/atomic_file.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
 namespace mnist {
@@ -24,13 +24,15 @@ std::map<std::string, Init> inits_by_name() {
     return names;
 }
 
-// A file we will write later must have a directory to go to now, rather than
-// fail after an hour of training.
+// A file we will write later must be writable now (a directory to go to, not
+// a directory itself, ...), rather than fail after an hour of training.
 void check_output_directory(const std::string& flag, const std::string& path) {
     if (path.empty()) return;
-    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty() && !std::filesystem::is_directory(parent))
-        throw CLI::ValidationError(flag, "directory '" + parent.string() + "' does not exist");
+    try {
+        tapegrad::io::check_writable(path);
+    } catch (const tapegrad::Error& e) {
+        throw CLI::ValidationError(flag, e.what());
+    }
 }
 
 void check_combinations(const Options& o) {
