@@ -3,8 +3,6 @@
 // which sample they are.
 #pragma once
 
-#include <zlib.h>
-
 #include <cstdint>
 #include <fstream>
 #include <functional>
@@ -16,6 +14,7 @@
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include "../common/temp_dir.hpp"
+#include "../common/zero_bombs.hpp"
 
 namespace tapegrad::testing {
 
@@ -29,42 +28,10 @@ inline void write_bytes(const std::string& path, const std::vector<unsigned char
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-// A gzip file of `prefix` then `mib` MiB of zeros, built in time and memory
-// proportional to its compressed size (about 1 KB per MiB): one MiB of zeros
-// is deflated once after a full flush (byte-aligned, no history behind it),
-// so the same compressed bytes stand for every further MiB. The CRC and
-// length in the trailer are right, so only the reader's limits stop it.
-inline std::vector<unsigned char> gzip_with_zeros(const std::vector<unsigned char>& prefix, std::uint64_t mib) {
-    z_stream stream{};
-    if (deflateInit2(&stream, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK)
-        throw std::runtime_error("deflateInit2 failed");
-    const auto deflate_all = [&](const unsigned char* data, std::size_t size, int flush) {
-        std::vector<unsigned char> out(deflateBound(&stream, uLong(size)) + 64);
-        stream.next_in = const_cast<unsigned char*>(data);
-        stream.avail_in = uInt(size);
-        stream.next_out = out.data();
-        stream.avail_out = uInt(out.size());
-        const int status = deflate(&stream, flush);
-        if (status != Z_OK && status != Z_STREAM_END) throw std::runtime_error("deflate failed");
-        out.resize(out.size() - stream.avail_out);
-        return out;
-    };
-    const std::vector<unsigned char> zeros(std::size_t(1) << 20, 0);
-    std::vector<unsigned char> gz{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
-    const auto head = deflate_all(prefix.data(), prefix.size(), Z_FULL_FLUSH);
-    gz.insert(gz.end(), head.begin(), head.end());
-    const auto block = mib > 0 ? deflate_all(zeros.data(), zeros.size(), Z_FULL_FLUSH) : std::vector<unsigned char>{};
-    for (std::uint64_t i = 0; i < mib; ++i) gz.insert(gz.end(), block.begin(), block.end());
-    const auto tail = deflate_all(nullptr, 0, Z_FINISH);
-    gz.insert(gz.end(), tail.begin(), tail.end());
-    deflateEnd(&stream);
-    uLong crc = crc32(0, prefix.data(), uInt(prefix.size()));
-    const uLong zeros_crc = crc32(0, zeros.data(), uInt(zeros.size()));
-    for (std::uint64_t i = 0; i < mib; ++i) crc = crc32_combine(crc, zeros_crc, z_off_t(zeros.size()));
-    const std::uint64_t length = prefix.size() + (mib << 20);
-    for (int shift = 0; shift < 32; shift += 8) gz.push_back(static_cast<unsigned char>(crc >> shift));
-    for (int shift = 0; shift < 32; shift += 8) gz.push_back(static_cast<unsigned char>(length >> shift));
-    return gz;
+// gzip_with_zeros (tests/common/zero_bombs.hpp) as file bytes.
+inline std::vector<unsigned char> gzip_bytes_with_zeros(const std::vector<unsigned char>& prefix, std::uint64_t mib) {
+    const std::string gz = gzip_with_zeros(std::string(prefix.begin(), prefix.end()), mib);
+    return {gz.begin(), gz.end()};
 }
 
 // The message of the tapegrad::Error that f throws, "" if it throws none.

@@ -198,18 +198,18 @@ TEST_CASE("idx: a small .gz that inflates to gigabytes is refused by the header 
     // 1.5 MB file: refused by the 1 GiB cap before anything is allocated
     // (before: 1.5 GiB allocated and returned).
     const std::string bomb = dir.file("bomb.gz");
-    write_bytes(bomb, gzip_with_zeros({0, 0, 8, 1, 0x60, 0, 0, 0}, 1536));
+    write_bytes(bomb, gzip_bytes_with_zeros({0, 0, 8, 1, 0x60, 0, 0, 0}, 1536));
     CHECK(contains(error_of([&] { read_idx_labels(bomb); }), "header claims 1610612736 bytes of labels"));
     // Two honest labels, then 8 GiB of zeros in an 8 MB file: refused at the
     // first extra byte (before: all 8 GiB inflated to count them, seconds).
     const std::string tail = dir.file("tail.gz");
-    write_bytes(tail, gzip_with_zeros({0, 0, 8, 1, 0, 0, 0, 2, 7, 9}, 8192));
+    write_bytes(tail, gzip_bytes_with_zeros({0, 0, 8, 1, 0, 0, 0, 2, 7, 9}, 8192));
     const auto start = std::chrono::steady_clock::now();
     CHECK(contains(error_of([&] { read_idx_labels(tail); }), "trailing garbage after the data, which ends at byte 10"));
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
     CHECK(resident_bytes() < rss_before + (std::size_t(64) << 20));
     // The same file without the zeros is fine: the builder is sound.
-    write_bytes(tail, gzip_with_zeros({0, 0, 8, 1, 0, 0, 0, 2, 7, 9}, 0));
+    write_bytes(tail, gzip_bytes_with_zeros({0, 0, 8, 1, 0, 0, 0, 2, 7, 9}, 0));
     CHECK(read_idx_labels(tail) == std::vector<std::uint8_t>{7, 9});
 }
 
