@@ -50,6 +50,15 @@ inline Deflated deflate_with_zeros(const std::string& prefix, std::uint64_t mib)
     return out;
 }
 
+// A version 1 .npy header as numpy writes it for a C-ordered array (padded
+// with spaces to a multiple of 64 bytes), without the data.
+inline std::string npy_header(const std::string& descr, const std::string& shape) {
+    std::string text = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    const std::size_t total = ((10 + text.size() + 1 + 63) / 64) * 64;
+    text += std::string(total - 10 - text.size() - 1, ' ') + "\n";
+    return std::string("\x93NUMPY\x01\x00", 8) + char(text.size() & 0xff) + char(text.size() >> 8) + text;
+}
+
 inline void put_le(std::string& out, std::uint64_t value, int bytes) {
     for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
 }

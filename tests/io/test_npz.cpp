@@ -19,6 +19,7 @@
 using tapegrad::Error;
 namespace npz = tapegrad::io::npz;
 namespace nn = tapegrad::nn;
+using tapegrad::testing::npy_header;
 using tapegrad::testing::zip_with_zeros;
 
 namespace {
@@ -33,14 +34,6 @@ std::string error_of(const std::function<void()>& call) {
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-// An .npy header as numpy writes it for a C-ordered array, without data.
-std::string npy_header(const std::string& descr, const std::string& shape) {
-    std::string text = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-    const std::size_t total = ((10 + text.size() + 1 + 63) / 64) * 64;
-    text += std::string(total - 10 - text.size() - 1, ' ') + "\n";
-    return std::string("\x93NUMPY\x01\x00", 8) + char(text.size() & 0xff) + char(text.size() >> 8) + text;
-}
 
 // Written by numpy 1.24 (np.lib.format.write_array) and copied here byte for
 // byte: np.asfortranarray(np.arange(6, dtype='<f8').reshape(2, 3)), version 1.
