@@ -41,9 +41,30 @@ std::string file_name_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The descriptor of this process that following the links from `path` leads
+// to (/dev/stdout -> /proc/self/fd/1, /dev/fd/N, /proc/PID/fd/N), or -1.
+int open_descriptor_named(const std::string& path) {
+    const std::string self = "/proc/" + std::to_string(::getpid()) + "/fd/";
+    std::string hop = path;
+    for (int depth = 0; depth < 40; ++depth) {
+        for (const std::string& prefix : {std::string("/proc/self/fd/"), std::string("/dev/fd/"), self})
+            if (hop.rfind(prefix, 0) == 0 && hop.size() > prefix.size() &&
+                hop.find_first_not_of("0123456789", prefix.size()) == std::string::npos &&
+                hop.size() - prefix.size() < 9)
+                return std::stoi(hop.substr(prefix.size()));
+        char target[PATH_MAX];
+        const ssize_t length = ::readlink(hop.c_str(), target, sizeof target - 1);
+        if (length <= 0) return -1;
+        target[length] = '\0';
+        hop = target[0] == '/' ? std::string(target) : directory_of(hop) + "/" + target;
+    }
+    return -1;
+}
+
 // How a path is written, decided by what is there now.
 struct Target {
-    bool write_through = false;  // a device or FIFO, written in place
+    bool write_through = false;  // a device, a FIFO or an open file, written in place
+    int descriptor = -1;         // an open regular file of this process, written at its offset
     std::string file;            // the regular file to replace (a link's target), or `path` itself
 };
 
@@ -53,7 +74,7 @@ Target resolve(const std::string& path) {
     if (::lstat(path.c_str(), &link) != 0) {
         // Nothing there yet is the ordinary case; its directory is checked
         // when the temporary file is created in it.
-        if (errno == ENOENT) return {false, path};
+        if (errno == ENOENT) return {false, -1, path};
         fail(path, "cannot write", errno);
     }
     struct stat target = link;
@@ -61,14 +82,20 @@ Target resolve(const std::string& path) {
         if (errno == ENOENT) refuse(path, "is a symbolic link to nothing; write to the file it should name instead");
         fail(path, "cannot follow the symbolic link", errno);
     }
-    if (S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode)) return {true, path};
+    if (S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode)) return {true, -1, path};
     if (!S_ISREG(target.st_mode))
         refuse(path, std::string("is ") + file_type_name(target.st_mode) + ", not a file tapegrad can write");
-    if (!S_ISLNK(link.st_mode)) return {false, path};
+    if (!S_ISLNK(link.st_mode)) return {false, -1, path};
+    // /dev/stdout, /dev/fd/N, /proc/self/fd/N name a file this process has
+    // open (`--metrics /dev/stdout > log`): replacing it would cut off what
+    // was and will be written there, so the bytes go to that descriptor, at
+    // its offset, as if the program had printed them.
+    const int descriptor = open_descriptor_named(path);
+    if (descriptor >= 0) return {true, descriptor, path};
     // Replace the file the link names, beside it, so the link stays.
     std::unique_ptr<char, void (*)(void*)> real(::realpath(path.c_str(), nullptr), std::free);
     if (!real) fail(path, "cannot resolve the symbolic link", errno);
-    return {false, real.get()};
+    return {false, -1, real.get()};
 }
 
 // A fresh file beside `file`, named ".NAME.tmp.XXXXXX" so a leftover one is
@@ -118,6 +145,14 @@ void sync_directory(const std::string& path, const std::string& file) {
 // A device or FIFO: opened without O_CREAT (nothing can be created in its
 // place) and written like a shell redirection would. O_NONBLOCK only for the
 // open, so a FIFO nobody reads fails (ENXIO) instead of hanging.
+// One of this process's open files: written through its descriptor, after
+// stdio's buffers, so the order is the order the program wrote in.
+void write_to_descriptor(const std::string& path, int descriptor, std::string_view bytes) {
+    std::fflush(nullptr);
+    const int error = write_all(descriptor, bytes);
+    if (error != 0) fail(path, "cannot write (open file descriptor " + std::to_string(descriptor) + ")", error);
+}
+
 void write_through(const std::string& path, std::string_view bytes) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -150,6 +185,7 @@ void check_writable(const std::string& path) {
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
     const Target target = resolve(path);
+    if (target.descriptor >= 0) return write_to_descriptor(path, target.descriptor, bytes);
     if (target.write_through) return write_through(path, bytes);
     std::string temp_path;
     const int fd = create_temporary(path, target.file, temp_path);

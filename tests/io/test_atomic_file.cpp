@@ -160,6 +160,30 @@ TEST_CASE("io: /dev/null stays a device, /dev/full reports the full disk, a link
     CHECK(dir.entries() == 1);
 }
 
+TEST_CASE("io: /dev/stdout redirected to a file is written at the stream's offset, the file kept") {
+    TempDir dir;
+    const std::string log = dir.file("log.txt");
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd >= 0);
+    struct stat before {};
+    REQUIRE(::fstat(fd, &before) == 0);
+    REQUIRE(::write(fd, "before\n", 7) == 7);
+    // As `mnist --metrics /dev/stdout > log.txt`: /dev/stdout is a link to
+    // /proc/self/fd/1; here a link to this test's own descriptor.
+    const std::string link = dir.file("stdout");
+    REQUIRE(::symlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), link.c_str()) == 0);
+    write_file_atomically(link, "csv\n");
+    write_file_atomically("/dev/fd/" + std::to_string(fd), "more\n");
+    REQUIRE(::write(fd, "after\n", 6) == 6);
+    ::close(fd);
+    CHECK(read_bytes(log) == "before\ncsv\nmore\nafter\n");
+    struct stat after {};
+    REQUIRE(::stat(log.c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);  // the same file, not a replacement
+    CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(link)));
+    CHECK(dir.entries() == 2);
+}
+
 TEST_CASE("io: a FIFO is written through to its reader, and one without a reader is refused, not waited on") {
     TempDir dir;
     const std::string fifo = dir.file("pipe");
