@@ -82,16 +82,18 @@ Target resolve(const std::string& path) {
         if (errno == ENOENT) refuse(path, "is a symbolic link to nothing; write to the file it should name instead");
         fail(path, "cannot follow the symbolic link", errno);
     }
+    // /dev/stdout, /dev/fd/N, /proc/self/fd/N name a file this process has
+    // open (`--metrics /dev/stdout > log`, or `| tee`): replacing it would cut
+    // off what was and will be written there, so the bytes go to that
+    // descriptor, at its offset, as if the program had printed them.
+    if (S_ISLNK(link.st_mode) && (S_ISREG(target.st_mode) || S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode))) {
+        const int descriptor = open_descriptor_named(path);
+        if (descriptor >= 0) return {true, descriptor, path};
+    }
     if (S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode)) return {true, -1, path};
     if (!S_ISREG(target.st_mode))
         refuse(path, std::string("is ") + file_type_name(target.st_mode) + ", not a file tapegrad can write");
     if (!S_ISLNK(link.st_mode)) return {false, -1, path};
-    // /dev/stdout, /dev/fd/N, /proc/self/fd/N name a file this process has
-    // open (`--metrics /dev/stdout > log`): replacing it would cut off what
-    // was and will be written there, so the bytes go to that descriptor, at
-    // its offset, as if the program had printed them.
-    const int descriptor = open_descriptor_named(path);
-    if (descriptor >= 0) return {true, descriptor, path};
     // Replace the file the link names, beside it, so the link stays.
     std::unique_ptr<char, void (*)(void*)> real(::realpath(path.c_str(), nullptr), std::free);
     if (!real) fail(path, "cannot resolve the symbolic link", errno);

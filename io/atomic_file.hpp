@@ -24,10 +24,10 @@ namespace tapegrad::io {
 //   pipe, a named pipe): written through, in place, as a shell redirection
 //   would; a write error (ENOSPC from /dev/full, EPIPE) is reported. A FIFO
 //   without a reader is refused rather than waited for.
-// - a link through /proc/self/fd/N or /dev/fd/N to a regular file this
-//   process has open (/dev/stdout redirected to a file): written to
-//   descriptor N, after flushing stdio, as if printed there, so what was and
-//   will be written to that stream stays. Not atomic.
+// - a link through /proc/self/fd/N or /dev/fd/N to a file, device or pipe
+//   this process has open (/dev/stdout, redirected to a file or not):
+//   written to descriptor N, after flushing stdio, as if printed there, so
+//   what was and will be written to that stream stays in order. Not atomic.
 // - a directory, a block device or a socket: refused.
 // Every failure throws tapegrad::Error naming `path` and the system's reason
 // (errno text), and leaves whatever was at `path` as it was.
