@@ -1,8 +1,12 @@
 #include <tapegrad/io/npz.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -31,9 +35,24 @@ struct ZipCloser {
 };
 using ZipHandle = std::unique_ptr<zip_t, ZipCloser>;
 
-ZipHandle open_zip(const std::string& path, int flags) {
+// Only a regular file is opened as an archive: O_NONBLOCK so a FIFO is
+// refused instead of waited on (libzip's own open would block on it), and a
+// directory or device is named as what it is.
+ZipHandle open_zip(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw Error("'" + path + "': cannot open for reading: " + std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+        const std::string what = S_ISREG(info.st_mode) ? std::string("cannot inspect: ") + std::strerror(errno)
+                                                       : std::string("is ") + file_type_name(info.st_mode) +
+                                                             ", not a regular file";
+        ::close(fd);
+        throw Error("'" + path + "': " + what);
+    }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     int code = 0;
-    zip_t* archive = zip_open(path.c_str(), flags, &code);
+    zip_t* archive = zip_fdopen(fd, ZIP_CHECKCONS, &code);  // owns fd from here on success
+    if (!archive) ::close(fd);
     if (!archive)
         throw Error("'" + path + "': cannot open as an npz archive: " + zip_message(code) +
                     (code == ZIP_ER_NOZIP ? " (not a zip file, or a truncated one)" : ""));
@@ -393,7 +412,7 @@ ReadOptions& ReadOptions::max_other_bytes(std::size_t bytes) {
 }
 
 Members read(const std::string& path, const ReadOptions& options) {
-    ZipHandle archive = open_zip(path, ZIP_RDONLY | ZIP_CHECKCONS);
+    ZipHandle archive = open_zip(path);
     const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
     // Every name from the central directory first: nothing is inflated for
     // an archive that holds a member it should not.

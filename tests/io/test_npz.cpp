@@ -2,7 +2,13 @@
 // header variants numpy writes (Fortran order, versions 2 and 3).
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -141,4 +147,24 @@ TEST_CASE("npz: names, dtypes and declared sizes are checked before any data is 
     long_header[10] = 0x10;  // header length 0x100074
     npz::write(path, {{"w", long_header}});
     CHECK(contains(error_of([&] { npz::read(path); }), "more than the 65536 read"));
+}
+
+TEST_CASE("npz: a FIFO or a directory is named as what it is, never waited on") {
+    TempDir dir;
+    const std::string fifo = dir.file("weights.npz");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // In a child with an alarm: a reader that blocks fails instead of hanging the test.
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::alarm(5);
+        const std::string message = error_of([&] { npz::read(fifo); });
+        _exit(contains(message, fifo) && contains(message, "is a FIFO, not a regular file") ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK(contains(error_of([&] { npz::read(dir.file("")); }), "is a directory, not a regular file"));
+    CHECK(contains(error_of([&] { npz::read(dir.file("absent.npz")); }),
+                   std::string("cannot open for reading: ") + std::strerror(ENOENT)));
 }
