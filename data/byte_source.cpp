@@ -1,18 +1,47 @@
 #include <tapegrad/data/byte_source.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <cstring>
 
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/io/atomic_file.hpp>
 
 namespace tapegrad {
 
 namespace {
 constexpr std::size_t kInputBuffer = std::size_t(1) << 16;
+
 }  // namespace
 
-ByteSource::ByteSource(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "rb")) {
-    if (!file_) fail("cannot open for reading");
+ByteSource::ByteSource(const std::string& path) : path_(path) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; only regular
+    // files are read (a FIFO would block reads forever, a directory fails late).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) fail(std::string("cannot open for reading: ") + std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+        const int error = errno;
+        ::close(fd);
+        fail(std::string("cannot inspect: ") + std::strerror(error));
+    }
+    if (!S_ISREG(info.st_mode)) {
+        ::close(fd);
+        fail(std::string("is ") + io::file_type_name(info.st_mode) + ", not a regular file");
+    }
+    size_ = std::uint64_t(info.st_size);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    file_ = ::fdopen(fd, "rb");
+    if (!file_) {
+        const int error = errno;
+        ::close(fd);
+        fail(std::string("cannot open for reading: ") + std::strerror(error));
+    }
     const int b0 = std::fgetc(file_), b1 = std::fgetc(file_);
     gzip_ = b0 == 0x1f && b1 == 0x8b;
     std::rewind(file_);
@@ -73,17 +102,16 @@ std::size_t ByteSource::read_gzip(std::uint8_t* dst, std::size_t n) {
                  (zs_.msg ? zs_.msg : "zlib error " + std::to_string(ret)));
         }
     }
-    if (stream_ended_ && done < n) {
+    if (stream_ended_ && done < n && !trailing_checked_) {
         // Concatenated gzip members are legal but never how IDX files ship;
-        // anything after the first stream is treated as garbage.
+        // anything after the first stream is garbage. Its size is the file's
+        // size less where the stream ended: nothing more is read.
+        trailing_checked_ = true;
         const std::uint64_t stream_end = compressed_read_ - zs_.avail_in;
-        std::uint64_t extra = zs_.avail_in;
         zs_.avail_in = 0;
-        while (refill()) extra += zs_.avail_in;
-        zs_.avail_in = 0;
-        if (extra > 0)
-            end_problem_ = std::to_string(extra) + " bytes of trailing garbage after the gzip stream, which ends at "
-                           "compressed byte " + std::to_string(stream_end);
+        if (size_ > stream_end)
+            end_problem_ = std::to_string(size_ - stream_end) + " bytes of trailing garbage after the gzip stream, "
+                           "which ends at compressed byte " + std::to_string(stream_end);
     }
     return done;
 }

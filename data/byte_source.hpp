@@ -23,8 +23,10 @@ namespace tapegrad {
 class ByteSource {
 public:
     /// Opens `path` and looks at its first bytes to tell gzip from raw.
-    /// Throws tapegrad::Error naming the file if it cannot be opened.
-    explicit ByteSource(const std::string& path);  // throws tapegrad::Error if unreadable
+    /// Throws tapegrad::Error naming the path and the system's reason if it
+    /// cannot be opened, or what it is if it is not a regular file (a FIFO, a
+    /// directory, a device): nothing else is read, so nothing can block.
+    explicit ByteSource(const std::string& path);
     /// Closes the file.
     ~ByteSource();
     ByteSource(const ByteSource&) = delete;
@@ -58,6 +60,8 @@ private:
     bool gzip_ = false;
     z_stream zs_{};
     bool stream_ended_ = false;
+    bool trailing_checked_ = false;
+    std::uint64_t size_ = 0;  // of the file, from fstat
     std::vector<std::uint8_t> in_;
     std::uint64_t compressed_read_ = 0;  // raw bytes taken from the file
     std::uint64_t offset_ = 0;

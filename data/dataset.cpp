@@ -1,8 +1,10 @@
 #include <tapegrad/data/dataset.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/autograd/random.hpp>
@@ -12,13 +14,18 @@ namespace tapegrad {
 namespace {
 
 // The path of `stem` or `stem.gz` in dir, whichever exists (raw first);
-// otherwise records both in `missing` and returns "".
-std::string find_idx(const std::filesystem::path& dir, const std::string& stem, std::vector<std::string>& missing) {
-    for (const std::string& name : {stem, stem + ".gz"}) {
-        const auto path = dir / name;
-        if (std::filesystem::is_regular_file(path)) return path.string();
+// otherwise records both in `missing` and returns "". Whatever exists is
+// returned even if it is not a regular file, so the reader says what it is;
+// a path the system cannot look at (a loop of links, a name too long, a
+// directory without search permission) is an error naming it and the reason.
+std::string find_idx(const std::string& dir, const std::string& stem, std::vector<std::string>& missing) {
+    const std::string base = dir.empty() || dir.back() == '/' ? dir + stem : dir + "/" + stem;
+    for (const std::string& path : {base, base + ".gz"}) {
+        struct stat info {};
+        if (::stat(path.c_str(), &info) == 0) return path;
+        if (errno != ENOENT) throw Error("'" + path + "': cannot look at it: " + std::strerror(errno));
     }
-    missing.push_back((dir / stem).string() + "[.gz]");
+    missing.push_back(base + "[.gz]");
     return "";
 }
 
@@ -30,9 +37,10 @@ void check_label(std::int64_t label, std::size_t index, std::size_t num_classes,
 
 }  // namespace
 
-Dataset dataset_from_idx(const std::string& images_path, const std::string& labels_path, std::size_t num_classes) {
-    const IdxImages images = read_idx_images(images_path);
-    const std::vector<std::uint8_t> labels = read_idx_labels(labels_path);
+Dataset dataset_from_idx(const std::string& images_path, const std::string& labels_path, std::size_t num_classes,
+                         std::size_t max_idx_bytes) {
+    const IdxImages images = read_idx_images(images_path, max_idx_bytes);
+    const std::vector<std::uint8_t> labels = read_idx_labels(labels_path, max_idx_bytes);
     if (images.count != labels.size())
         throw Error("images file '" + images_path + "' holds " + std::to_string(images.count) +
                     " images but labels file '" + labels_path + "' holds " + std::to_string(labels.size()) +
@@ -48,7 +56,7 @@ Dataset dataset_from_idx(const std::string& images_path, const std::string& labe
     return data;
 }
 
-Dataset load_mnist_dir(const std::string& dir, const std::string& split) {
+Dataset load_mnist_dir(const std::string& dir, const std::string& split, std::size_t max_idx_bytes) {
     if (split != "train" && split != "test")
         throw Error("load_mnist_dir: split '" + split + "' is neither \"train\" nor \"test\"");
     const std::string prefix = split == "train" ? "train" : "t10k";
@@ -61,7 +69,7 @@ Dataset load_mnist_dir(const std::string& dir, const std::string& split) {
         throw Error("load_mnist_dir: the " + split + " split of '" + dir + "' is incomplete; not found:" + list +
                     "\n(run scripts/setup-data.sh to build data/mnist/)");
     }
-    return dataset_from_idx(images, labels, 10);
+    return dataset_from_idx(images, labels, 10, max_idx_bytes);
 }
 
 Dataset subset(const Dataset& data, const std::vector<std::size_t>& indices) {

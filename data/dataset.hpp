@@ -13,6 +13,7 @@
 
 #include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/idx.hpp>
 
 namespace tapegrad {
 
@@ -37,15 +38,18 @@ struct Dataset {
 /// images flattened row by row and scaled to [0, 1] (pixel / 255). Throws
 /// tapegrad::Error naming the file if either cannot be read (see
 /// read_idx_images()), if the counts differ or a label is not below num_classes.
+/// `max_idx_bytes` caps each file's values, as for read_idx_images().
 Dataset dataset_from_idx(const std::string& images_path, const std::string& labels_path,
-                         std::size_t num_classes = 10);
+                         std::size_t num_classes = 10, std::size_t max_idx_bytes = kIdxMaxBytes);
 
 /// The `split` ("train" or "test") of an MNIST-layout directory, 10 classes.
 /// The MNIST file layout, also used by Fashion-MNIST: for split "train" the
 /// files train-{images-idx3,labels-idx1}-ubyte, for "test" t10k-..., each raw
 /// or with a .gz suffix. Throws tapegrad::Error listing every path tried when
-/// one is missing, or for another split name; read errors as dataset_from_idx().
-Dataset load_mnist_dir(const std::string& dir, const std::string& split);
+/// one is missing, or for another split name, and naming the path and the
+/// reason when one cannot be looked at or read; read errors as dataset_from_idx().
+/// `max_idx_bytes` caps each file's values, as for read_idx_images().
+Dataset load_mnist_dir(const std::string& dir, const std::string& split, std::size_t max_idx_bytes = kIdxMaxBytes);
 
 /// The rows `indices` of `data`, in that order (repeats allowed), as a new
 /// data set with the same num_classes. Throws tapegrad::Error naming the index

@@ -55,18 +55,24 @@ public:
         }
     }
 
-    // The format has no room for anything after the values. Reading past them
-    // also makes zlib check the gzip trailer (CRC and length).
+    // The format has no room for anything after the values: the first extra
+    // byte is refused, without inflating (or counting) the rest. Reading past
+    // the values also makes zlib check the gzip trailer (CRC and length).
     void expect_end() {
-        std::uint8_t extra[4096];
+        std::uint8_t extra = 0;
         const std::uint64_t end = in_.offset();
-        std::uint64_t total = end;
-        while (const std::size_t got = in_.read(extra, sizeof extra)) total += got;
-        if (total > end)
-            fail("trailing garbage: " + std::to_string(total - end) + " bytes after the data, which ends at byte " +
-                 std::to_string(end) + where());
+        if (in_.read(&extra, 1) != 0)
+            fail("trailing garbage after the data, which ends at byte " + std::to_string(end) + where());
         if (!in_.end_problem().empty())
             fail(in_.end_problem() + ", after the complete IDX data (" + std::to_string(end) + " bytes uncompressed)");
+    }
+
+    // Refuses, before allocating, values beyond what the caller allows.
+    void check_cap(std::uint64_t bytes, std::size_t max_bytes, const std::string& what) const {
+        if (bytes > max_bytes)
+            fail("header claims " + std::to_string(bytes) + " bytes of " + what + ", more than the " +
+                 std::to_string(max_bytes) + " bytes allowed (the max_bytes argument, default " +
+                 std::to_string(kIdxMaxBytes) + ", raises it)");
     }
 
 private:
@@ -146,7 +152,7 @@ void write_idx(const std::string& path, const std::vector<std::uint8_t>& header,
 
 }  // namespace
 
-IdxImages read_idx_images(const std::string& path) {
+IdxImages read_idx_images(const std::string& path, std::size_t max_bytes) {
     IdxReader in(path);
     check_magic(in, kImagesMagic, "unsigned-byte 3-D images");
     IdxImages images;
@@ -160,15 +166,17 @@ IdxImages read_idx_images(const std::string& path) {
     if (images.count > std::numeric_limits<std::size_t>::max() / per_image)
         in.fail("header claims " + std::to_string(images.count) + " images of " + std::to_string(per_image) +
                 " pixels, more than memory can address");
+    in.check_cap(std::uint64_t(images.count) * per_image, max_bytes, "pixels");
     in.read_payload(images.pixels, images.count * per_image, "the pixels");
     in.expect_end();
     return images;
 }
 
-std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
+std::vector<std::uint8_t> read_idx_labels(const std::string& path, std::size_t max_bytes) {
     IdxReader in(path);
     check_magic(in, kLabelsMagic, "unsigned-byte 1-D labels");
     const std::size_t count = read_dim(in, "label count");
+    in.check_cap(count, max_bytes, "labels");
     std::vector<std::uint8_t> labels;
     in.read_payload(labels, count, "the labels");
     in.expect_end();

@@ -5,7 +5,9 @@
 /// values, nothing else. Files may be raw or gzip-compressed.
 ///
 /// Every defect (truncation, a foreign or mislabelled file, trailing bytes, bad
-/// gzip) throws tapegrad::Error naming the file, what is wrong and where.
+/// gzip, a path that is missing or not a regular file) throws tapegrad::Error
+/// naming the file, what is wrong and where. Trailing bytes are refused at the
+/// first one: nothing after the values is inflated.
 #pragma once
 
 #include <cstddef>
@@ -29,12 +31,22 @@ struct IdxImages {
     std::vector<std::uint8_t> pixels;  // count x rows x cols, row-major
 };
 
-/// Reads an images file (magic 0x00000803), raw or gzip. Throws
-/// tapegrad::Error naming the file, the defect and where it is.
-IdxImages read_idx_images(const std::string& path);
-/// Reads a labels file (magic 0x00000801), raw or gzip: one byte per label.
-/// Throws tapegrad::Error naming the file, the defect and where it is.
-std::vector<std::uint8_t> read_idx_labels(const std::string& path);
+/// The most bytes of values (pixels or labels) a reader accepts unless its
+/// caller passes more: 1 GiB. Full MNIST's training images are 47 MB; a header
+/// claiming more is refused before anything is allocated, so a small .gz that
+/// inflates to gigabytes (of zeros, say) costs nothing. Raise it for larger
+/// data sets. The values are read as they arrive, so a header claiming more
+/// than the file holds costs at most what the file holds.
+inline constexpr std::size_t kIdxMaxBytes = std::size_t(1) << 30;
+
+/// Reads an images file (magic 0x00000803), raw or gzip, of at most
+/// `max_bytes` pixels. Throws tapegrad::Error naming the file, the defect and
+/// where it is.
+IdxImages read_idx_images(const std::string& path, std::size_t max_bytes = kIdxMaxBytes);
+/// Reads a labels file (magic 0x00000801), raw or gzip: one byte per label, at
+/// most `max_bytes` of them. Throws tapegrad::Error naming the file, the defect
+/// and where it is.
+std::vector<std::uint8_t> read_idx_labels(const std::string& path, std::size_t max_bytes = kIdxMaxBytes);
 
 /// Writes `images` as an images file, read back by read_idx_images().
 /// Written whole or not at all (io::write_file_atomically), so a reader never

@@ -1,7 +1,12 @@
 #include <tapegrad/io/npz.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zip.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -30,9 +35,24 @@ struct ZipCloser {
 };
 using ZipHandle = std::unique_ptr<zip_t, ZipCloser>;
 
-ZipHandle open_zip(const std::string& path, int flags) {
+// Only a regular file is opened as an archive: O_NONBLOCK so a FIFO is
+// refused instead of waited on (libzip's own open would block on it), and a
+// directory or device is named as what it is.
+ZipHandle open_zip(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw Error("'" + path + "': cannot open for reading: " + std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+        const std::string what = S_ISREG(info.st_mode) ? std::string("cannot inspect: ") + std::strerror(errno)
+                                                       : std::string("is ") + file_type_name(info.st_mode) +
+                                                             ", not a regular file";
+        ::close(fd);
+        throw Error("'" + path + "': " + what);
+    }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     int code = 0;
-    zip_t* archive = zip_open(path.c_str(), flags, &code);
+    zip_t* archive = zip_fdopen(fd, ZIP_CHECKCONS, &code);  // owns fd from here on success
+    if (!archive) ::close(fd);
     if (!archive)
         throw Error("'" + path + "': cannot open as an npz archive: " + zip_message(code) +
                     (code == ZIP_ER_NOZIP ? " (not a zip file, or a truncated one)" : ""));
@@ -145,25 +165,69 @@ private:
     std::size_t at_ = 0;
 };
 
-NpyHeader parse_npy_header(const std::string& bytes) {
+// numpy itself refuses headers above 10,000 bytes unless told otherwise;
+// this bounds what a member can make read() hold before its data.
+constexpr std::size_t kMaxHeaderLength = std::size_t(1) << 16;
+
+// The bytes before the header text (magic, version, header length) and the
+// header text's length. npy version 1 stores the length in 2 bytes, versions
+// 2 and 3 (3: the text is UTF-8) in 4.
+struct Preamble {
+    std::size_t text_offset = 0;
+    std::size_t text_length = 0;
+};
+
+Preamble parse_preamble(const std::string& bytes) {
     const std::size_t magic_length = xt::detail::magic_string_length;
     if (bytes.size() < magic_length + 4 || bytes.compare(0, magic_length, xt::detail::magic_string) != 0)
         throw Error("not an .npy member");
     const auto byte = [&](std::size_t i) { return std::size_t(static_cast<unsigned char>(bytes[i])); };
     const std::size_t major = byte(magic_length);
-    std::size_t header_length = byte(magic_length + 2) | byte(magic_length + 3) << 8;
-    std::size_t offset = magic_length + 4;
+    if (major < 1 || major > 3)
+        throw Error("unsupported .npy header version " + std::to_string(major) + "." +
+                    std::to_string(byte(magic_length + 1)) + " (versions 1 to 3 are read)");
+    Preamble preamble;
+    preamble.text_length = byte(magic_length + 2) | byte(magic_length + 3) << 8;
+    preamble.text_offset = magic_length + 4;
     if (major >= 2) {
         if (bytes.size() < magic_length + 6) throw Error("truncated .npy header");
-        header_length |= byte(magic_length + 4) << 16 | byte(magic_length + 5) << 24;
-        offset += 2;
+        preamble.text_length |= byte(magic_length + 4) << 16 | byte(magic_length + 5) << 24;
+        preamble.text_offset += 2;
     }
-    if (major < 1 || major > 3 || header_length == 0 || bytes.size() < offset + header_length)
-        throw Error("truncated or unsupported .npy header");
-    const std::string text = bytes.substr(offset, header_length);
+    if (preamble.text_length == 0) throw Error("empty .npy header");
+    if (preamble.text_length > kMaxHeaderLength)
+        throw Error("the .npy header claims " + std::to_string(preamble.text_length) + " bytes, more than the " +
+                    std::to_string(kMaxHeaderLength) + " read");
+    return preamble;
+}
+
+NpyHeader parse_npy_header(const std::string& bytes) {
+    const Preamble preamble = parse_preamble(bytes);
+    if (bytes.size() < preamble.text_offset + preamble.text_length) throw Error("truncated .npy header");
+    const std::string text = bytes.substr(preamble.text_offset, preamble.text_length);
     NpyHeader header = HeaderText(text).parse();
-    header.data_offset = offset + header_length;
+    header.data_offset = preamble.text_offset + preamble.text_length;
     return header;
+}
+
+// The size of one element of the dtypes tapegrad reads; 0 for any other.
+std::size_t item_size(const std::string& descr) {
+    if (descr == "<f4") return 4;
+    if (descr == "<f8" || descr == "<i8") return 8;
+    if (descr == "|u1") return 1;
+    return 0;
+}
+
+// Appends to `bytes` until it holds `size` bytes or the member ends.
+void read_up_to(zip_file_t* file, std::string& bytes, std::size_t size, const std::string& where) {
+    while (bytes.size() < size) {
+        const std::size_t have = bytes.size();
+        bytes.resize(size);
+        const zip_int64_t got = zip_fread(file, bytes.data() + have, size - have);
+        if (got < 0) throw Error(where + " is damaged: " + zip_file_strerror(file));
+        bytes.resize(have + std::size_t(got));
+        if (got == 0) return;
+    }
 }
 
 // The size a zip entry declares is just a header field: a damaged or
@@ -171,9 +235,8 @@ NpyHeader parse_npy_header(const std::string& bytes) {
 // actually arrives (at most ~1032x the compressed size, deflate's limit), and
 // the data must then come to exactly the declared size. Reading to the end
 // also makes libzip verify the member's CRC.
-std::string read_member(zip_file_t* file, zip_uint64_t declared, const std::string& where) {
+std::string read_member(zip_file_t* file, zip_uint64_t declared, const std::string& where, std::string bytes) {
     constexpr std::size_t chunk = std::size_t(1) << 20;
-    std::string bytes;
     for (;;) {
         const std::size_t have = bytes.size();
         bytes.resize(have + chunk);
@@ -187,6 +250,59 @@ std::string read_member(zip_file_t* file, zip_uint64_t declared, const std::stri
     if (bytes.size() != declared)
         throw Error(where + " is truncated: " + std::to_string(bytes.size()) + " of the " + std::to_string(declared) +
                     " bytes its zip entry declares");
+    return bytes;
+}
+
+// Reads a member's .npy header alone and checks it against its declared size
+// and what the caller expects, before any of its data is inflated. Returns
+// the bytes read so far (the preamble and header); adds to `other_bytes` the
+// size of a member the caller did not name.
+std::string check_member_header(zip_file_t* file, zip_uint64_t declared, const std::string& path,
+                                const std::string& name, const ReadOptions& options, std::size_t& other_bytes) {
+    const std::string where = "'" + path + "': member '" + name + "'";
+    std::string bytes;
+    NpyHeader header;
+    try {
+        // Enough for the preamble of any version, then the header text.
+        read_up_to(file, bytes, std::size_t(std::min<zip_uint64_t>(declared, 12)), where);
+        const Preamble preamble = parse_preamble(bytes);
+        if (preamble.text_offset + preamble.text_length > declared) throw Error("truncated .npy header");
+        read_up_to(file, bytes, preamble.text_offset + preamble.text_length, where);
+        header = parse_npy_header(bytes);
+    } catch (const Error& e) {
+        throw Error(where + ": " + e.what());
+    }
+    const std::size_t size = item_size(header.descr);
+    if (size == 0)
+        throw Error(where + ": dtype '" + header.descr + "' is not one tapegrad reads (<f4, <f8, <i8, |u1)");
+    const auto found = options.expected().find(name);
+    if (found != options.expected().end()) {
+        if (header.descr != found->second.dtype)
+            throw Error(where + " has dtype '" + header.descr + "', expected '" + found->second.dtype + "'");
+        if (header.shape != found->second.shape)
+            throw Error(where + " has shape " + shape_str(header.shape) + ", expected " +
+                        shape_str(found->second.shape));
+    } else if (!options.others()) {
+        throw Error("'" + path + "': unexpected member '" + name + "'");
+    }
+    // The data the header describes, which the zip entry must declare exactly.
+    std::size_t data_bytes = size;
+    for (std::size_t extent : header.shape) {
+        if (extent != 0 && data_bytes > std::numeric_limits<std::size_t>::max() / extent)
+            throw Error(where + ": shape " + shape_str(header.shape) + " in the .npy header is too large");
+        data_bytes *= extent;
+    }
+    if (declared < header.data_offset || declared - header.data_offset != data_bytes)
+        throw Error(where + ": its .npy header describes " + std::to_string(header.data_offset + data_bytes) +
+                    " bytes (shape " + shape_str(header.shape) + ", dtype '" + header.descr +
+                    "'), but its zip entry declares " + std::to_string(declared) + ": truncated or damaged");
+    if (found == options.expected().end()) {
+        if (data_bytes > options.max_other_bytes() - std::min(other_bytes, options.max_other_bytes()))
+            throw Error(where + ": " + std::to_string(data_bytes) + " bytes of data would exceed the " +
+                        std::to_string(options.max_other_bytes()) + " bytes allowed for members read unchecked " +
+                        "(ReadOptions::max_other_bytes raises it)");
+        other_bytes += data_bytes;
+    }
     return bytes;
 }
 
@@ -279,23 +395,52 @@ void write(const std::string& path, const Members& members) {
     write_file_atomically(path, zip_in_memory(members, path));
 }
 
-Members read(const std::string& path) {
-    ZipHandle archive = open_zip(path, ZIP_RDONLY | ZIP_CHECKCONS);
-    Members members;
+ReadOptions& ReadOptions::expect(const std::string& name, const std::string& dtype,
+                                 const std::vector<std::size_t>& shape) {
+    expected_[name] = Expected{dtype, shape};
+    return *this;
+}
+
+ReadOptions& ReadOptions::others(bool allowed) {
+    others_ = allowed;
+    return *this;
+}
+
+ReadOptions& ReadOptions::max_other_bytes(std::size_t bytes) {
+    max_other_bytes_ = bytes;
+    return *this;
+}
+
+Members read(const std::string& path, const ReadOptions& options) {
+    ZipHandle archive = open_zip(path);
     const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
+    // Every name from the central directory first: nothing is inflated for
+    // an archive that holds a member it should not.
+    std::vector<zip_stat_t> entries(std::size_t(std::max<zip_int64_t>(count, 0)));
     for (zip_int64_t i = 0; i < count; ++i) {
-        zip_stat_t stat;
+        zip_stat_t& stat = entries[std::size_t(i)];
         if (zip_stat_index(archive.get(), zip_uint64_t(i), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE) ||
             !(stat.valid & ZIP_STAT_NAME))
             throw Error("'" + path + "': damaged entry " + std::to_string(i) + ": " + zip_strerror(archive.get()));
-        std::string name = stat.name;
+        const std::string name = stat.name;
         if (name.size() < 4 || name.compare(name.size() - 4, 4, ".npy") != 0)
             throw Error("'" + path + "': member '" + name + "' is not an .npy array");
+        const std::string bare = name.substr(0, name.size() - 4);
+        if (!options.others() && options.expected().count(bare) == 0)
+            throw Error("'" + path + "': unexpected member '" + bare + "'");
+    }
+    Members members;
+    std::size_t other_bytes = 0;
+    for (zip_int64_t i = 0; i < count; ++i) {
+        const zip_stat_t& stat = entries[std::size_t(i)];
+        std::string name = stat.name;
+        name.resize(name.size() - 4);
         std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> file(zip_fopen_index(archive.get(), zip_uint64_t(i), 0),
                                                                 zip_fclose);
         if (!file) throw Error("'" + path + "': cannot read '" + name + "': " + zip_strerror(archive.get()));
-        std::string bytes = read_member(file.get(), stat.size, "'" + path + "': member '" + name + "'");
-        name.resize(name.size() - 4);
+        std::string header = check_member_header(file.get(), stat.size, path, name, options, other_bytes);
+        std::string bytes = read_member(file.get(), stat.size, "'" + path + "': member '" + name + ".npy'",
+                                        std::move(header));
         // Two members of one name cannot get here: libzip refuses such an
         // archive when opening it ("File already exists").
         members.emplace(std::move(name), std::move(bytes));
@@ -303,9 +448,15 @@ Members read(const std::string& path) {
     return members;
 }
 
+template <class X>
+std::string dtype_of() {
+    return xt::detail::build_typestring<X>();
+}
+
 #define TAPEGRAD_NPZ_INSTANTIATE(X)                              \
     template std::string to_npy(const xt::xarray<X>&);           \
-    template xt::xarray<X> from_npy(const std::string&, const std::string&);
+    template xt::xarray<X> from_npy(const std::string&, const std::string&);  \
+    template std::string dtype_of<X>();
 TAPEGRAD_NPZ_INSTANTIATE(float)
 TAPEGRAD_NPZ_INSTANTIATE(double)
 TAPEGRAD_NPZ_INSTANTIATE(std::int64_t)

@@ -26,7 +26,13 @@ void save(const Module<T>& module, const std::string& path) {
 
 template <class T>
 void load(Module<T>& module, const std::string& path) {
-    const StateDict<T> state = extract_state<T>(io::npz::read(path), "", path);
+    // The module's parameters are what the file may hold: each member's dtype
+    // and shape are checked from its header before its data is inflated.
+    io::npz::ReadOptions expected;
+    expected.others(false);
+    for (const auto& [name, value] : module.state_dict())
+        expected.expect(name, io::npz::dtype_of<T>(), {value.shape().begin(), value.shape().end()});
+    const StateDict<T> state = extract_state<T>(io::npz::read(path, expected), "", path);
     try {
         module.load_state(state);
     } catch (const Error& e) {

@@ -51,7 +51,10 @@ GradcheckOptions tolerances() { return GradcheckOptions(); }
 InputPool make_pool(const Settings& s) {
     const std::size_t candidates = 4 * s.batch + 32;  // spares for the ReLU kink check
     const std::uint64_t seed = derive_seed(s.seed, 1);
-    if (!s.synthetic && (s.data_given || std::filesystem::exists(s.data)))
+    // Without --data, the default directory is used if there is anything at
+    // all (error_code: a path the system refuses to look at is "not there").
+    std::error_code unreadable;
+    if (!s.synthetic && (s.data_given || std::filesystem::exists(s.data, unreadable)))
         return mnist_pool(s.data, candidates, seed);
     InputPool pool = synthetic_pool(candidates, kLayerSizes.front(), kLayerSizes.back(), seed);
     if (!s.synthetic) pool.source += " (no " + s.data + "; scripts/setup-data.sh fetches real digits)";
@@ -183,6 +186,9 @@ int main(int argc, char** argv) {
         return all_pass ? 0 : 1;
     } catch (const Error& e) {
         std::fprintf(stderr, "gradcheck: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "gradcheck: unexpected failure: %s\n", e.what());
         return 1;
     }
 }

@@ -186,13 +186,18 @@ int run(const mnist::Options& o) {
 
 }  // namespace
 
+// Nothing escapes main: the library reports bad paths and data as
+// tapegrad::Error (caught in run, exit 2); anything else is unexpected.
 int main(int argc, char** argv) {
-    const mnist::ParsedCommandLine parsed = mnist::parse_command_line(argc, argv);
-    if (parsed.exit_code) return *parsed.exit_code;
     try {
+        const mnist::ParsedCommandLine parsed = mnist::parse_command_line(argc, argv);
+        if (parsed.exit_code) return *parsed.exit_code;
         return run(parsed.options);
     } catch (const std::exception& e) {
         std::cerr << "mnist: " << e.what() << "\n";
+        return exit_failure;
+    } catch (...) {
+        std::cerr << "mnist: an unknown failure\n";
         return exit_failure;
     }
 }

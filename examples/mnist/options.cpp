@@ -1,8 +1,5 @@
 #include "options.hpp"
 
-#include <cerrno>
-#include <charconv>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -14,6 +11,7 @@
 #include "../unsigned_flags.hpp"
 
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/io/atomic_file.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
 namespace mnist {
@@ -32,9 +30,10 @@ std::map<std::string, Init> inits_by_name() {
 }
 
 // Every file we will write later must be writable now, rather than fail
-// after an hour of training: its directory exists and lets us create files,
-// the name is not a directory, and no two outputs name the same file (the
-// second write would replace the first). Nothing is created here.
+// after an hour of training: a directory to go to, not a directory itself nor
+// anything else io::write_file_atomically would refuse, and no two outputs
+// naming the same file (the second write would replace the first). Nothing
+// is created here.
 void check_outputs(const Options& o) {
     namespace fs = std::filesystem;
     const std::pair<const char*, const std::string*> outputs[] = {
@@ -42,13 +41,12 @@ void check_outputs(const Options& o) {
     std::vector<std::pair<const char*, fs::path>> seen;
     for (const auto& [flag, path] : outputs) {
         if (path->empty()) continue;
+        try {
+            tapegrad::io::check_writable(*path);
+        } catch (const tapegrad::Error& e) {
+            throw CLI::ValidationError(flag, e.what());
+        }
         std::error_code error;
-        const fs::path parent = fs::path(*path).parent_path().empty() ? fs::path(".") : fs::path(*path).parent_path();
-        if (!fs::is_directory(parent, error))
-            throw CLI::ValidationError(flag, "directory '" + parent.string() + "' does not exist");
-        if (::access(parent.c_str(), W_OK | X_OK) != 0)
-            throw CLI::ValidationError(flag, "cannot create files in '" + parent.string() + "': " + std::strerror(errno));
-        if (fs::is_directory(*path, error)) throw CLI::ValidationError(flag, "'" + *path + "' is a directory");
         // Absolute first: weakly_canonical leaves a relative name that does not exist yet as it is.
         const fs::path canonical = fs::weakly_canonical(fs::absolute(*path, error), error);
         if (error) throw CLI::ValidationError(flag, "'" + *path + "': " + error.message());

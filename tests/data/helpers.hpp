@@ -3,6 +3,7 @@
 // which sample they are.
 #pragma once
 
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -13,6 +14,7 @@
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include "../common/temp_dir.hpp"
+#include "../common/zero_bombs.hpp"
 
 namespace tapegrad::testing {
 
@@ -24,6 +26,12 @@ inline std::vector<unsigned char> read_bytes(const std::string& path) {
 inline void write_bytes(const std::string& path, const std::vector<unsigned char>& bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// gzip_with_zeros (tests/common/zero_bombs.hpp) as file bytes.
+inline std::vector<unsigned char> gzip_bytes_with_zeros(const std::vector<unsigned char>& prefix, std::uint64_t mib) {
+    const std::string gz = gzip_with_zeros(std::string(prefix.begin(), prefix.end()), mib);
+    return {gz.begin(), gz.end()};
 }
 
 // The message of the tapegrad::Error that f throws, "" if it throws none.

@@ -1,6 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
 #include <string>
 
@@ -104,4 +109,31 @@ TEST_CASE("dataset: one_hot and subset") {
     const Dataset all = indexed_dataset(5);
     CHECK(traced_indices(subset(all, {4, 0, 4})) == std::vector<std::size_t>{4, 0, 4});
     CHECK(contains(error_of([&] { subset(all, {5}); }), "index 5 is out of range"));
+}
+
+TEST_CASE("dataset: paths the system refuses, or that are not files, are a tapegrad::Error saying why") {
+    TempDir dir;
+    // A directory where a file should be: named as a directory, not "not found".
+    REQUIRE(::mkdir(dir.file("train-images-idx3-ubyte").c_str(), 0700) == 0);
+    write_idx_labels(dir.file("train-labels-idx1-ubyte"), {1});
+    CHECK(contains(error_of([&] { load_mnist_dir(dir.file(""), "train"); }), "is a directory, not a regular file"));
+    // A loop of links as the directory (before: std::filesystem_error escaped).
+    const std::string loop = dir.file("loop");
+    REQUIRE(::symlink("loop", loop.c_str()) == 0);
+    const std::string looped = error_of([&] { load_mnist_dir(loop, "train"); });
+    CHECK(contains(looped, loop));
+    CHECK(contains(looped, std::strerror(ELOOP)));
+    // A file as the directory.
+    write_idx_labels(dir.file("plain"), {1});
+    CHECK(contains(error_of([&] { load_mnist_dir(dir.file("plain"), "test"); }), std::strerror(ENOTDIR)));
+    // A path longer than the system allows.
+    std::string long_dir = dir.file("");
+    while (long_dir.size() < 4200) long_dir += "d/";
+    CHECK(contains(error_of([&] { load_mnist_dir(long_dir, "test"); }), std::strerror(ENAMETOOLONG)));
+    // A directory without search permission is not enforced for root: tested
+    // only when the test runs as another user.
+    if (::geteuid() != 0) {
+        REQUIRE(::mkdir(dir.file("closed").c_str(), 0600) == 0);
+        CHECK(contains(error_of([&] { load_mnist_dir(dir.file("closed"), "test"); }), std::strerror(EACCES)));
+    }
 }

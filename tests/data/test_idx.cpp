@@ -1,5 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -7,6 +14,7 @@
 
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/idx.hpp>
+#include "../reliability/resident_memory.hpp"
 #include "helpers.hpp"
 
 using namespace tapegrad;
@@ -131,11 +139,15 @@ TEST_CASE("idx: foreign files and other IDX types are rejected by their magic") 
     CHECK(contains(error_of([&] { read_idx_images(dir.file("absent")); }), "cannot open"));
 }
 
-TEST_CASE("idx: a huge count in the header fails on truncation, not allocation") {
+TEST_CASE("idx: a huge count in the header fails on truncation or the cap, not allocation") {
     TempDir dir;
     const std::string path = dir.file("liar");
-    write_bytes(path, {0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 1, 2, 3});
+    // 60000 x 28 x 28 (47 MB, under the cap), then 3 bytes: read as they arrive.
+    write_bytes(path, {0, 0, 8, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3});
     CHECK(contains(error_of([&] { read_idx_images(path); }), "truncated at byte 19"));
+    // 2^32 - 1 images of 65535 x 65535: beyond the cap, refused by the header alone.
+    write_bytes(path, {0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 1, 2, 3});
+    CHECK(contains(error_of([&] { read_idx_images(path); }), "more than the 1073741824 bytes allowed"));
 }
 
 TEST_CASE("idx: bytes after the data are trailing garbage, raw or gzip") {
@@ -146,7 +158,7 @@ TEST_CASE("idx: bytes after the data are trailing garbage, raw or gzip") {
     write_bytes(dir.file("raw"), raw);
     const std::string msg = error_of([&] { read_idx_labels(dir.file("raw")); });
     CHECK(contains(msg, dir.file("raw")));
-    CHECK(contains(msg, "trailing garbage: 3 bytes after the data, which ends at byte 10"));
+    CHECK(contains(msg, "trailing garbage after the data, which ends at byte 10"));
 
     // Extra bytes inside the compressed data ...
     write_idx_images(dir.file("plain"), sample_images(1, 2, 2));
@@ -154,7 +166,7 @@ TEST_CASE("idx: bytes after the data are trailing garbage, raw or gzip") {
     inner.push_back(42);
     write_gzip(dir.file("in.gz"), inner);
     CHECK(contains(error_of([&] { read_idx_images(dir.file("in.gz")); }),
-                   "trailing garbage: 1 bytes after the data, which ends at byte 20 of the uncompressed data"));
+                   "trailing garbage after the data, which ends at byte 20 of the uncompressed data"));
 
     // ... and after the gzip stream, which zlib's gzread would skip silently.
     write_idx_images(dir.file("out.gz"), sample_images(1, 2, 2), true);
@@ -177,4 +189,61 @@ TEST_CASE("idx: writers refuse inconsistent images and leave no temporary file")
     std::size_t files = 0;
     for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.file(""))) ++files;
     CHECK(files == 1);
+}
+
+TEST_CASE("idx: a small .gz that inflates to gigabytes is refused by the header or at the first extra byte") {
+    TempDir dir;
+    const std::size_t rss_before = resident_bytes();
+    // A header claiming 1.5 GiB of labels, and 1.5 GiB of zeros behind it in a
+    // 1.5 MB file: refused by the 1 GiB cap before anything is allocated
+    // (before: 1.5 GiB allocated and returned).
+    const std::string bomb = dir.file("bomb.gz");
+    write_bytes(bomb, gzip_bytes_with_zeros({0, 0, 8, 1, 0x60, 0, 0, 0}, 1536));
+    CHECK(contains(error_of([&] { read_idx_labels(bomb); }), "header claims 1610612736 bytes of labels"));
+    // Two honest labels, then 8 GiB of zeros in an 8 MB file: refused at the
+    // first extra byte (before: all 8 GiB inflated to count them, seconds).
+    const std::string tail = dir.file("tail.gz");
+    write_bytes(tail, gzip_bytes_with_zeros({0, 0, 8, 1, 0, 0, 0, 2, 7, 9}, 8192));
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(contains(error_of([&] { read_idx_labels(tail); }), "trailing garbage after the data, which ends at byte 10"));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    CHECK(resident_bytes() < rss_before + (std::size_t(64) << 20));
+    // The same file without the zeros is fine: the builder is sound.
+    write_bytes(tail, gzip_bytes_with_zeros({0, 0, 8, 1, 0, 0, 0, 2, 7, 9}, 0));
+    CHECK(read_idx_labels(tail) == std::vector<std::uint8_t>{7, 9});
+}
+
+TEST_CASE("idx: the cap is the caller's to raise or lower") {
+    TempDir dir;
+    write_idx_images(dir.file("img"), sample_images(4, 2, 2));
+    write_idx_labels(dir.file("lab"), {1, 2, 3, 4});
+    CHECK(contains(error_of([&] { read_idx_images(dir.file("img"), 15); }), "16 bytes of pixels, more than the 15"));
+    CHECK(contains(error_of([&] { read_idx_labels(dir.file("lab"), 3); }), "4 bytes of labels, more than the 3"));
+    CHECK(read_idx_images(dir.file("img"), 16).pixels.size() == 16);
+    CHECK(read_idx_labels(dir.file("lab"), 4).size() == 4);
+}
+
+TEST_CASE("idx: a FIFO, a directory or a missing file is named as what it is, with the system's reason") {
+    TempDir dir;
+    const std::string fifo = dir.file("fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // In a child with an alarm, so a reader that blocks (it did, forever)
+    // fails the test instead of hanging it.
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::alarm(5);
+        const std::string message = error_of([&] { read_idx_images(fifo); });
+        _exit(contains(message, fifo) && contains(message, "is a FIFO, not a regular file") ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+
+    const std::string folder = dir.file("folder");
+    REQUIRE(::mkdir(folder.c_str(), 0700) == 0);
+    CHECK(contains(error_of([&] { read_idx_labels(folder); }), "is a directory, not a regular file"));
+    const std::string absent = error_of([&] { read_idx_labels(dir.file("absent")); });
+    CHECK(contains(absent, dir.file("absent")));
+    CHECK(contains(absent, std::string("cannot open for reading: ") + std::strerror(ENOENT)));
 }

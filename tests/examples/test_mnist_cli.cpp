@@ -2,12 +2,18 @@
 // way a person would use it from the command line.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
+#include "../common/scratch_device.hpp"
 #include "mnist_cli.hpp"
 #include <tapegrad/io/npz.hpp>
 
@@ -349,4 +355,55 @@ TEST_CASE_FIXTURE(Fixture, "outputs are checked before training: one file each, 
         CHECK(run.out.find("epoch") == std::string::npos);  // refused before training
     }
     CHECK(only_expected_files(dir, {"data", "stdout.txt", "stderr.txt"}));
+}
+
+TEST_CASE_FIXTURE(Fixture, "output and data paths the system refuses exit 2 before training, never abort") {
+    // Before: a std::filesystem_error thrown before main's try (SIGABRT, 134)
+    // for output paths; exit 1 and a non-tapegrad error for --data.
+    REQUIRE(::symlink("loop", dir.file("loop").c_str()) == 0);
+    std::string long_path = "d";
+    while (long_path.size() < 4200) long_path += "/d";
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {quick_run({"--save", "loop/w.npz"}), std::strerror(ELOOP)},
+        {quick_run({"--metrics", long_path + "/m.csv"}), std::strerror(ENAMETOOLONG)},
+        {quick_run({"--plot", "stdout.txt/p.svg"}), std::strerror(ENOTDIR)},
+        {quick_run({"--checkpoint", "data"}), "is a directory"},
+        {quick_run({"--data", "loop"}), std::strerror(ELOOP)},
+        {quick_run({"--data", long_path}), std::strerror(ENAMETOOLONG)},
+    };
+    for (const Case& c : cases) {
+        const RunResult run = run_mnist(dir, c.args);
+        INFO(c.args.back().substr(0, 40), ": ", run.err);
+        CHECK(run.status == 2);
+        CHECK(run.err.find(c.message) != std::string::npos);
+        CHECK(run.out.find("training") == std::string::npos);
+    }
+}
+
+TEST_CASE_FIXTURE(Fixture, "devices are written through and links followed, never replaced") {
+    // Copies of /dev/null and /dev/full (mknod) in a directory of their own:
+    // a regression replaces those, never the machine's.
+    TempDir devices;
+    const std::string null_device = tapegrad::testing::scratch_device(devices, "null");
+    const std::string full_device = tapegrad::testing::scratch_device(devices, "full");
+    // --metrics through a link, as /dev/stdout is one: the link stays, its file gets the CSV.
+    write_bytes(dir.file("real.csv"), "old\n");
+    REQUIRE(::symlink("real.csv", dir.file("m.csv").c_str()) == 0);
+    const RunResult run = run_mnist(dir, quick_run({"--metrics", "m.csv", "--save", null_device}));
+    INFO(run.err);
+    CHECK(run.status == 0);
+    CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(dir.file("m.csv"))));
+    CHECK(read_bytes(dir.file("real.csv")).rfind("epoch,train_loss", 0) == 0);
+    CHECK(std::filesystem::is_character_file(null_device));
+
+    // A full disk is a failure (exit 1, named), not a success.
+    const RunResult full = run_mnist(dir, quick_run({"--save", full_device}));
+    CHECK(full.status == 1);
+    CHECK(full.err.find(full_device) != std::string::npos);
+    CHECK(full.err.find(std::strerror(ENOSPC)) != std::string::npos);
+    CHECK(std::filesystem::is_character_file(full_device));
 }

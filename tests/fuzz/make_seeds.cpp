@@ -13,6 +13,7 @@
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/io/npz.hpp>
+#include "../common/zero_bombs.hpp"
 
 namespace fs = std::filesystem;
 namespace npz = tapegrad::io::npz;
@@ -63,6 +64,16 @@ int main(int argc, char** argv) {
         tapegrad::write_idx_labels((root / "fuzz_idx" / ("labels" + ext)).string(), labels, gz);
     }
     tapegrad::write_idx_images((root / "fuzz_idx" / "empty-images").string(), images(0, 28, 28));
+    // Small files that inflate to megabytes (about 1 KB per MiB): a header
+    // claiming 60000 x 28 x 28 images over 8 MiB of zeros (truncated), and two
+    // labels followed by 8 MiB of zeros (trailing garbage, to be refused at
+    // its first byte). Mutations of these probe the caps and the growth of
+    // buffers as data arrives; the seeds stay under run.sh's 16 KB -max_len.
+    using tapegrad::testing::gzip_with_zeros;
+    write_bytes(root / "fuzz_idx" / "bomb-images.gz",
+                gzip_with_zeros(std::string("\0\0\x08\x03\0\0\xea\x60\0\0\0\x1c\0\0\0\x1c", 16), 8));
+    write_bytes(root / "fuzz_idx" / "bomb-trailing.gz",
+                gzip_with_zeros(std::string("\0\0\x08\x01\0\0\0\x02\x07\x09", 10), 8));
 
     // fuzz_idx_gzip compresses its input itself: uncompressed files.
     tapegrad::write_idx_images((root / "fuzz_idx_gzip" / "images").string(), images(2, 3, 3));
@@ -77,6 +88,11 @@ int main(int argc, char** argv) {
     checkpoint["meta/text/rng"] = npz::to_npy(xt::xarray<std::uint8_t>{'4', '2'});
     npz::write((root / "fuzz_npz" / "checkpoint.npz").string(), checkpoint);
     npz::write((root / "fuzz_npz" / "empty.npz").string(), {});
+    // A deflated member of 8 MiB of zeros whose .npy header says so: the
+    // zip-bomb shape, small enough to mutate.
+    write_bytes(root / "fuzz_npz" / "bomb.npz",
+                tapegrad::testing::zip_with_zeros("0.weight.npy",
+                                                  tapegrad::testing::npy_header("<f4", "(2097152,)"), 8));
 
     // fuzz_npy: single members of every dtype and rank, and a Fortran-order one.
     write_bytes(root / "fuzz_npy" / "f32-2d.npy", npz::to_npy(ramp<float>({2, 3})));
