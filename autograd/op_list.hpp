@@ -117,8 +117,8 @@ TAPEGRAD_OP(max, Tensor<T>, max, (const Tensor<T>& a, int axis, bool keepdims TA
 //@{
 /// exp(a) / sum(exp(a)) along `axis`: each slice along it sums to 1.
 TAPEGRAD_OP(softmax, Tensor<T>, softmax, (const Tensor<T>& a, int axis TAPEGRAD_DEFAULT(-1)))
-/// log(softmax(a, axis)), computed without taking the log of a rounded
-/// probability: use it (or cross_entropy) rather than log(softmax(...)).
+/// log(softmax(a, axis)), which never takes the log of a probability rounded
+/// to zero: use it (or cross_entropy) rather than log(softmax(...)).
 TAPEGRAD_OP(log_softmax, Tensor<T>, log_softmax, (const Tensor<T>& a, int axis TAPEGRAD_DEFAULT(-1)))
 //@}
 #endif

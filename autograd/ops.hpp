@@ -38,7 +38,8 @@ using Scalar = typename identity<T>::type;
 /// naming `op` and both shapes when they do not broadcast.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
-/// How a loss combines its per-sample terms: their mean (the default) or their sum.
+/// How a loss combines its terms: their mean (the default; each loss says what
+/// it divides by) or their sum.
 enum class Reduction { Mean, Sum };
 
 // ---- the ops: one declaration per entry of op_list.hpp --------------------
