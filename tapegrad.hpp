@@ -1,6 +1,7 @@
-// Everything at once: #include <tapegrad/tapegrad.hpp>. Each part also has its own
-// header (autograd/ops.hpp, io/npz.hpp, nn/linear.hpp, optim/sgd.hpp,
-// train/trainer.hpp, ...).
+/// \file
+/// Everything at once: `#include <tapegrad/tapegrad.hpp>`. Each part also has its own
+/// header (autograd/ops.hpp, io/npz.hpp, nn/linear.hpp, optim/sgd.hpp,
+/// train/trainer.hpp, ...).
 #pragma once
 
 #include <tapegrad/autograd/gradcheck.hpp>

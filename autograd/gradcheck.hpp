@@ -1,12 +1,15 @@
-// gradcheck: compares the gradients the tape computes with central
-// differences, the way PyTorch's torch.autograd.gradcheck does.
-//
-//   auto report = gradcheck([](const TensorList<double>& x) { return TensorList<double>{tanh(x[0])}; },
-//                           {Tensor<double>::normal({3, 4}, 0, 1, 7, true)});
-//   if (!report.passed) std::cerr << report.summary();
-//
-// Only inputs with requires_grad() are checked. Every element of every output
-// is compared, so keep outputs small (a scalar loss is the usual case).
+/// \file
+/// gradcheck: compares the gradients the tape computes with central
+/// differences, the way PyTorch's torch.autograd.gradcheck does.
+///
+/// \code
+///   auto report = gradcheck([](const TensorList<double>& x) { return TensorList<double>{tanh(x[0])}; },
+///                           {Tensor<double>::normal({3, 4}, 0, 1, 7, true)});
+///   if (!report.passed) std::cerr << report.summary();
+/// \endcode
+///
+/// Only inputs with requires_grad() are checked. Every element of every output
+/// is compared, so keep outputs small (a scalar loss is the usual case).
 #pragma once
 
 #include <cstdint>
@@ -20,47 +23,67 @@
 
 namespace tapegrad {
 
-// GradcheckOptions().eps(1e-6).atol(1e-5).rtol(1e-3).sample(10).seed(5)
+/// The tolerances and sampling of gradcheck() and gradgradcheck(), each with a
+/// chainable setter and a getter (options.hpp); a bad value throws Error:
+/// GradcheckOptions().eps(1e-6).atol(1e-5).rtol(1e-3).sample(10).seed(5)
 class GradcheckOptions {
 public:
+    /// The name errors give these options.
     static constexpr const char* options_name = "GradcheckOptions";
-    // central-difference step
+    /// central-difference step; default 1e-6, finite and > 0
     TAPEGRAD_OPTION(double, eps, allowed::positive_finite(value), "finite and > 0") = 1e-6;
-    // a pair passes when |analytic - numeric| <= atol + rtol * |numeric|
+    /// a pair passes when |analytic - numeric| <= atol + rtol * |numeric|;
+    /// default 1e-5, finite and >= 0
     TAPEGRAD_OPTION(double, atol, allowed::non_negative_finite(value), "finite and >= 0") = 1e-5;
+    /// relative tolerance (see atol); default 1e-3, finite and >= 0
     TAPEGRAD_OPTION(double, rtol, allowed::non_negative_finite(value), "finite and >= 0") = 1e-3;
-    // 0: every input element; else a seeded sample of this many per input
+    /// 0: every input element; else a seeded sample of this many per input
+    /// (default 0)
     TAPEGRAD_OPTION_ANY(std::size_t, sample) = 0;
-    // Picks the sample and gradgradcheck's random output gradients. Unset:
-    // drawn from tapegrad::draw_seed() (autograd/random.hpp) when needed.
+    /// Picks the sample and gradgradcheck's random output gradients. Unset:
+    /// drawn from tapegrad::draw_seed() (autograd/random.hpp) when needed.
     TAPEGRAD_OPTION_ANY(std::optional<std::uint64_t>, seed);
 };
 
+/// What gradcheck() and gradgradcheck() found. "a" is the analytic gradient
+/// (the tape's), "n" the numeric one (central differences).
 struct GradcheckReport {
+    /// True when no pair failed.
     bool passed = true;
-    std::size_t checked = 0;  // (input element, output element) pairs compared
+    std::size_t checked = 0;  ///< (input element, output element) pairs compared
+    /// Pairs outside the tolerance.
     std::size_t failed = 0;
+    /// The largest |a - n|.
     double max_abs_error = 0;
-    double max_rel_error = 0;  // |a - n| / max(|n|, atol)
-    // The pair that misses its tolerance by the most (or comes closest to it).
-    std::size_t worst_input = 0, worst_input_element = 0;  // flat index into that input
-    std::size_t worst_output = 0, worst_output_element = 0;
-    double worst_analytic = 0, worst_numeric = 0;
+    double max_rel_error = 0;  ///< |a - n| / max(|n|, atol)
+    /// The pair that misses its tolerance by the most (or comes closest to it):
+    /// its input (then the flat index of its element), output, and gradients.
+    std::size_t worst_input = 0, worst_input_element = 0;  ///< flat index into that input
+    /// The worst pair's output (then the flat index of its element).
+    std::size_t worst_output = 0, worst_output_element = 0;  ///< flat index into that output
+    /// The worst pair's analytic gradient (then its numeric one).
+    double worst_analytic = 0, worst_numeric = 0;  ///< the numeric gradient
 
+    /// One readable line: passed or failed, counts, worst errors and pair.
     std::string summary() const;
 };
 
+/// The function gradcheck() differentiates: inputs to outputs, made of ops.
 template <class T>
 using DiffFunction = std::function<TensorList<T>(const TensorList<T>&)>;
 
-// Throws tapegrad::Error for float tensors: a central difference in float32
-// with eps = 1e-6 measures rounding noise, not a derivative.
+/// Checks the gradients of every output of `f` with respect to the `inputs`
+/// that require one against central differences.
+/// Throws tapegrad::Error for float tensors: a central difference in float32
+/// with eps = 1e-6 measures rounding noise, not a derivative. Throws Error if
+/// no input requires a gradient.
 template <class T>
 GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs, const GradcheckOptions& options = {});
 
-// Second derivatives: checks the gradient of f's outputs (contracted with
-// seeded random output gradients v) with respect to the inputs and v, using
-// backward(create_graph = true), against central differences.
+/// Second derivatives: checks the gradient of f's outputs (contracted with
+/// seeded random output gradients v) with respect to the inputs and v, using
+/// backward(create_graph = true), against central differences. Throws Error
+/// as gradcheck() does.
 template <class T>
 GradcheckReport gradgradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
                               const GradcheckOptions& options = {});

@@ -1,15 +1,17 @@
-// Every differentiable operation of tapegrad. Each is a free function that
-// computes its value and records, next to it, how to map the output's gradient
-// to its inputs' (autograd/ops/<family>.cpp holds both, side by side; tape.hpp
-// says how an op records).
-//
-// The ops themselves are listed in autograd/op_list.hpp, one entry each with
-// its parameters and a line on what it does: this header declares them from
-// that list, and the list is the table to read. Adding an op is an entry
-// there, its definition in ops/<family>.cpp, and its gradient tests in
-// tests/autograd (README, "Adding an op").
-//
-// Shape errors throw tapegrad::Error naming the operation and the shapes.
+/// \file
+/// Every differentiable operation of tapegrad. Each is a free function that
+/// computes its value and records, next to it, how to map the output's gradient
+/// to its inputs' (`autograd/ops/<family>.cpp` holds both, side by side; tape.hpp
+/// says how an op records).
+///
+/// The ops themselves are listed in autograd/op_list.hpp, one entry each with
+/// its parameters and a line on what it does: this header declares them from
+/// that list, and the list is the table to read. Adding an op is an entry
+/// there, its definition in `ops/<family>.cpp`, and its gradient tests in
+/// tests/autograd (README, "Adding an op").
+///
+/// Shape errors throw tapegrad::Error naming the operation and the shapes.
+/// An op that throws records nothing and changes none of its inputs.
 #pragma once
 
 #include <cstdint>
@@ -21,16 +23,23 @@
 
 namespace tapegrad {
 
-// Scalars are taken in a non-deduced context, so `x * 2.0` works for a float
-// tensor: the tensor alone decides T.
+/// Scalars are taken in a non-deduced context, so `x * 2.0` works for a float
+/// tensor: the tensor alone decides T.
 template <class T>
 struct identity { using type = T; };
+/// \typedef identity::type
+/// T itself, reached through identity so that T is not deduced from it.
+
+/// A scalar argument of type T that does not take part in deducing T.
 template <class T>
 using Scalar = typename identity<T>::type;
 
-// The broadcast shape of two shapes (numpy rules); throws naming `op`.
+/// The broadcast shape of two shapes (numpy rules); throws tapegrad::Error
+/// naming `op` and both shapes when they do not broadcast.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
+/// How a loss combines its terms: their mean (the default; each loss says what
+/// it divides by) or their sum.
 enum class Reduction { Mean, Sum };
 
 // ---- the ops: one declaration per entry of op_list.hpp --------------------
@@ -44,18 +53,31 @@ enum class Reduction { Mean, Sum };
 #undef TAPEGRAD_FAMILY
 
 // ---- operators: sugar over the ops ----------------------------------------------
+/// add(a, b).
 template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
+/// sub(a, b).
 template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
+/// mul(a, b), elementwise (matmul() is the matrix product).
 template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
+/// div(a, b).
 template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
+/// neg(a).
 template <class T> Tensor<T> operator-(const Tensor<T>& a) { return neg(a); }
+/// add(a, s).
 template <class T> Tensor<T> operator+(const Tensor<T>& a, Scalar<T> s) { return add(a, s); }
+/// add(a, s).
 template <class T> Tensor<T> operator+(Scalar<T> s, const Tensor<T>& a) { return add(a, s); }
+/// add(a, -s).
 template <class T> Tensor<T> operator-(const Tensor<T>& a, Scalar<T> s) { return add(a, -s); }
+/// rsub(s, a).
 template <class T> Tensor<T> operator-(Scalar<T> s, const Tensor<T>& a) { return rsub(s, a); }
+/// mul(a, s).
 template <class T> Tensor<T> operator*(const Tensor<T>& a, Scalar<T> s) { return mul(a, s); }
+/// mul(a, s).
 template <class T> Tensor<T> operator*(Scalar<T> s, const Tensor<T>& a) { return mul(a, s); }
+/// mul(a, 1 / s).
 template <class T> Tensor<T> operator/(const Tensor<T>& a, Scalar<T> s) { return mul(a, T(1) / s); }
+/// rdiv(s, a).
 template <class T> Tensor<T> operator/(Scalar<T> s, const Tensor<T>& a) { return rdiv(s, a); }
 
 }  // namespace tapegrad

@@ -1,27 +1,32 @@
-// The one way tapegrad spells options, LibTorch's: a class XOptions takes
-// the required arguments in its constructor and has a chainable setter and a
-// getter of the same name for every other one,
-//
-//   auto options = optim::SGDOptions(0.1).momentum(0.9).nesterov(true);
-//   options.momentum();  // 0.9
-//
-// Unlike LibTorch's TORCH_ARG, every setter checks its value, so a bad one
-// fails where it is written, as a tapegrad::Error naming the options class,
-// the option, the value and what is allowed:
-//
-//   SGDOptions: momentum must be in [0, 1), got 1.5
-//
-// Constructors set their required arguments through the same setters, so
-// those are checked too. Rules that tie two options together (SGD's Nesterov
-// needs momentum) are checked by whoever uses the options, once all are set.
-//
-// Declaring an option inside class XOptions (which must also declare
-// `static constexpr const char* options_name = "XOptions";`):
-//
-//   TAPEGRAD_OPTION(double, momentum, value >= 0 && value < 1, "in [0, 1)") = 0;
-//
-// `value` names the candidate in the condition; the text completes
-// "momentum must be ..."; what follows the macro is the default.
+/// \file
+/// The one way tapegrad spells options, LibTorch's: a class XOptions takes
+/// the required arguments in its constructor and has a chainable setter and a
+/// getter of the same name for every other one,
+///
+/// \code
+///   auto options = optim::SGDOptions(0.1).momentum(0.9).nesterov(true);
+///   options.momentum();  // 0.9
+/// \endcode
+///
+/// Unlike LibTorch's TORCH_ARG, every setter checks its value, so a bad one
+/// fails where it is written, as a tapegrad::Error naming the options class,
+/// the option, the value and what is allowed:
+///
+///     SGDOptions: momentum must be in [0, 1), got 1.5
+///
+/// Constructors set their required arguments through the same setters, so
+/// those are checked too. Rules that tie two options together (SGD's Nesterov
+/// needs momentum) are checked by whoever uses the options, once all are set.
+///
+/// Declaring an option inside class XOptions (which must also declare
+/// `static constexpr const char* options_name = "XOptions";`):
+///
+/// \code
+///   TAPEGRAD_OPTION(double, momentum, value >= 0 && value < 1, "in [0, 1)") = 0;
+/// \endcode
+///
+/// `value` names the candidate in the condition; the text completes
+/// "momentum must be ..."; what follows the macro is the default.
 #pragma once
 
 #include <charconv>
@@ -78,10 +83,16 @@ template <class V>
 
 }  // namespace tapegrad::detail
 
-// See the top of this file. The setter takes the value by copy (options are
-// small) and returns the options object, so calls chain; its return type is
-// spelled decltype(*this) so that constructors can call it before the
-// compiler has seen its body.
+/// Declares option `name` of type `Type` in an options class: a public
+/// chainable setter name(value), which throws tapegrad::Error "XOptions: name
+/// must be <allowed>, got <value>" unless `condition` (on `value`) holds, a
+/// public getter name(), and the private member name_; what follows the macro
+/// is the default. See the top of this file.
+///
+/// The setter takes the value by copy (options are
+/// small) and returns the options object, so calls chain; its return type is
+/// spelled decltype(*this) so that constructors can call it before the
+/// compiler has seen its body.
 #define TAPEGRAD_OPTION(Type, name, condition, allowed)                                      \
 public:                                                                                      \
     auto name(Type value)->decltype(*this) {                                                 \
@@ -94,18 +105,22 @@ public:                                                                         
 private:                                                                                     \
     Type name##_
 
-// Options every value of which is allowed (a flag, an initialiser, a seed).
+/// Options every value of which is allowed (a flag, an initialiser, a seed):
+/// TAPEGRAD_OPTION without a condition.
 #define TAPEGRAD_OPTION_ANY(Type, name) TAPEGRAD_OPTION(Type, name, ((void)value, true), "anything")
 
+/// The conditions options use most, so the same rule reads the same everywhere.
 namespace tapegrad::allowed {
 
-// The conditions options use most, so the same rule reads the same everywhere.
+/// Finite and > 0.
 inline bool positive_finite(double v) { return std::isfinite(v) && v > 0; }
+/// Finite and >= 0.
 inline bool non_negative_finite(double v) { return std::isfinite(v) && v >= 0; }
+/// In [0, 1).
 inline bool zero_to_below_one(double v) { return v >= 0 && v < 1; }  // [0, 1)
-// A count stored as a double (checkpoints keep steps and epochs as float64):
-// a whole number >= 0 that the double holds exactly (<= 2^53), so that
-// converting it to an integer type is defined and loses nothing.
+/// A count stored as a double (checkpoints keep steps and epochs as float64):
+/// a whole number >= 0 that the double holds exactly (<= 2^53), so that
+/// converting it to an integer type is defined and loses nothing.
 inline bool exact_count(double v) { return v >= 0 && v <= 9007199254740992.0 && v == std::floor(v); }
 
 }  // namespace tapegrad::allowed

@@ -1,7 +1,8 @@
-// Seeded randomness that is the same on every platform and standard
-// library: std::shuffle and std::uniform_int_distribution are not specified
-// exactly, so a split or an epoch order built on them could change between
-// compilers and break resumed runs. Everything here is spelled out instead.
+/// \file
+/// Seeded randomness that is the same on every platform and standard
+/// library: std::shuffle and std::uniform_int_distribution are not specified
+/// exactly, so a split or an epoch order built on them could change between
+/// compilers and break resumed runs. Everything here is spelled out instead.
 #pragma once
 
 #include <cstddef>
@@ -10,21 +11,22 @@
 
 namespace tapegrad {
 
-// A well-mixed seed for sub-stream `stream` of `seed` (e.g. one per epoch), so
-// nearby seeds and streams still give unrelated orders.
+/// A well-mixed seed for sub-stream `stream` of `seed` (e.g. one per epoch), so
+/// nearby seeds and streams still give unrelated orders.
 std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
 
-// The global seed source, like torch::manual_seed: whatever is built without
-// an explicit seed (a Linear layer, a shuffling loader, gradcheck's samples)
-// draws one from it, so two such layers start differently, and a program
-// that calls manual_seed(s) first builds the same ones on every run. Before
-// any manual_seed it starts from a fixed default, so runs repeat anyway.
-// Thread-safe: a mutex guards the generator, so concurrent draws each get a
-// distinct seed (which thread gets which follows the scheduler).
+/// The global seed source, like torch::manual_seed: whatever is built without
+/// an explicit seed (a Linear layer, a shuffling loader, gradcheck's samples)
+/// draws one from it, so two such layers start differently, and a program
+/// that calls manual_seed(s) first builds the same ones on every run. Before
+/// any manual_seed it starts from a fixed default, so runs repeat anyway.
+/// Thread-safe: a mutex guards the generator, so concurrent draws each get a
+/// distinct seed (which thread gets which follows the scheduler).
 void manual_seed(std::uint64_t seed);
+/// The next seed from the global source (see manual_seed()). Thread-safe.
 std::uint64_t draw_seed();
 
-// A uniformly random permutation of 0..n-1, fixed by the seed.
+/// A uniformly random permutation of 0..n-1, fixed by the seed.
 std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed);
 
 }  // namespace tapegrad

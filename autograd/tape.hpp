@@ -1,37 +1,40 @@
-// The tape: how an operation records itself, and the switch that stops recording.
-//
-// An op computes its forward value, then calls record() with its inputs and a
-// backward function. If gradients are enabled and any input requires one, the
-// output gets a GradFn; otherwise record() returns a plain tensor and the
-// backward function is dropped unused.
-//
-// Backward functions are written with tensor ops (not raw arrays), so that
-// backward(create_graph = true) records the backward pass itself and gradients
-// can be differentiated again. When create_graph is false the engine runs them
-// under NoGradGuard, so they record nothing.
-//
-// That is the one way to write an op, tapegrad's own (autograd/ops/) and
-// yours alike: the forward value, then record() with the backward beside it.
-//
-//   template <class T>
-//   Tensor<T> exp(const Tensor<T>& a) {
-//       return record<T>("exp", xt::exp(a.data()), {a},
-//                        [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
-//                            return TensorList<T>{mul(g, out)};  // d exp(a) = exp(a) da
-//                        });
-//   }
-//
-// An op composed of other ops (mean, cross_entropy, mse_loss) records nothing
-// of its own: its gradient is theirs. Where it was measured to pay, a
-// backward computes its formula a faster way when it runs unrecorded
-// (!grad_enabled(), i.e. not under create_graph): detail::grad_formula
-// (ops/fused.hpp) evaluates the same expression on the arrays in one loop
-// (sigmoid, tanh, softmax, log_softmax), and softmax/log_softmax along the last
-// axis use a row loop. Same backward, same formula, another evaluation of it,
-// and the tests hold every op to that (tests/autograd/check.hpp): gradcheck
-// runs backward unrecorded (the fast evaluation) against central differences,
-// gradgradcheck differentiates the recorded one (create_graph), and the two
-// evaluations must give the same gradients up to rounding.
+/// \file
+/// The tape: how an operation records itself, and the switch that stops recording.
+///
+/// An op computes its forward value, then calls record() with its inputs and a
+/// backward function. If gradients are enabled and any input requires one, the
+/// output gets a GradFn; otherwise record() returns a plain tensor and the
+/// backward function is dropped unused.
+///
+/// Backward functions are written with tensor ops (not raw arrays), so that
+/// backward(create_graph = true) records the backward pass itself and gradients
+/// can be differentiated again. When create_graph is false the engine runs them
+/// under NoGradGuard, so they record nothing.
+///
+/// That is the one way to write an op, tapegrad's own (autograd/ops/) and
+/// yours alike: the forward value, then record() with the backward beside it.
+///
+/// \code
+///   template <class T>
+///   Tensor<T> exp(const Tensor<T>& a) {
+///       return record<T>("exp", xt::exp(a.data()), {a},
+///                        [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+///                            return TensorList<T>{mul(g, out)};  // d exp(a) = exp(a) da
+///                        });
+///   }
+/// \endcode
+///
+/// An op composed of other ops (mean, cross_entropy, mse_loss) records nothing
+/// of its own: its gradient is theirs. Where it was measured to pay, a
+/// backward computes its formula a faster way when it runs unrecorded
+/// (!grad_enabled(), i.e. not under create_graph): detail::grad_formula
+/// (ops/fused.hpp) evaluates the same expression on the arrays in one loop
+/// (sigmoid, tanh, softmax, log_softmax), and softmax/log_softmax along the last
+/// axis use a row loop. Same backward, same formula, another evaluation of it,
+/// and the tests hold every op to that (tests/autograd/check.hpp): gradcheck
+/// runs backward unrecorded (the fast evaluation) against central differences,
+/// gradgradcheck differentiates the recorded one (create_graph), and the two
+/// evaluations must give the same gradients up to rounding.
 #pragma once
 
 #include <algorithm>
@@ -44,13 +47,14 @@
 
 namespace tapegrad {
 
+/// The inputs of an op, or the gradients for them.
 template <class T>
 using TensorList = std::vector<Tensor<T>>;
 
-// Maps (inputs, output, gradient of output) to one gradient per input. An
-// entry may be left undefined where inputs[i].requires_grad() is false.
-// It must not capture tensors that have history: use the arguments instead,
-// so the graph owns no cycles.
+/// Maps (inputs, output, gradient of output) to one gradient per input. An
+/// entry may be left undefined where inputs[i].requires_grad() is false.
+/// It must not capture tensors that have history: use the arguments instead,
+/// so the graph owns no cycles.
 template <class T>
 using BackwardFn = std::function<TensorList<T>(const TensorList<T>& inputs, const Tensor<T>& output,
                                                const Tensor<T>& grad_output)>;
@@ -59,13 +63,17 @@ namespace detail {
 void count_node(int delta);
 }
 
+/// A node of the graph: how a tensor was made. Owned by the output tensor
+/// (TensorImpl::grad_fn), it keeps its inputs alive until a backward without
+/// retain_graph frees them.
 template <class T>
 struct GradFn {
-    const char* name;
-    TensorList<T> inputs;
-    BackwardFn<T> backward;
-    bool released = false;  // set when backward freed this node's saved state
+    const char* name;        ///< the op that recorded it (a string literal), shown by Tensor::op_name()
+    TensorList<T> inputs;    ///< the op's inputs, as passed to record()
+    BackwardFn<T> backward;  ///< maps the output's gradient to the inputs'
+    bool released = false;  ///< set when backward freed this node's saved state
 
+    /// Counts itself in live_graph_nodes() until destroyed.
     GradFn(const char* n, TensorList<T> in, BackwardFn<T> fn)
         : name(n), inputs(std::move(in)), backward(std::move(fn)) {
         detail::count_node(+1);
@@ -75,12 +83,16 @@ struct GradFn {
     GradFn& operator=(const GradFn&) = delete;
 };
 
+/// Whether ops record on this thread now: true unless a NoGradGuard is alive
+/// (and no EnableGradGuard was made after it).
 bool grad_enabled();
 
-// RAII guard: nothing is recorded on this thread while one is alive.
+/// RAII guard: nothing is recorded on this thread while one is alive.
 class NoGradGuard {
 public:
+    /// Turns recording off on this thread.
     NoGradGuard();
+    /// Restores the state found by the constructor.
     ~NoGradGuard();
     NoGradGuard(const NoGradGuard&) = delete;
     NoGradGuard& operator=(const NoGradGuard&) = delete;
@@ -89,11 +101,13 @@ private:
     bool previous_;
 };
 
-// RAII guard that turns recording back on inside a NoGradGuard (the engine
-// uses it for create_graph).
+/// RAII guard that turns recording back on inside a NoGradGuard (the engine
+/// uses it for create_graph).
 class EnableGradGuard {
 public:
+    /// Turns recording on on this thread.
     EnableGradGuard();
+    /// Restores the state found by the constructor.
     ~EnableGradGuard();
     EnableGradGuard(const EnableGradGuard&) = delete;
     EnableGradGuard& operator=(const EnableGradGuard&) = delete;
@@ -102,13 +116,15 @@ private:
     bool previous_;
 };
 
-// RAII guard, like PyTorch's detect_anomaly: while one is alive on this
-// thread, every op's forward output and every gradient computed by backward is
-// checked, and the first NaN or Inf throws an Error naming the op and shape.
-// Off by default; when off it costs one thread-local flag test per op.
+/// RAII guard, like PyTorch's detect_anomaly: while one is alive on this
+/// thread, every op's forward output and every gradient computed by backward is
+/// checked, and the first NaN or Inf throws an Error naming the op and shape.
+/// Off by default; when off it costs one thread-local flag test per op.
 class DetectAnomalyGuard {
 public:
+    /// Turns the checks on on this thread.
     DetectAnomalyGuard();
+    /// Restores the state found by the constructor.
     ~DetectAnomalyGuard();
     DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
     DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
@@ -117,16 +133,20 @@ private:
     bool previous_;
 };
 
+/// Whether a DetectAnomalyGuard is alive on this thread.
 bool anomaly_detection_enabled();
 
-// Wraps a forward result; attaches the graph node when it is needed.
+/// Wraps a forward result; attaches the graph node when it is needed: when
+/// gradients are enabled and an input requires one. `name` must outlive the
+/// graph (a string literal). Under a DetectAnomalyGuard, throws Error if
+/// `value` holds NaN or Inf.
 template <class T>
 Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward);
 
-// The usual call, record<T>(name, value, {a, b}, [](...) { ... }): the same,
-// but the input list and the std::function are built only when the output
-// gets a graph node, so an op that records nothing (under NoGradGuard, e.g.
-// every op inside backward) does not allocate them.
+/// The usual call, record<T>(name, value, {a, b}, [](...) { ... }): the same,
+/// but the input list and the std::function are built only when the output
+/// gets a graph node, so an op that records nothing (under NoGradGuard, e.g.
+/// every op inside backward) does not allocate them.
 template <class T, class F>
 Tensor<T> record(const char* name, Array<T> value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
     const bool needed = grad_enabled() && std::any_of(inputs.begin(), inputs.end(),
@@ -135,11 +155,12 @@ Tensor<T> record(const char* name, Array<T> value, std::initializer_list<Tensor<
     return record<T>(name, std::move(value), TensorList<T>(inputs), BackwardFn<T>(std::forward<F>(backward)));
 }
 
-// The engine behind Tensor::backward.
+/// The engine behind Tensor::backward (which says what it does and throws);
+/// an undefined grad_output means 1 for a one-element root.
 template <class T>
 void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool retain_graph, bool create_graph);
 
-// Number of graph nodes alive in this process (for tests and leak checks).
+/// Number of graph nodes alive in this process (for tests and leak checks).
 std::size_t live_graph_nodes();
 
 }  // namespace tapegrad

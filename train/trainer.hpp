@@ -161,7 +161,7 @@ public:
     /// After Outcome::NonFiniteLoss: where, such as "epoch 3, batch 17" or "epoch 3, validation".
     /// Empty otherwise.
     const std::string& non_finite_at() const { return non_finite_at_; }
-    // After Outcome::Diverged: why, e.g. "epoch 1: validation loss 847.3 > 10 x 2.302 (untrained)".
+    /// After Outcome::Diverged: why, e.g. "epoch 1: validation loss 847.3 > 10 x 2.302 (untrained)".
     const std::string& diverged_at() const { return diverged_at_; }
 
 private:
