@@ -112,7 +112,8 @@ Tensor<T> record(const char* name, Array<T> value, std::initializer_list<Tensor<
     return record<T>(name, std::move(value), TensorList<T>(inputs), BackwardFn<T>(std::forward<F>(backward)));
 }
 
-// The engine behind Tensor::backward.
+// The engine behind Tensor::backward. Strong exception guarantee: if it
+// throws, every leaf's .grad and the graph are as they were before the call.
 template <class T>
 void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool retain_graph, bool create_graph);
 
