@@ -72,16 +72,21 @@ using ImplPtr = std::shared_ptr<TensorImpl<T>>;
 std::atomic<std::uint64_t> walk_epoch{0};
 
 // Where each leaf reached by one backward pass sits in that pass's order: an
-// open-addressing hash table owned by the pass. A leaf (a parameter) may be
-// reached by passes running on other threads at the same time, so unlike the
-// interior nodes, which belong to one graph and one thread, it carries no
-// scratch of the pass (visit_epoch, backward_slot) in itself.
+// open-addressing hash table owned by the pass, inline while small (a model's
+// parameters; no allocation). A leaf (a parameter) may be reached by passes
+// running on other threads at the same time, so unlike the interior nodes,
+// which belong to one graph and one thread, it carries no scratch of the pass
+// (visit_epoch, backward_slot) in itself.
 template <class T>
 class LeafSlots {
 public:
+    LeafSlots() = default;
+    LeafSlots(const LeafSlots&) = delete;
+    LeafSlots& operator=(const LeafSlots&) = delete;
+
     // Stores `slot` for `leaf` and returns true, or returns false if it has one.
     bool add(const TensorImpl<T>* leaf, std::size_t slot) {
-        if (2 * (count_ + 1) > table_.size()) grow();
+        if (2 * (count_ + 1) > size_) grow();
         Entry& e = probe(leaf);
         if (e.leaf) return false;
         e = {leaf, slot};
@@ -89,31 +94,42 @@ public:
         return true;
     }
     std::size_t slot(const TensorImpl<T>* leaf) const { return probe(leaf).slot; }
+    // f(leaf, slot) for every leaf, in no particular order.
+    template <class F>
+    void for_each(F&& f) const {
+        for (std::size_t i = 0; i < size_; ++i)
+            if (table_[i].leaf) f(const_cast<TensorImpl<T>*>(table_[i].leaf), table_[i].slot);
+    }
 
 private:
     struct Entry {
         const TensorImpl<T>* leaf = nullptr;
         std::size_t slot = 0;
     };
-    // The entry of `leaf`, or the empty one where it belongs.
+    // The entry of `leaf`, or the empty one where it belongs. Fibonacci
+    // hashing: the high bits of the product, as the low bits of the address
+    // of a 64-byte aligned block are all zero.
     Entry& probe(const TensorImpl<T>* leaf) const {
-        // Fibonacci hashing: the pointer's high product bits, as the low bits
-        // of 64-byte aligned blocks are all zero.
-        std::size_t i = std::size_t((std::uint64_t(reinterpret_cast<std::uintptr_t>(leaf)) * 0x9E3779B97F4A7C15ull) >> shift_);
-        const std::size_t mask = table_.size() - 1;
-        while (table_[i].leaf && table_[i].leaf != leaf) i = (i + 1) & mask;
-        return const_cast<Entry&>(table_[i]);
+        const std::uint64_t key = std::uint64_t(reinterpret_cast<std::uintptr_t>(leaf));
+        std::size_t i = std::size_t((key * 0x9E3779B97F4A7C15ull) >> shift_);
+        while (table_[i].leaf && table_[i].leaf != leaf) i = (i + 1) & (size_ - 1);
+        return table_[i];
     }
     void grow() {
-        std::vector<Entry> old = std::move(table_);
-        table_.assign(old.empty() ? 16 : 2 * old.size(), Entry{});
-        shift_ = 64;
-        for (std::size_t n = table_.size(); n > 1; n /= 2) --shift_;
+        std::vector<Entry> old(table_, table_ + size_);
+        heap_.assign(2 * size_, Entry{});
+        table_ = heap_.data();
+        size_ *= 2;
+        --shift_;
         for (const Entry& e : old)
             if (e.leaf) probe(e.leaf) = e;
     }
-    std::vector<Entry> table_;  // a power of two entries, at most half of them used
-    unsigned shift_ = 64;
+    static constexpr std::size_t inline_size = 16;  // a power of two, at most half used
+    Entry inline_[inline_size];
+    std::vector<Entry> heap_;
+    Entry* table_ = inline_;
+    std::size_t size_ = inline_size;
+    unsigned shift_ = 64 - 4;  // 64 - log2(size_)
     std::size_t count_ = 0;
 };
 
@@ -125,6 +141,7 @@ template <class T>
 std::vector<Tensor<T>> topological_order(const ImplPtr<T>& root, LeafSlots<T>& leaves) {
     std::vector<Tensor<T>> order;
     if (!root->grad_fn) {  // backward from a leaf: its gradient is the seed
+        leaves.add(root.get(), 0);
         order.emplace_back(root);
         return order;
     }
@@ -202,12 +219,10 @@ class LeafLockSet {
 public:
     explicit LeafLockSet(std::uint64_t locks) : locks_(locks) {
         static_assert(leaf_lock_count == 64, "one bit per lock");
-        for (std::size_t i = 0; i < leaf_lock_count; ++i)
-            if (locks_ >> i & 1) leaf_locks[i].mutex.lock();
+        for (std::uint64_t rest = locks_; rest; rest &= rest - 1) leaf_locks[__builtin_ctzll(rest)].mutex.lock();
     }
     ~LeafLockSet() {
-        for (std::size_t i = 0; i < leaf_lock_count; ++i)
-            if (locks_ >> i & 1) leaf_locks[i].mutex.unlock();
+        for (std::uint64_t rest = locks_; rest; rest &= rest - 1) leaf_locks[__builtin_ctzll(rest)].mutex.unlock();
     }
     LeafLockSet(const LeafLockSet&) = delete;
     LeafLockSet& operator=(const LeafLockSet&) = delete;
@@ -216,23 +231,29 @@ private:
     std::uint64_t locks_;
 };
 
-// Adds each pass's leaf gradients to the leaves' .grad, all or none: the new
-// totals are computed first (which may throw, e.g. out of memory, when no
-// leaf has changed yet), then stored, which cannot fail.
+// Adds the pass's gradients of the leaves (grads[slot]) to their .grad, all
+// or none: the new totals are computed first, into `grads` (which may throw,
+// e.g. out of memory, when no leaf has changed yet), then stored, which
+// cannot fail.
 template <class T>
-void commit_leaf_gradients(std::vector<TensorImpl<T>*>& leaves, std::vector<Tensor<T>>& grads, bool create_graph) {
-    if (leaves.empty()) return;
+void commit_leaf_gradients(const LeafSlots<T>& leaves, std::vector<Tensor<T>>& grads, bool create_graph) {
     std::uint64_t locks = 0;
-    for (const TensorImpl<T>* leaf : leaves) locks |= std::uint64_t(1) << leaf_lock_index(leaf);
+    leaves.for_each([&](const TensorImpl<T>* leaf, std::size_t slot) {
+        if (grads[slot].defined()) locks |= std::uint64_t(1) << leaf_lock_index(leaf);
+    });
+    if (!locks) return;
     LeafLockSet locked(locks);
-    for (std::size_t j = 0; j < leaves.size(); ++j) {
-        Tensor<T> total(leaves[j]->grad);
-        Tensor<T> g = std::move(grads[j]);
+    leaves.for_each([&](TensorImpl<T>* leaf, std::size_t slot) {
+        Tensor<T> g = std::move(grads[slot]);
+        if (!g.defined()) return;
+        Tensor<T> total(leaf->grad);
         if (!total.defined() && !create_graph && !exclusively_owned(g)) g = g.detach();
         accumulate(total, std::move(g), create_graph);
-        grads[j] = std::move(total);
-    }
-    for (std::size_t j = 0; j < leaves.size(); ++j) leaves[j]->grad = grads[j].impl();
+        grads[slot] = std::move(total);
+    });
+    leaves.for_each([&](TensorImpl<T>* leaf, std::size_t slot) {
+        if (grads[slot].defined()) leaf->grad = grads[slot].impl();
+    });
 }
 
 }  // namespace
@@ -266,8 +287,6 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
     const std::vector<Tensor<T>> order = topological_order(root.impl(), leaf_slots);
     std::vector<Tensor<T>> grads(order.size());
     grads.back() = seed;
-    std::vector<TensorImpl<T>*> leaves;
-    std::vector<Tensor<T>> leaf_grads;
 
     // Gradient formulas are tensor ops: recorded only when create_graph asks.
     NoGradGuard no_grad;
@@ -280,8 +299,7 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
         // A plain pointer: `order` owns the node, and with it `fn`, until the end.
         GradFn<T>* const fn = impl->grad_fn.get();
         if (!fn) {  // a leaf: its gradient is complete, to be stored at the end
-            leaves.push_back(impl);
-            leaf_grads.push_back(std::move(g));
+            grads[i] = std::move(g);
             continue;
         }
         TensorList<T> input_grads;
@@ -316,7 +334,7 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
         }
     }
 
-    commit_leaf_gradients(leaves, leaf_grads, create_graph);
+    commit_leaf_gradients(leaf_slots, grads, create_graph);
     if (!retain_graph) {
         for (const Tensor<T>& node : order) {
             if (GradFn<T>* fn = node.impl()->grad_fn.get()) {
