@@ -2,6 +2,7 @@
 // header (autograd/ops.hpp, nn/linear.hpp, optim/sgd.hpp, ...).
 #pragma once
 
+#include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/graphviz.hpp>
 #include <tapegrad/autograd/ops.hpp>
