@@ -4,6 +4,7 @@
 /// train/trainer.hpp, ...).
 #pragma once
 
+#include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/graphviz.hpp>
 #include <tapegrad/autograd/ops.hpp>

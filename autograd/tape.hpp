@@ -156,7 +156,17 @@ Tensor<T> record(const char* name, Array<T> value, std::initializer_list<Tensor<
 }
 
 /// The engine behind Tensor::backward (which says what it does and throws);
-/// an undefined grad_output means 1 for a one-element root.
+/// an undefined grad_output means 1 for a one-element root. Strong exception
+/// guarantee: if it throws, every leaf's .grad and the graph are as they were
+/// before the call.
+///
+/// Threads: separate graphs on separate threads are safe, and their results
+/// do not depend on what other threads do (matrix products run with one BLAS
+/// thread count, autograd/blas.hpp). Leaves may be shared: passes on several
+/// threads may reach the same leaves at once; each adds its gradients to
+/// their .grad under a lock at its end. A graph's interior (non-leaf tensors)
+/// belongs to one thread at a time, and reading a leaf's .grad while another
+/// thread's pass may write it is the caller's to synchronise.
 template <class T>
 void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool retain_graph, bool create_graph);
 

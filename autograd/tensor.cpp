@@ -34,21 +34,6 @@ TensorImpl<T>::~TensorImpl() {
 }
 
 namespace {
-// The element count of a factory's shape. A product that wraps around 64 bits
-// (e.g. {1 << 33, 1 << 33}) would make xtensor allocate a tiny buffer for a
-// huge shape, and every later access would run off its end.
-template <class T>
-std::size_t checked_size(const Shape& shape, const char* factory) {
-    for (std::size_t d : shape)
-        if (d == 0) return 0;
-    std::size_t n = 1;
-    for (std::size_t d : shape) {
-        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T) / d)
-            throw Error(std::string("Tensor::") + factory + ": shape " + shape_str(shape) + " is too large to allocate");
-        n *= d;
-    }
-    return n;
-}
 // Values drawn in row-major order from `dist`, seeded with `seed`.
 template <class T, class Distribution>
 Array<T> sampled(const Shape& shape, std::uint64_t seed, Distribution dist) {
@@ -66,19 +51,19 @@ Tensor<T>::Tensor(Array data, bool requires_grad)
 
 template <class T>
 Tensor<T> Tensor<T>::zeros(const Shape& shape, bool requires_grad) {
-    checked_size<T>(shape, "zeros");
+    checked_element_count("Tensor::zeros", shape, sizeof(T));
     return Tensor(Array(xt::zeros<T>(shape)), requires_grad);
 }
 
 template <class T>
 Tensor<T> Tensor<T>::ones(const Shape& shape, bool requires_grad) {
-    checked_size<T>(shape, "ones");
+    checked_element_count("Tensor::ones", shape, sizeof(T));
     return Tensor(Array(xt::ones<T>(shape)), requires_grad);
 }
 
 template <class T>
 Tensor<T> Tensor<T>::full(const Shape& shape, T value, bool requires_grad) {
-    checked_size<T>(shape, "full");
+    checked_element_count("Tensor::full", shape, sizeof(T));
     Array a(shape);
     a.fill(value);
     return Tensor(std::move(a), requires_grad);
@@ -93,7 +78,7 @@ Tensor<T> Tensor<T>::scalar(T value, bool requires_grad) {
 
 template <class T>
 Tensor<T> Tensor<T>::from_data(const std::vector<T>& values, const Shape& shape, bool requires_grad) {
-    const std::size_t n = checked_size<T>(shape, "from_data");
+    const std::size_t n = checked_element_count("Tensor::from_data", shape, sizeof(T));
     if (n != values.size())
         throw Error("Tensor::from_data: " + std::to_string(values.size()) + " values do not fill shape " +
                     shape_str(shape) + " (" + std::to_string(n) + " elements)");
@@ -129,7 +114,7 @@ Tensor<T> Tensor<T>::uniform(const Shape& shape, T low, T high, std::uint64_t se
     if (!(low < high) || !std::isfinite(low) || !std::isfinite(high))
         throw Error("Tensor::uniform: low must be below high, both finite; got " + std::to_string(low) + " and " +
                     std::to_string(high));
-    checked_size<T>(shape, "uniform");
+    checked_element_count("Tensor::uniform", shape, sizeof(T));
     return Tensor(sampled<T>(shape, seed, std::uniform_real_distribution<T>(low, high)), requires_grad);
 }
 
@@ -138,7 +123,7 @@ Tensor<T> Tensor<T>::normal(const Shape& shape, T mean, T stddev, std::uint64_t 
     if (!(stddev > 0) || !std::isfinite(stddev) || !std::isfinite(mean))
         throw Error("Tensor::normal: mean must be finite and stddev positive and finite; got " +
                     std::to_string(mean) + " and " + std::to_string(stddev));
-    checked_size<T>(shape, "normal");
+    checked_element_count("Tensor::normal", shape, sizeof(T));
     return Tensor(sampled<T>(shape, seed, std::normal_distribution<T>(mean, stddev)), requires_grad);
 }
 

@@ -38,6 +38,13 @@ public:
 /// A shape as error messages write it, e.g. "(2, 3)".
 std::string shape_str(const Shape& shape);
 
+/// The number of elements of `shape`. Throws an Error naming `op` and the shape
+/// when that many elements of `element_bytes` bytes each would overflow
+/// size_t: a product that wraps around (3 * 0x5555555555555556 is 2 in 64 bits)
+/// would let a huge shape pass for a small one, and every later access would
+/// run off the end of its buffer.
+std::size_t checked_element_count(const char* op, const Shape& shape, std::size_t element_bytes);
+
 template <class T>
 class Tensor;
 

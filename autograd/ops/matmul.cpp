@@ -6,6 +6,7 @@
 
 #include <xtensor-blas/xblas.hpp>
 
+#include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/ops/gemm.hpp>
 
@@ -96,25 +97,15 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha
         return;
     }
     kernel_choice();
-    // OpenBLAS splits any product above ~0.26 M multiply-adds over all its
-    // threads, but below a few million the hand-off costs more than it saves
-    // (tapegrad_bench gemm, 2 threads vs 1, SkylakeX kernel: 200x100x100
-    // 86 vs 109 GFLOP/s, 200x100x10 53 vs 97; 200x100x784 145 vs 119). So
-    // small products run on the calling thread alone. openblas_set_num_threads
-    // is process-wide: like OpenBLAS itself, this assumes BLAS calls are not
-    // made from several threads at once.
-    constexpr double single_thread_below = 4e6;  // m * n * k
-    int threads = 0;
-    if (double(m) * double(n) * double(k) < single_thread_below && openblas_get_num_threads &&
-        openblas_set_num_threads) {
-        threads = openblas_get_num_threads();
-        if (threads > 1) openblas_set_num_threads(1);
-    }
+    // Every product runs with OpenBLAS's one thread count (blas.hpp), never
+    // changed here. Until issue #11, products under 4M multiply-adds set it
+    // to 1 for the call, as they ran faster so; but the setting is process-
+    // wide, so a large product on another thread at that moment ran on one
+    // thread too and came out different in its last bits.
     using cxxblas::Transpose;
     cxxblas::gemm<int>(cxxblas::StorageOrder::RowMajor, ta ? Transpose::Trans : Transpose::NoTrans,
                        tb ? Transpose::Trans : Transpose::NoTrans, int(m), int(n), int(k), alpha, a, int(lda), b,
                        int(ldb), beta, c, int(ldc));
-    if (threads > 1) openblas_set_num_threads(threads);
 }
 
 template void gemm(bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t, const float*,
@@ -123,6 +114,17 @@ template void gemm(bool, bool, std::size_t, std::size_t, std::size_t, double, co
                    const double*, std::size_t, double, double*, std::size_t);
 
 }  // namespace detail
+
+void set_blas_threads(int n) {
+    if (n < 1) throw Error("set_blas_threads: the thread count must be at least 1, got " + std::to_string(n));
+    detail::kernel_choice();  // the kernel first: choosing it restarts OpenBLAS
+    if (openblas_set_num_threads) openblas_set_num_threads(n);
+}
+
+int blas_threads() {
+    detail::kernel_choice();
+    return openblas_get_num_threads ? openblas_get_num_threads() : 0;
+}
 
 namespace {
 // C = op(A) op(B) on row-major arrays.

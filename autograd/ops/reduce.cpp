@@ -19,7 +19,11 @@ Tensor<T> sum(const Tensor<T>& a) {
 template <class T>
 Tensor<T> sum(const Tensor<T>& a, int axis, bool keepdims) {
     const std::size_t ax = normalize_axis("sum", axis, a.shape());
-    Array<T> out = xt::sum(a.data(), {ax}, xt::keep_dims | xt::evaluation_strategy::immediate);
+    // An empty tensor sums to zeros (or to nothing): xtensor's immediate
+    // reducer reads out of bounds on one with an empty leading dimension (a
+    // crash in softmax's recorded backward of a (0, n) batch).
+    Array<T> out = a.size() == 0 ? Array<T>(xt::zeros<T>(keepdims_shape(a.shape(), ax)))
+                                 : Array<T>(xt::sum(a.data(), {ax}, xt::keep_dims | xt::evaluation_strategy::immediate));
     if (!keepdims) {
         Shape s = a.shape();
         s.erase(s.begin() + std::ptrdiff_t(ax));
@@ -49,7 +53,12 @@ Tensor<T> max(const Tensor<T>& a, int axis, bool keepdims) {
     const std::size_t ax = normalize_axis("max", axis, a.shape());
     if (a.shape()[ax] == 0) throw Error("max: axis " + std::to_string(axis) + " of shape " + shape_str(a.shape()) + " is empty");
     const Shape kept = keepdims_shape(a.shape(), ax);
-    Array<T> out = xt::amax(a.data(), {ax}, xt::evaluation_strategy::immediate);
+    // Empty when another dimension is 0 (xtensor's immediate amax would read
+    // out of bounds, as its sum does).
+    Shape reduced = a.shape();
+    reduced.erase(reduced.begin() + std::ptrdiff_t(ax));
+    Array<T> out = a.size() == 0 ? Array<T>(Array<T>::from_shape(reduced))
+                                 : Array<T>(xt::amax(a.data(), {ax}, xt::evaluation_strategy::immediate));
     // One-hot mask of the first maximum along the axis: the gradient's path.
     Array<T> mask = xt::zeros<T>(a.shape());
     {

@@ -20,7 +20,7 @@ std::size_t element_count(const Shape& s) {
 
 template <class T>
 Tensor<T> reshape(const Tensor<T>& a, const Shape& shape) {
-    if (element_count(shape) != a.size())
+    if (checked_element_count("reshape", shape, sizeof(T)) != a.size())
         throw Error("reshape: cannot reshape " + shape_str(a.shape()) + " (" + std::to_string(a.size()) +
                     " elements) to " + shape_str(shape));
     Array<T> out = a.data();
@@ -40,6 +40,7 @@ Tensor<T> transpose(const Tensor<T>& a) {
 template <class T>
 Tensor<T> broadcast_to(const Tensor<T>& a, const Shape& shape) {
     if (a.shape() == shape) return a;
+    checked_element_count("broadcast_to", shape, sizeof(T));
     if (broadcast_shapes("broadcast_to", a.shape(), shape) != shape)
         throw Error("broadcast_to: cannot broadcast " + shape_str(a.shape()) + " to " + shape_str(shape));
     return record<T>("broadcast_to", Array<T>(xt::broadcast(a.data(), shape)), {a},

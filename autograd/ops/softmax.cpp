@@ -80,8 +80,11 @@ Array<T> log_softmax_last_axis(const Array<T>& a) {
 }
 
 // Along any axis: reductions with keepdims, then broadcasting.
+// (An empty array is its own result: xtensor's immediate amax reads out of
+// bounds on one with an empty leading dimension.)
 template <class T>
 Array<T> softmax_any_axis(const Array<T>& a, std::size_t ax) {
+    if (a.size() == 0) return a;
     const auto keep = xt::keep_dims | xt::evaluation_strategy::immediate;
     Array<T> e = xt::exp(a - xt::amax(a, {ax}, keep));
     Array<T> total = xt::sum(e, {ax}, keep);
@@ -91,6 +94,7 @@ Array<T> softmax_any_axis(const Array<T>& a, std::size_t ax) {
 
 template <class T>
 Array<T> log_softmax_any_axis(const Array<T>& a, std::size_t ax) {
+    if (a.size() == 0) return a;
     const auto keep = xt::keep_dims | xt::evaluation_strategy::immediate;
     Array<T> shifted = a - xt::amax(a, {ax}, keep);
     Array<T> log_total = xt::log(xt::sum(xt::exp(shifted), {ax}, keep));

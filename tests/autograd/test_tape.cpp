@@ -212,3 +212,63 @@ TEST_CASE("anomaly mode names the backward formula that made a NaN or Inf gradie
     CHECK_NOTHROW(loss.backward());  // off again: the Inf reaches the gradient
     CHECK(std::isinf(x.grad().at({0})));
 }
+
+TEST_CASE("a backward that throws changes no gradient and frees nothing") {
+    // The graph is walked from the root in reverse topological order; the
+    // branches of a and b come before the one that fails (sqrt at 0, whose
+    // gradient is Inf). Before the fix, a and b had their gradients written
+    // and the nodes already walked were freed when the error came.
+    auto a = Tensor<double>::of({1.0, 2.0}, true);
+    auto b = Tensor<double>::of({3.0}, true);
+    auto z = Tensor<double>::of({0.0, 4.0}, true);
+    sum(a * 5.0).backward();  // a gradient accumulated earlier must survive
+    const Tensor<double> a_grad = a.grad();
+    const xt::xarray<double> a_grad_values = a_grad.data();
+    auto loss = add(sum(sqrt(z)), add(sum(a * 2.0), sum(b * 3.0)));
+    const std::size_t nodes = live_graph_nodes();
+    {
+        DetectAnomalyGuard anomaly;
+        try {
+            loss.backward();
+            FAIL("no exception");
+        } catch (const Error& e) {
+            CHECK(std::string(e.what()).find("backward of 'sqrt'") != std::string::npos);
+        }
+    }
+    CHECK(a.grad().same_as(a_grad));
+    CHECK(a.grad().data() == a_grad_values);
+    CHECK_FALSE(b.grad().defined());
+    CHECK_FALSE(z.grad().defined());
+    CHECK(live_graph_nodes() == nodes);
+    // The graph is whole: the same pass runs, twice, once anomalies are allowed.
+    loss.backward(/*retain_graph=*/true);
+    CHECK(a.grad().at({0}) == 7.0);
+    CHECK(b.grad().item() == 3.0);
+    CHECK(std::isinf(z.grad().at({0})));
+    CHECK(z.grad().at({1}) == 0.25);
+    loss.backward();
+    CHECK(a.grad().at({1}) == 9.0);
+    CHECK(b.grad().item() == 6.0);
+}
+
+TEST_CASE("a user's backward that returns a wrong shape changes nothing either") {
+    auto w = Tensor<double>::of({1.0, 2.0}, true);
+    auto x = Tensor<double>::of({0.5, 0.5}, true);
+    w.set_grad(Tensor<double>::of({10.0, 20.0}));
+    const Tensor<double> w_grad = w.grad();
+    // An op whose gradient formula is wrong: it returns shape (3,) for an input of shape (2,).
+    auto bad = record<double>("bad_shape", Array<double>(x.data()), {x},
+                              [](const TensorList<double>&, const Tensor<double>&, const Tensor<double>&) {
+                                  return TensorList<double>{Tensor<double>::zeros({3})};
+                              });
+    auto loss = add(sum(bad), sum(w * 2.0));  // w's branch is walked first
+    const std::size_t nodes = live_graph_nodes();
+    for (bool retain : {false, true}) {
+        CHECK_THROWS_WITH_AS(loss.backward(retain),
+                             "backward of 'bad_shape': gradient of shape (3,) for input 0 of shape (2,)", Error);
+        CHECK(w.grad().same_as(w_grad));
+        CHECK(w.grad().at({0}) == 10.0);
+        CHECK_FALSE(x.grad().defined());
+        CHECK(live_graph_nodes() == nodes);
+    }
+}

@@ -11,6 +11,7 @@
 #include <limits>
 #include <string>
 
+#include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/io/npz.hpp>
 #include <tapegrad/nn/activation.hpp>
@@ -59,6 +60,21 @@ TEST_CASE("tensor factories refuse a shape whose element count overflows") {
     expect_error([] { Tensor<double>::normal(huge_shape, 0.0, 1.0, 1); }, {"normal", "too large"});
     // An empty dimension makes any shape empty, however large the others.
     CHECK(Tensor<float>::from_data({}, {std::size_t(1) << 62, 0, std::size_t(1) << 62}).size() == 0);
+}
+
+TEST_CASE("reshape and broadcast_to refuse a shape whose element count overflows") {
+    // Before: 3 * 0x5555555555555556 wrapped around to 2, so reshape accepted
+    // it; 2^32 * 2^32 wrapped to 0, so broadcast_to made an "empty" array of a
+    // huge shape. A later sum, transpose or at() ran off the buffer.
+    expect_error([] { reshape(Tensor<float>::zeros({2}), {3, 0x5555555555555556ull}); },
+                 {"reshape", "(3, 6148914691236517206)", "too large"});
+    expect_error([] { broadcast_to(Tensor<float>::ones({1}), {1ull << 32, 1ull << 32}); },
+                 {"broadcast_to", "(4294967296, 4294967296)", "too large"});
+    // Element counts that fit, but whose bytes do not.
+    expect_error([] { reshape(Tensor<double>::zeros({2}), {1ull << 61, 2}); }, {"reshape", "too large"});
+    // Empty shapes are fine however large their other dimensions.
+    CHECK(reshape(Tensor<float>::zeros({0}), {1ull << 62, 0, 1ull << 62}).size() == 0);
+    CHECK(broadcast_to(Tensor<float>::ones({1}), {1ull << 62, 0, 1ull << 62}).size() == 0);
 }
 
 TEST_CASE("random factories refuse non-finite parameters") {

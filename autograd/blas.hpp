@@ -1,0 +1,27 @@
+/// \file
+/// The BLAS behind matmul: its threads.
+///
+/// tapegrad's matrix products run in OpenBLAS (or the BLAS it was built
+/// with). OpenBLAS's thread count is one setting for the whole process, and a
+/// product's last bits depend on it: OpenBLAS sums a long inner dimension in
+/// other blocks on one thread than on several (measured on the MNIST
+/// example's 200 x 100 x 784 product, SkylakeX kernel: 15,897 of 20,000
+/// outputs differ between 1 and 2 threads; 2, 3, 4 and 8 threads agree; the
+/// Haswell kernel differs between every count). So tapegrad never changes it
+/// per product: every product runs with the count chosen once, before
+/// training, and results do not depend on what other threads are doing. A
+/// bit-exact repeat or resume needs the same kernel and the same count.
+#pragma once
+
+namespace tapegrad {
+
+/// Sets the number of threads of every BLAS product from now on (OpenBLAS's
+/// own default: OPENBLAS_NUM_THREADS, or all cores). Process-wide: call it
+/// before training, while no other thread is running a tapegrad op. Throws
+/// Error for n < 1; does nothing for a BLAS without thread control.
+void set_blas_threads(int n);
+
+/// The thread count products run with; 0 for a BLAS without thread control.
+int blas_threads();
+
+}  // namespace tapegrad

@@ -1,0 +1,171 @@
+// The thread contract (autograd/tape.hpp, README "Errors and guarantees"):
+// separate graphs on separate threads are safe and give the same bits as on
+// one thread, whatever the other threads do; backward passes on several
+// threads may share leaves. CI also runs this suite under ThreadSanitizer
+// (.ci/run).
+#include <atomic>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <tapegrad/autograd/blas.hpp>
+#include <tapegrad/autograd/ops.hpp>
+
+using namespace tapegrad;
+
+namespace {
+
+// Runs each function on a thread of its own, then rethrows the first
+// exception any of them threw.
+void run_concurrently(const std::vector<std::function<void()>>& jobs) {
+    std::vector<std::exception_ptr> errors(jobs.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+        threads.emplace_back([&, i] {
+            try {
+                jobs[i]();
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);
+}
+
+bool same_bits(const Tensor<float>& a, const Tensor<float>& b) {
+    return a.shape() == b.shape() && std::memcmp(a.data().data(), b.data().data(), a.size() * sizeof(float)) == 0;
+}
+
+// The MNIST example's network, 784-100-100-10 with sigmoid, at batch 200: its
+// first product (200 x 100 x 784) is one that OpenBLAS sums in other blocks
+// on one thread than on several, the middle ones are small.
+struct Model {
+    std::vector<Tensor<float>> params;  // w1 b1 w2 b2 w3 b3
+
+    explicit Model(std::uint64_t seed) {
+        const std::vector<std::size_t> sizes = {784, 100, 100, 10};
+        for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+            const float bound = 1.0f / float(sizes[l]);
+            params.push_back(Tensor<float>::uniform({sizes[l + 1], sizes[l]}, -bound, bound, seed + 2 * l, true));
+            params.push_back(Tensor<float>::uniform({sizes[l + 1]}, -bound, bound, seed + 2 * l + 1, true));
+        }
+    }
+    Tensor<float> forward(const Tensor<float>& x) const {
+        Tensor<float> h = x;
+        for (std::size_t l = 0; l < params.size(); l += 2) {
+            h = add(matmul(h, params[l], false, true), params[l + 1]);
+            if (l + 2 < params.size()) h = sigmoid(h);
+        }
+        return h;
+    }
+};
+
+struct Batch {
+    Tensor<float> x;
+    Labels labels;
+    explicit Batch(std::uint64_t seed) : x(Tensor<float>::uniform({200, 784}, 0.0f, 1.0f, seed)) {
+        for (std::int64_t i = 0; i < 200; ++i) labels.push_back((i * 7 + std::int64_t(seed)) % 10);
+    }
+};
+
+// Plain SGD steps; returns the loss of each.
+std::vector<float> train(Model& model, const Batch& batch, int steps) {
+    std::vector<float> losses;
+    for (int step = 0; step < steps; ++step) {
+        for (auto& p : model.params) p.zero_grad();
+        Tensor<float> loss = cross_entropy(model.forward(batch.x), batch.labels);
+        loss.backward();
+        losses.push_back(loss.item());
+        NoGradGuard no_grad;
+        for (auto& p : model.params) p.data_mut() -= 0.5f * p.grad().data();
+    }
+    return losses;
+}
+
+}  // namespace
+
+TEST_CASE("two models trained at once on two threads match, bit for bit, the same trained one after the other") {
+    // Before issue #11, every product under 4M multiply-adds set OpenBLAS's
+    // process-wide thread count to one for its duration: a large product on
+    // the other thread at that moment ran on one thread too, summed in other
+    // blocks, and came out different in its last bits (1-3 rounds in 5, and
+    // nearly every round with a third thread busy with small products).
+    constexpr int steps = 6, rounds = 5;
+    const Batch batch_a(1), batch_b(2);
+    Model reference_a(10), reference_b(20);
+    const std::vector<float> losses_a = train(reference_a, batch_a, steps);
+    const std::vector<float> losses_b = train(reference_b, batch_b, steps);
+    for (int round = 0; round < rounds; ++round) {
+        CAPTURE(round);
+        Model a(10), b(20);
+        std::vector<float> la, lb;
+        // And a third thread busy with small products of its own meanwhile.
+        std::atomic<int> training{2};
+        run_concurrently({[&] { la = train(a, batch_a, steps), --training; },
+                          [&] { lb = train(b, batch_b, steps), --training; },
+                          [&] {
+                              const auto m = Tensor<float>::ones({100, 100});
+                              while (training > 0) matmul(m, m);
+                          }});
+        CHECK(la == losses_a);
+        CHECK(lb == losses_b);
+        for (std::size_t i = 0; i < a.params.size(); ++i) {
+            CAPTURE(i);
+            CHECK(same_bits(a.params[i], reference_a.params[i]));
+            CHECK(same_bits(b.params[i], reference_b.params[i]));
+        }
+    }
+}
+
+TEST_CASE("backward passes on several threads into the same leaves add up exactly") {
+    // Small integers: every partial sum is exact in float, so the total does
+    // not depend on the order in which the threads store their gradients.
+    // Before issue #11 the passes kept their scratch in the leaves themselves
+    // and added to .grad unguarded: a data race (found by ThreadSanitizer),
+    // which here lost or misplaced gradients.
+    auto w = Tensor<float>::full({4, 3}, 1.0f, true);
+    auto v = Tensor<float>::full({3}, 2.0f, true);
+    constexpr int threads = 4, passes = 1000, uses = 10;
+    std::vector<std::function<void()>> jobs;
+    for (int t = 0; t < threads; ++t)
+        jobs.push_back([&, t] {
+            const auto x = Tensor<float>::full({2, 4}, float(t + 1));  // this thread's own input
+            for (int p = 0; p < passes; ++p) {
+                // w and v several times in one graph: each pass must find them
+                // once, with every contribution.
+                Tensor<float> loss = sum(matmul(x, w));
+                for (int u = 0; u < uses; ++u) loss = add(loss, sum(mul(w, v)));
+                loss.backward();
+            }
+        });
+    run_concurrently(jobs);
+    // d/dw sum(x w) = x^T 1 = 2 (t + 1) everywhere; d/dw sum(w * v) = v = 2;
+    // d/dv sum(w * v) = the column sums of w = 4.
+    float expected_w = 0;
+    for (int t = 0; t < threads; ++t) expected_w += float(passes) * (2.0f * float(t + 1) + 2.0f * uses);
+    CHECK(xt::all(xt::equal(w.grad().data(), expected_w)));
+    CHECK(xt::all(xt::equal(v.grad().data(), float(threads * passes * uses * 4))));
+}
+
+TEST_CASE("set_blas_threads chooses the thread count of every product, once") {
+    const int before = blas_threads();
+    if (before == 0) {
+        MESSAGE("a BLAS without thread control: nothing to check");
+        return;
+    }
+    CHECK_THROWS_WITH_AS(set_blas_threads(0), "set_blas_threads: the thread count must be at least 1, got 0", Error);
+    CHECK(blas_threads() == before);
+    set_blas_threads(1);
+    CHECK(blas_threads() == 1);
+    auto a = Tensor<float>::ones({300, 300});
+    CHECK(sum(matmul(a, a)).item() == 300.0f * 300.0f * 300.0f);
+    set_blas_threads(2);
+    CHECK(blas_threads() == 2);
+    CHECK(sum(matmul(a, a)).item() == 300.0f * 300.0f * 300.0f);
+    set_blas_threads(before);
+}
