@@ -15,8 +15,10 @@
 #include <tapegrad/data/dataset.hpp>
 #include "../common/temp_dir.hpp"
 #include "../common/zero_bombs.hpp"
+#include "../common/error_of.hpp"
 
 namespace tapegrad::testing {
+
 
 inline std::vector<unsigned char> read_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -32,16 +34,6 @@ inline void write_bytes(const std::string& path, const std::vector<unsigned char
 inline std::vector<unsigned char> gzip_bytes_with_zeros(const std::vector<unsigned char>& prefix, std::uint64_t mib) {
     const std::string gz = gzip_with_zeros(std::string(prefix.begin(), prefix.end()), mib);
     return {gz.begin(), gz.end()};
-}
-
-// The message of the tapegrad::Error that f throws, "" if it throws none.
-inline std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 inline bool contains(const std::string& text, const std::string& part) {

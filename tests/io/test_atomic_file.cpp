@@ -18,6 +18,7 @@
 #include <tapegrad/io/atomic_file.hpp>
 #include "../common/scratch_device.hpp"
 #include "../nn/files.hpp"
+#include "../common/error_of.hpp"
 
 using tapegrad::Error;
 using tapegrad::io::check_writable;
@@ -25,15 +26,9 @@ using tapegrad::io::set_before_rename_hook;
 using tapegrad::io::write_file_atomically;
 using tapegrad::testing::scratch_device;
 
+using tapegrad::testing::error_of;
+
 namespace {
-std::string error_of(const std::function<void()>& call) {
-    try {
-        call();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 }  // namespace
 
 TEST_CASE("io: a file is written whole, replaces the old one, and no temporary stays behind") {

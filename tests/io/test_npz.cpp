@@ -21,6 +21,7 @@
 #include "../common/zero_bombs.hpp"
 #include "../nn/files.hpp"
 #include "../reliability/resident_memory.hpp"
+#include "../common/error_of.hpp"
 
 using tapegrad::Error;
 namespace npz = tapegrad::io::npz;
@@ -28,16 +29,9 @@ namespace nn = tapegrad::nn;
 using tapegrad::testing::npy_header;
 using tapegrad::testing::zip_with_zeros;
 
-namespace {
+using tapegrad::testing::error_of;
 
-std::string error_of(const std::function<void()>& call) {
-    try {
-        call();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
