@@ -10,6 +10,16 @@ double required(const SchedulerState& state, const std::string& key, const char*
     if (found == state.end()) throw Error(std::string(scheduler) + " state: missing '" + key + "'");
     return found->second;
 }
+
+// A counter from saved state: a whole number >= 0 that converts to an integer
+// exactly (a NaN or 1e300 cast to int64 would be undefined behaviour).
+std::int64_t required_count(const SchedulerState& state, const std::string& key, const char* scheduler) {
+    const double value = required(state, key, scheduler);
+    if (!allowed::exact_count(value))
+        throw Error(std::string(scheduler) + " state: '" + key + "' must be a whole number >= 0, got " +
+                    detail::option_value_text(value));
+    return static_cast<std::int64_t>(value);
+}
 }  // namespace
 
 template <class T>
@@ -18,7 +28,11 @@ StepLR<T>::StepLR(Optimizer<T>& optimizer, const StepLROptions& options) : optim
 template <class T>
 void StepLR<T>::step() {
     // Chainable, as PyTorch's get_lr: it composes with other changes to the lr.
-    if (++last_epoch_ % options_.step_size() == 0) optimizer_.set_lr(optimizer_.lr() * options_.gamma());
+    // The count moves only once set_lr has accepted the new lr, so a step
+    // that throws (an lr that underflows to 0) changes nothing.
+    const std::int64_t epoch = last_epoch_ + 1;
+    if (epoch % options_.step_size() == 0) optimizer_.set_lr(optimizer_.lr() * options_.gamma());
+    last_epoch_ = epoch;
 }
 
 template <class T>
@@ -26,7 +40,7 @@ SchedulerState StepLR<T>::state() const { return {{"last_epoch", double(last_epo
 
 template <class T>
 void StepLR<T>::load_state(const SchedulerState& state) {
-    last_epoch_ = std::int64_t(required(state, "last_epoch", "StepLR"));
+    last_epoch_ = required_count(state, "last_epoch", "StepLR");
 }
 
 template <class T>
@@ -44,25 +58,36 @@ bool ReduceLROnPlateau<T>::is_better(double metric) const {
 
 template <class T>
 bool ReduceLROnPlateau<T>::step(double metric) {
-    ++last_epoch_;
+    // Worked out on copies and committed once set_lr has accepted the new
+    // lr, so a step that throws changes nothing.
+    double best = best_;
+    std::int64_t bad_epochs = num_bad_epochs_, cooldown = cooldown_counter_;
     if (is_better(metric)) {
-        best_ = metric;
-        num_bad_epochs_ = 0;
+        best = metric;
+        bad_epochs = 0;
     } else {
-        ++num_bad_epochs_;
+        ++bad_epochs;
     }
-    if (cooldown_counter_ > 0) {
-        --cooldown_counter_;
-        num_bad_epochs_ = 0;  // bad epochs in cooldown do not count
+    if (cooldown > 0) {
+        --cooldown;
+        bad_epochs = 0;  // bad epochs in cooldown do not count
     }
-    if (num_bad_epochs_ <= options_.patience()) return false;
-    cooldown_counter_ = options_.cooldown();
-    num_bad_epochs_ = 0;
-    const double old_lr = optimizer_.lr();
-    const double new_lr = std::max(old_lr * options_.factor(), options_.min_lr());
-    if (old_lr - new_lr <= options_.eps()) return false;
-    optimizer_.set_lr(new_lr);
-    return true;
+    bool reduced = false;
+    if (bad_epochs > options_.patience()) {
+        cooldown = options_.cooldown();
+        bad_epochs = 0;
+        const double old_lr = optimizer_.lr();
+        const double new_lr = std::max(old_lr * options_.factor(), options_.min_lr());
+        if (old_lr - new_lr > options_.eps()) {
+            optimizer_.set_lr(new_lr);
+            reduced = true;
+        }
+    }
+    ++last_epoch_;
+    best_ = best;
+    num_bad_epochs_ = bad_epochs;
+    cooldown_counter_ = cooldown;
+    return reduced;
 }
 
 template <class T>
@@ -76,12 +101,14 @@ SchedulerState ReduceLROnPlateau<T>::state() const {
 template <class T>
 void ReduceLROnPlateau<T>::load_state(const SchedulerState& state) {
     const char* name = "ReduceLROnPlateau";
-    const double best = required(state, "best", name), bad = required(state, "num_bad_epochs", name);
-    const double cooldown = required(state, "cooldown_counter", name), epoch = required(state, "last_epoch", name);
+    const double best = required(state, "best", name);
+    const std::int64_t bad = required_count(state, "num_bad_epochs", name);
+    const std::int64_t cooldown = required_count(state, "cooldown_counter", name);
+    const std::int64_t epoch = required_count(state, "last_epoch", name);
     best_ = best;
-    num_bad_epochs_ = std::int64_t(bad);
-    cooldown_counter_ = std::int64_t(cooldown);
-    last_epoch_ = std::int64_t(epoch);
+    num_bad_epochs_ = bad;
+    cooldown_counter_ = cooldown;
+    last_epoch_ = epoch;
 }
 
 template class StepLR<float>;

@@ -121,3 +121,37 @@ TEST_CASE("a scheduler changes the lr in the optimizer's options") {
     other.load_state(sgd.state());
     CHECK(other.options().lr() == 0.5);
 }
+
+TEST_CASE("a scheduler step that throws changes nothing") {
+    // lr * gamma underflows to 0, which set_lr refuses: the epoch count must
+    // not move, or the schedule would run one epoch ahead ever after.
+    auto sgd = make_sgd(1e-300);
+    StepLR<double> schedule(sgd, StepLROptions(1).gamma(1e-100));
+    CHECK_THROWS_AS(schedule.step(), Error);
+    CHECK(schedule.state().at("last_epoch") == 0);
+    CHECK(sgd.lr() == 1e-300);
+
+    auto plateau_sgd = make_sgd(1e-300);
+    ReduceLROnPlateau<double> plateau(plateau_sgd, ReduceLROnPlateauOptions().factor(1e-100).patience(0).min_lr(0).eps(0));
+    CHECK(!plateau.step(1.0));  // best 1
+    const SchedulerState before = plateau.state();
+    CHECK_THROWS_AS(plateau.step(2.0), Error);  // a bad epoch past patience 0: cut to 0, refused
+    CHECK(plateau.state() == before);
+    CHECK(plateau_sgd.lr() == 1e-300);
+}
+
+TEST_CASE("scheduler state with counters that are not whole numbers is refused") {
+    auto sgd = make_sgd(1.0);
+    StepLR<double> schedule(sgd, StepLROptions(2));
+    for (double bad : {std::nan(""), -1.0, 1e300, 2.5}) {
+        CAPTURE(bad);
+        CHECK_THROWS_WITH_AS(schedule.load_state({{"last_epoch", bad}}), doctest::Contains("last_epoch"), Error);
+        CHECK(schedule.state().at("last_epoch") == 0);
+    }
+    ReduceLROnPlateau<double> plateau(sgd);
+    const SchedulerState good = plateau.state();
+    SchedulerState bad = good;
+    bad["num_bad_epochs"] = std::nan("");
+    CHECK_THROWS_WITH_AS(plateau.load_state(bad), doctest::Contains("num_bad_epochs"), Error);
+    CHECK(plateau.state() == good);
+}
