@@ -7,6 +7,10 @@
 namespace tapegrad::train {
 
 std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels) {
+    if (logits.dimension() != 2 || logits.shape()[0] != labels.size())
+        throw Error("count_correct: logits of shape " + shape_str(Shape(logits.shape().begin(), logits.shape().end())) +
+                    " need to be 2-D with one row per label, but there are " + std::to_string(labels.size()) +
+                    " labels");
     const std::size_t rows = logits.shape()[0], classes = logits.shape()[1];
     const float* row = logits.data();
     std::size_t correct = 0;

@@ -19,8 +19,8 @@ struct Score {
 };
 
 /// How many rows of `logits` (batch x classes) have their maximum at the label.
-/// A tie goes to the first maximum. `labels` must have one entry per row and
-/// `logits` must be 2-D; neither is checked.
+/// A tie goes to the first maximum. Throws tapegrad::Error naming the shapes
+/// unless `logits` is 2-D with one row per label.
 std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels);
 
 /// The mean cross-entropy and the accuracy of `model`'s logits over all of

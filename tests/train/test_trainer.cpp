@@ -21,11 +21,14 @@
 #include <tapegrad/train/svg_plot.hpp>
 #include <tapegrad/train/trainer.hpp>
 #include "../nn/files.hpp"
+#include "../common/error_of.hpp"
 
 using namespace tapegrad;
 using train::Outcome;
 using train::Trainer;
 using train::TrainerOptions;
+
+using tapegrad::testing::error_of;
 
 namespace {
 
@@ -70,15 +73,6 @@ std::string captured_output(const std::function<void()>& call) {
     ::close(saved_out);
     ::close(saved_err);
     return read_bytes(path);
-}
-
-std::string error_of(const std::function<void()>& call) {
-    try {
-        call();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 }  // namespace
@@ -376,4 +370,13 @@ TEST_CASE("the SVG plot leaves out non-finite points instead of writing nan") {
     };
     CHECK(count(finite, "<polyline") == 4);
     CHECK(count(svg, "<polyline") == 6);
+}
+
+TEST_CASE("count_correct refuses logits that do not fit the labels, instead of reading past them") {
+    const xt::xarray<float> logits = {{0.f, 1.f}, {2.f, 1.f}};
+    CHECK(train::count_correct(logits, Labels{1, 0}) == 2);
+    CHECK(error_of([&] { train::count_correct(logits, Labels{1}); }) ==
+          "count_correct: logits of shape (2, 2) need to be 2-D with one row per label, but there are 1 labels");
+    const xt::xarray<float> flat = {0.f, 1.f};
+    CHECK(error_of([&] { train::count_correct(flat, Labels{1, 0}); }).find("2-D") != std::string::npos);
 }
