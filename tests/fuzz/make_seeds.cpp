@@ -14,6 +14,7 @@
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/io/npz.hpp>
 #include "../common/zero_bombs.hpp"
+#include "tiny_training.hpp"
 
 namespace fs = std::filesystem;
 namespace npz = tapegrad::io::npz;
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const fs::path root = argv[1];
-    for (const char* target : {"fuzz_idx", "fuzz_idx_gzip", "fuzz_npz", "fuzz_npy"}) fs::create_directories(root / target);
+    for (const char* target : {"fuzz_idx", "fuzz_idx_gzip", "fuzz_npz", "fuzz_npy", "fuzz_checkpoint"}) fs::create_directories(root / target);
     const std::vector<std::uint8_t> labels{0, 1, 2, 9, 5};
 
     // fuzz_idx reads files as they are: raw and gzip.
@@ -104,5 +105,16 @@ int main(int argc, char** argv) {
     const std::size_t flag = fortran.find("False");
     if (flag != std::string::npos) fortran.replace(flag, 5, "True ");
     write_bytes(root / "fuzz_npy" / "f64-fortran.npy", fortran);
+
+    // fuzz_checkpoint: real checkpoints of the setup the target resumes,
+    // written by its Trainer after 1, 2 and 3 epochs, with SGD and with Adam
+    // (each about 4 KB).
+    for (bool adam : {false, true}) {
+        for (std::size_t epochs : {1, 2, 3}) {
+            const fs::path path = root / "fuzz_checkpoint" /
+                                  ((adam ? "adam-" : "sgd-") + std::to_string(epochs) + "-epochs.npz");
+            tiny::Setup(adam, path.string(), epochs).trainer.run();
+        }
+    }
     return 0;
 }

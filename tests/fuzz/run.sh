@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_idx fuzz_idx_gzip fuzz_npz fuzz_npy)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_idx fuzz_idx_gzip fuzz_npz fuzz_npy fuzz_checkpoint)
 build=build-fuzz
 
 [ -d "$build" ] || CXX=clang++ meson setup "$build" tests/fuzz
