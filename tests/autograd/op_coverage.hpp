@@ -50,7 +50,9 @@ ShapeCase shape_case(const TensorList<T>& inputs) {
     ShapeCase c;
     for (const auto& x : inputs) {
         c.shapes += (c.shapes.empty() ? "" : " ") + shape_str(x.shape());
-        c.edge = c.edge || x.dim() == 0 || std::find(x.shape().begin(), x.shape().end(), 1) != x.shape().end();
+        // shape() returns a copy: one copy for both ends of the search.
+        const Shape shape = x.shape();
+        c.edge = c.edge || shape.empty() || std::find(shape.begin(), shape.end(), 1) != shape.end();
     }
     return c;
 }
