@@ -201,12 +201,17 @@ Preamble parse_preamble(const std::string& bytes) {
     return preamble;
 }
 
+std::size_t item_size(const std::string& descr);
+
 NpyHeader parse_npy_header(const std::string& bytes) {
     const Preamble preamble = parse_preamble(bytes);
     if (bytes.size() < preamble.text_offset + preamble.text_length) throw Error("truncated .npy header");
     const std::string text = bytes.substr(preamble.text_offset, preamble.text_length);
     NpyHeader header = HeaderText(text).parse();
     header.data_offset = preamble.text_offset + preamble.text_length;
+    // Counts the bytes, and bounds even an empty shape's extents, which
+    // xtensor multiplies into strides.
+    checked_element_count(".npy header", header.shape, std::max<std::size_t>(item_size(header.descr), 1));
     return header;
 }
 
@@ -286,12 +291,7 @@ std::string check_member_header(zip_file_t* file, zip_uint64_t declared, const s
         throw Error("'" + path + "': unexpected member '" + name + "'");
     }
     // The data the header describes, which the zip entry must declare exactly.
-    std::size_t data_bytes = size;
-    for (std::size_t extent : header.shape) {
-        if (extent != 0 && data_bytes > std::numeric_limits<std::size_t>::max() / extent)
-            throw Error(where + ": shape " + shape_str(header.shape) + " in the .npy header is too large");
-        data_bytes *= extent;
-    }
+    const std::size_t data_bytes = size * checked_element_count(where.c_str(), header.shape, size);
     if (declared < header.data_offset || declared - header.data_offset != data_bytes)
         throw Error(where + ": its .npy header describes " + std::to_string(header.data_offset + data_bytes) +
                     " bytes (shape " + shape_str(header.shape) + ", dtype '" + header.descr +
@@ -370,12 +370,7 @@ xt::xarray<X> from_npy(const std::string& bytes, const std::string& where) {
     const std::string expected = xt::detail::build_typestring<X>();
     if (header.descr != expected)
         throw Error(where + ": stored with dtype '" + header.descr + "', expected '" + expected + "'");
-    std::size_t count = 1;
-    for (std::size_t extent : header.shape) {
-        if (extent != 0 && count > (std::size_t(-1) / sizeof(X)) / extent)
-            throw Error(where + ": shape in the .npy header is too large");
-        count *= extent;
-    }
+    const std::size_t count = checked_element_count(where.c_str(), header.shape, sizeof(X));
     const std::size_t available = bytes.size() - header.data_offset;
     if (available != count * sizeof(X))
         throw Error(where + ": " + std::to_string(available) + " data bytes for shape " + shape_str(header.shape) +

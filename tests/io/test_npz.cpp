@@ -162,3 +162,17 @@ TEST_CASE("npz: a FIFO or a directory is named as what it is, never waited on") 
     CHECK(contains(error_of([&] { npz::read(dir.file("absent.npz")); }),
                    std::string("cannot open for reading: ") + std::strerror(ENOENT)));
 }
+
+TEST_CASE("npz: an empty member whose other extents overflow is refused, not handed to xtensor") {
+    // Found by fuzz_npy: (0, 3, 99999995999999990, 37) holds no element, but
+    // xtensor multiplies the extents into strides (signed overflow, UB).
+    const std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (0, 3, 99999995999999990, 37), }";
+    std::string npy = std::string("\x93NUMPY\x01\x00", 8);
+    std::string text = header;
+    while ((10 + text.size() + 1) % 64 != 0) text += ' ';
+    text += '\n';
+    npy += char(text.size() & 0xff);
+    npy += char(text.size() >> 8);
+    npy += text;
+    CHECK(error_of([&] { npz::from_npy<std::int64_t>(npy, "'m'"); }).find("too large") != std::string::npos);
+}

@@ -75,6 +75,10 @@ TEST_CASE("reshape and broadcast_to refuse a shape whose element count overflows
     // Empty shapes are fine however large their other dimensions.
     CHECK(reshape(Tensor<float>::zeros({0}), {1ull << 62, 0, 1ull << 62}).size() == 0);
     CHECK(broadcast_to(Tensor<float>::ones({1}), {1ull << 62, 0, 1ull << 62}).size() == 0);
+    // Unless the extents xtensor multiplies into strides overflow (found by
+    // fuzz_npy: signed overflow inside xtensor).
+    expect_error([] { Tensor<float>::zeros({0, 3, 99999995999999990ull, 37}); }, {"Tensor::zeros", "too large"});
+    expect_error([] { reshape(Tensor<float>::zeros({0}), {1ull << 62, 4, 0}); }, {"reshape", "too large"});
 }
 
 TEST_CASE("random factories refuse non-finite parameters") {
