@@ -137,7 +137,10 @@ void im2col(const T* image, const ConvDims& d, T* columns) {
             return;
         }
         std::fill(out, out + first, T(0));
-        for (std::size_t ow = first; ow < last; ++ow) out[ow] = in[Index(ow * sw) + dj];
+        if (sw == 1 && first < last)  // a contiguous run, copied as such (vectorised)
+            std::copy_n(in + (Index(first) + dj), last - first, out + first);
+        else
+            for (std::size_t ow = first; ow < last; ++ow) out[ow] = in[Index(ow * sw) + dj];
         std::fill(out + last, out + OW, T(0));
     });
 }
@@ -150,7 +153,12 @@ void col2im(const T* columns, const ConvDims& d, T* image) {
     for_each_tap_row(image, d, [&](std::size_t at, T* in, std::size_t first, std::size_t last, Index dj) {
         if (!in) return;
         const T* src = columns + at;
-        for (std::size_t ow = first; ow < last; ++ow) in[Index(ow * sw) + dj] += src[ow];
+        if (sw == 1 && first < last) {  // a contiguous run: a loop the compiler vectorises
+            T* dst = in + (Index(first) + dj);
+            for (std::size_t k = 0; k < last - first; ++k) dst[k] += src[first + k];
+        } else {
+            for (std::size_t ow = first; ow < last; ++ow) in[Index(ow * sw) + dj] += src[ow];
+        }
     });
 }
 
@@ -324,20 +332,45 @@ void for_each_window(const PoolDims& d, F&& f) {
 
 template <class T>
 void max_pool_forward(const T* x, const PoolDims& d, T* y, std::size_t* at) {
-    for_each_window(d, [&](std::size_t plane, std::size_t o, const Span& r, const Span& c) {
-        // PyTorch's CPU kernel: the first maximum of the row-major scan, a
-        // NaN taking over whenever one is met.
-        const std::size_t base = plane * d.plane();
-        std::size_t best = base + r.begin * d.W + c.begin;
-        T best_value = -std::numeric_limits<T>::infinity();
-        for (std::size_t ih = r.begin; ih < r.end; ih += d.dil.h)
-            for (std::size_t iw = c.begin; iw < c.end; iw += d.dil.w) {
-                const std::size_t i = base + ih * d.W + iw;
-                if (x[i] > best_value || std::isnan(x[i])) best_value = x[i], best = i;
+    // Plain loops over locals: the hottest loop of a small CNN after the
+    // products, where a lambda's captured references cost loads per pixel.
+    const std::size_t W = d.W, plane_size = d.plane(), step_h = d.dil.h, step_w = d.dil.w;
+    for (std::size_t plane = 0; plane < d.N * d.C; ++plane) {
+        const T* src = x + plane * plane_size;
+        for (const Span& r : d.rows)
+            for (const Span& c : d.cols) {
+                // PyTorch's CPU kernel keeps the first maximum of the
+                // row-major scan, a NaN taking over whenever one is met. The
+                // same result in two branch-free passes: which pixel wins is
+                // data, and a compare-and-branch per pixel mispredicted so
+                // often that this loop took twice as long.
+                T best_value = -std::numeric_limits<T>::infinity();
+                bool nan = false;
+                for (std::size_t ih = r.begin; ih < r.end; ih += step_h)
+                    for (std::size_t iw = c.begin; iw < c.end; iw += step_w) {
+                        const T v = src[ih * W + iw];
+                        nan |= std::isnan(v);
+                        best_value = v > best_value ? v : best_value;
+                    }
+                std::size_t best = r.begin * W + c.begin;  // stays so in an all -inf window
+                const std::size_t taps_h = (r.end - r.begin + step_h - 1) / step_h;
+                const std::size_t taps_w = (c.end - c.begin + step_w - 1) / step_w;
+                if (nan) {  // the last NaN
+                    for (std::size_t ih = r.begin; ih < r.end; ih += step_h)
+                        for (std::size_t iw = c.begin; iw < c.end; iw += step_w)
+                            if (std::isnan(src[ih * W + iw])) best = ih * W + iw;
+                    best_value = src[best];
+                } else {  // the first pixel equal to the maximum: scanned backwards
+                    for (std::size_t th = taps_h; th-- > 0;)
+                        for (std::size_t tw = taps_w; tw-- > 0;) {
+                            const std::size_t i = (r.begin + th * step_h) * W + c.begin + tw * step_w;
+                            best = src[i] == best_value ? i : best;
+                        }
+                }
+                *y++ = best_value;
+                *at++ = plane * plane_size + best;
             }
-        y[o] = best_value;
-        at[o] = best;
-    });
+    }
 }
 
 // avg_pool2d (forward) and its adjoint (backward: each output's gradient
