@@ -231,23 +231,12 @@ Array<T> conv_weight_grad(const T* x, const T* grad, const ConvDims& d) {
 }
 
 // The bias gradient: the output gradient summed over batch and positions.
+// (A raw loop for the unrecorded case measured no faster than sum_to's on the
+// CNN's first layer, 0.38 vs 0.40 ms, so there is one way.)
 template <class T>
 Tensor<T> bias_grad(const Tensor<T>& g) {
-    const Shape s = g.shape();
-    const std::size_t O = s[1];
-    if (grad_enabled()) return reshape(sum_to(g, Shape{O, 1, 1}), Shape{O});  // recorded: differentiable
-    // Unrecorded, the same sum as one pass over the rows of positions (a
-    // reduction over axes 0, 2, 3 through xtensor's strided reducer is slower).
-    Array<T> out = xt::zeros<T>(Shape{O});
-    const std::size_t L = s[2] * s[3];
-    const T* src = g.data().data();
-    for (std::size_t n = 0; n < s[0]; ++n)
-        for (std::size_t o = 0; o < O; ++o, src += L) {
-            T total = T(0);
-            for (std::size_t p = 0; p < L; ++p) total += src[p];
-            out[o] += total;
-        }
-    return Tensor<T>(std::move(out));
+    const std::size_t channels = g.shape()[1];
+    return reshape(sum_to(g, Shape{channels, 1, 1}), Shape{channels});
 }
 
 // ---- pooling -------------------------------------------------------------------
