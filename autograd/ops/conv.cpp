@@ -48,10 +48,26 @@ std::string geometry_str(const Conv2dGeometry& g) {
            size2_str(g.dilation()) + ", groups " + std::to_string(g.groups());
 }
 
+// The output extent along one axis: (in + 2 pad - span) / stride + 1 for a
+// kernel spanning span = dil (k - 1) + 1 input pixels. Throws fail(why) when
+// the span exceeds the padded input, or when either does not fit in size_t.
+template <class Fail>
+std::size_t output_extent(std::size_t in, std::size_t k, std::size_t stride, std::size_t pad, std::size_t dil,
+                          const Fail& fail) {
+    constexpr std::size_t most = std::numeric_limits<std::size_t>::max();
+    if (pad > (most - in) / 2 || k - 1 > (most - 1) / dil) throw fail("the padding or the dilated kernel is too large");
+    const std::size_t span = dil * (k - 1) + 1, padded = in + 2 * pad;
+    if (span > padded)
+        throw fail("the kernel spans " + std::to_string(span) + " pixels, more than the padded input's " +
+                   std::to_string(padded));
+    return (padded - span) / stride + 1;
+}
+
 // Checks an input and a weight shape for a convolution with `geometry` and
 // resolves the output extents; every refusal names `op`, both shapes and the
 // geometry.
-ConvDims conv_dims(const char* op, const Shape& input, const Shape& weight, const Conv2dGeometry& geometry) {
+ConvDims conv_dims(const char* op, const Shape& input, const Shape& weight, const Conv2dGeometry& geometry,
+                   std::size_t element_bytes) {
     auto fail = [&](const std::string& why) -> Error {
         return Error(std::string(op) + ": " + why + " (input " + shape_str(input) + ", weight " + shape_str(weight) +
                      ", " + geometry_str(geometry) + ")");
@@ -69,17 +85,11 @@ ConvDims conv_dims(const char* op, const Shape& input, const Shape& weight, cons
     if (weight[1] != d.C / d.groups)
         throw fail("the weight expects " + std::to_string(weight[1]) + " input channels per group, the input has " +
                    std::to_string(d.C / d.groups));
-    auto extent = [&](std::size_t in, std::size_t k, std::size_t s, std::size_t p, std::size_t dil) {
-        const std::size_t span = dil * (k - 1) + 1, padded = in + 2 * p;
-        if (span > padded)
-            throw fail("the kernel spans " + std::to_string(span) + " pixels, more than the padded input's " +
-                       std::to_string(padded));
-        return (padded - span) / s + 1;
-    };
-    d.OH = extent(d.H, d.kh, d.stride.h, d.pad.h, d.dil.h);
-    d.OW = extent(d.W, d.kw, d.stride.w, d.pad.w, d.dil.w);
-    checked_element_count(op, {d.N, d.O, d.OH, d.OW}, sizeof(double));
-    checked_element_count(op, {d.C, d.kh, d.kw, d.OH, d.OW}, sizeof(double));  // the columns
+    d.OH = output_extent(d.H, d.kh, d.stride.h, d.pad.h, d.dil.h, fail);
+    d.OW = output_extent(d.W, d.kw, d.stride.w, d.pad.w, d.dil.w, fail);
+    // Every array an op of the three makes: input, weight, output, columns.
+    for (const Shape& made : {input, weight, Shape{d.N, d.O, d.OH, d.OW}, Shape{d.C, d.kh, d.kw, d.OH, d.OW}})
+        checked_element_count(op, made, element_bytes);
     return d;
 }
 
@@ -272,8 +282,8 @@ std::vector<Span> spans(std::size_t in, std::size_t out, std::size_t k, std::siz
     return result;
 }
 
-PoolDims pool_dims(const char* op, const Shape& input, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation,
-                   bool count_padding = true) {
+PoolDims pool_dims(const char* op, std::size_t element_bytes, const Shape& input, Size2 kernel, Size2 stride,
+                   Size2 padding, Size2 dilation, bool count_padding = true) {
     if (stride == Size2()) stride = kernel;  // PyTorch's stride=None
     auto fail = [&](const std::string& why) {
         return Error(std::string(op) + ": " + why + " (input " + shape_str(input) + ", kernel " + size2_str(kernel) +
@@ -288,16 +298,10 @@ PoolDims pool_dims(const char* op, const Shape& input, Size2 kernel, Size2 strid
     PoolDims d{};
     d.N = input[0], d.C = input[1], d.H = input[2], d.W = input[3];
     d.kernel = kernel, d.stride = stride, d.pad = padding, d.dil = dilation;
-    auto extent = [&](std::size_t in, std::size_t k, std::size_t s, std::size_t p, std::size_t dil) {
-        const std::size_t span = dil * (k - 1) + 1, padded = in + 2 * p;
-        if (span > padded)
-            throw fail("the kernel spans " + std::to_string(span) + " pixels, more than the padded input's " +
-                       std::to_string(padded));
-        return (padded - span) / s + 1;
-    };
-    d.OH = extent(d.H, kernel.h, stride.h, padding.h, dilation.h);
-    d.OW = extent(d.W, kernel.w, stride.w, padding.w, dilation.w);
-    checked_element_count(op, {d.N, d.C, d.OH, d.OW}, sizeof(double));
+    d.OH = output_extent(d.H, kernel.h, stride.h, padding.h, dilation.h, fail);
+    d.OW = output_extent(d.W, kernel.w, stride.w, padding.w, dilation.w, fail);
+    checked_element_count(op, input, element_bytes);
+    checked_element_count(op, {d.N, d.C, d.OH, d.OW}, element_bytes);
     d.rows = spans(d.H, d.OH, kernel.h, stride.h, padding.h, dilation.h, count_padding);
     d.cols = spans(d.W, d.OW, kernel.w, stride.w, padding.w, dilation.w, count_padding);
     // A dilated window can fall between the pixels entirely; PyTorch then
@@ -409,7 +413,7 @@ void check_index(const char* op, const FlatIndex& index, std::size_t count, std:
 
 template <class T>
 Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias, const Conv2dGeometry& geometry) {
-    const ConvDims d = conv_dims("conv2d", input.shape(), weight.shape(), geometry);
+    const ConvDims d = conv_dims("conv2d", input.shape(), weight.shape(), geometry, sizeof(T));
     if (bias.defined() && bias.shape() != Shape{d.O})
         throw Error("conv2d: the bias has shape " + shape_str(bias.shape()) + ", expected (" + std::to_string(d.O) +
                     ",) for weight " + shape_str(weight.shape()));
@@ -428,7 +432,7 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
 template <class T>
 Tensor<T> conv2d_input_grad(const Tensor<T>& grad, const Tensor<T>& weight, const Shape& input_shape,
                             const Conv2dGeometry& geometry) {
-    const ConvDims d = conv_dims("conv2d_input_grad", input_shape, weight.shape(), geometry);
+    const ConvDims d = conv_dims("conv2d_input_grad", input_shape, weight.shape(), geometry, sizeof(T));
     check_grad_shape("conv2d_input_grad", grad.shape(), {d.N, d.O, d.OH, d.OW});
     return record<T>("conv2d_input_grad", conv_input_grad(grad.data().data(), weight.data().data(), d), {grad, weight},
                      [geometry](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
@@ -443,7 +447,7 @@ Tensor<T> conv2d_input_grad(const Tensor<T>& grad, const Tensor<T>& weight, cons
 template <class T>
 Tensor<T> conv2d_weight_grad(const Tensor<T>& input, const Tensor<T>& grad, const Shape& weight_shape,
                              const Conv2dGeometry& geometry) {
-    const ConvDims d = conv_dims("conv2d_weight_grad", input.shape(), weight_shape, geometry);
+    const ConvDims d = conv_dims("conv2d_weight_grad", input.shape(), weight_shape, geometry, sizeof(T));
     check_grad_shape("conv2d_weight_grad", grad.shape(), {d.N, d.O, d.OH, d.OW});
     return record<T>("conv2d_weight_grad", conv_weight_grad(input.data().data(), grad.data().data(), d), {input, grad},
                      [geometry](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
@@ -457,7 +461,7 @@ Tensor<T> conv2d_weight_grad(const Tensor<T>& input, const Tensor<T>& grad, cons
 
 template <class T>
 Tensor<T> max_pool2d(const Tensor<T>& input, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation) {
-    const PoolDims d = pool_dims("max_pool2d", input.shape(), kernel, stride, padding, dilation);
+    const PoolDims d = pool_dims("max_pool2d", sizeof(T), input.shape(), kernel, stride, padding, dilation);
     Array<T> out = Array<T>::from_shape(pool_output_shape(d));
     auto index = std::make_shared<std::vector<std::size_t>>(out.size());
     max_pool_forward(input.data().data(), d, out.data(), index->data());
@@ -469,7 +473,7 @@ Tensor<T> max_pool2d(const Tensor<T>& input, Size2 kernel, Size2 stride, Size2 p
 
 template <class T>
 Tensor<T> avg_pool2d(const Tensor<T>& input, Size2 kernel, Size2 stride, Size2 padding, bool count_include_pad) {
-    const PoolDims d = pool_dims("avg_pool2d", input.shape(), kernel, stride, padding, Size2(1), count_include_pad);
+    const PoolDims d = pool_dims("avg_pool2d", sizeof(T), input.shape(), kernel, stride, padding, Size2(1), count_include_pad);
     return record<T>("avg_pool2d", avg_pool_forward(input.data().data(), d), {input},
                      [kernel, stride = d.stride, padding, count_include_pad](const TensorList<T>& in, const Tensor<T>&,
                                                                              const Tensor<T>& g) {
@@ -481,7 +485,7 @@ Tensor<T> avg_pool2d(const Tensor<T>& input, Size2 kernel, Size2 stride, Size2 p
 template <class T>
 Tensor<T> avg_pool2d_input_grad(const Tensor<T>& grad, const Shape& input_shape, Size2 kernel, Size2 stride,
                                 Size2 padding, bool count_include_pad) {
-    const PoolDims d = pool_dims("avg_pool2d_input_grad", input_shape, kernel, stride, padding, Size2(1), count_include_pad);
+    const PoolDims d = pool_dims("avg_pool2d_input_grad", sizeof(T), input_shape, kernel, stride, padding, Size2(1), count_include_pad);
     if (grad.shape() != pool_output_shape(d))
         throw Error("avg_pool2d_input_grad: the output gradient has shape " + shape_str(grad.shape()) +
                     ", the pooled output " + shape_str(pool_output_shape(d)));

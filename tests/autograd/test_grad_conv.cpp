@@ -193,6 +193,16 @@ TEST_CASE("conv2d: bad shapes and geometries are errors naming the op and the sh
     CHECK_THROWS_WITH_AS(conv2d_input_grad(Tensor<double>::zeros({1, 1, 1, 1}), Tensor<double>::zeros({1, 1, 1, 1}),
                                            {std::size_t(1) << 62, 1, 1, 1}),
                          doctest::Contains("conv2d_input_grad"), Error);
+    CHECK_THROWS_WITH_AS(conv2d_weight_grad(Tensor<double>::zeros({0, 1, 1, 1}), Tensor<double>::zeros({0, 1, 1, 1}),
+                                            {std::size_t(1) << 62, 1, 1, 1}),
+                         doctest::Contains("conv2d_weight_grad"), Error);
+    const std::size_t huge = std::numeric_limits<std::size_t>::max() / 2;
+    CHECK_THROWS_WITH_AS(conv2d(x, w, Tensor<double>(), Conv2dGeometry().padding(huge)),
+                         doctest::Contains("conv2d: the padding or the dilated kernel is too large"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, w, Tensor<double>(), Conv2dGeometry().dilation({1, huge + 1})),
+                         doctest::Contains("conv2d: the padding or the dilated kernel is too large"), Error);
+    CHECK_THROWS_WITH_AS(max_pool2d(x, {3, 3}, 1, 1, huge + 1), doctest::Contains("max_pool2d: the padding or the dilated"),
+                         Error);
 }
 
 TEST_CASE("conv2d: an empty batch gives an empty output and gradient") {
