@@ -360,25 +360,22 @@ class Onednn : public Contender {
 
   private:
     // Binds argument `arg` of step s to the caller's buffer `user`, through a
-    // buffer in the layout the primitive wants when that differs.
-    void in(Step& s, int arg, const memory::desc& want, const memory& user) {
+    // buffer in the layout the primitive wants when that differs: reordered
+    // into it before the primitive (an input) or out of it after (an output).
+    void bind(Step& s, int arg, const memory::desc& want, const memory& user, bool input) {
         if (want == user.get_desc()) {
             s.args[arg] = user;
             return;
         }
         memory m(want, eng_);
-        s.before.push_back({dnnl::reorder(user, m), user, m});
+        if (input)
+            s.before.push_back({dnnl::reorder(user, m), user, m});
+        else
+            s.after.push_back({dnnl::reorder(m, user), m, user});
         s.args[arg] = m;
     }
-    void out(Step& s, int arg, const memory::desc& want, const memory& user) {
-        if (want == user.get_desc()) {
-            s.args[arg] = user;
-            return;
-        }
-        memory m(want, eng_);
-        s.after.push_back({dnnl::reorder(m, user), m, user});
-        s.args[arg] = m;
-    }
+    void in(Step& s, int arg, const memory::desc& want, const memory& user) { bind(s, arg, want, user, true); }
+    void out(Step& s, int arg, const memory::desc& want, const memory& user) { bind(s, arg, want, user, false); }
 
     dnnl::engine eng_;
     dnnl::stream stream_;
