@@ -109,12 +109,11 @@ std::pair<std::size_t, std::size_t> inside(Index offset, std::size_t stride, std
     return {std::min<std::size_t>(std::size_t(first), hi), hi};
 }
 
-// Visits each (column-matrix row, input row) pair of one image: for channel
-// c and tap (i, j), row r of the columns and, for each output row oh, either
-// the input row it reads (its pointer and the valid output columns) or none
-// (padding). `f(column_row, input_row_or_null, first, last)` handles one
-// output row at a time; the input column of output column ow is
-// ow * stride.w + dj.
+// Visits one image tap by tap: for channel c, tap (i, j) and output row oh,
+// f(at, row, first, last, dj) gets the offset `at` of that stretch of the
+// columns, the input row it reads (null in the padding), and the output
+// columns [first, last) that fall inside the row; output column ow reads the
+// row's pixel ow * stride.w + dj.
 template <class Ptr, class F>
 void for_each_tap_row(Ptr image, const ConvDims& d, F&& f) {
     const std::size_t L = d.positions();
@@ -302,6 +301,7 @@ PoolDims pool_dims(const char* op, std::size_t element_bytes, const Shape& input
     d.OW = output_extent(d.W, kernel.w, stride.w, padding.w, dilation.w, fail);
     checked_element_count(op, input, element_bytes);
     checked_element_count(op, {d.N, d.C, d.OH, d.OW}, element_bytes);
+    checked_element_count(op, {d.OH + d.OW}, sizeof(Span));  // the windows, made even for an empty batch
     d.rows = spans(d.H, d.OH, kernel.h, stride.h, padding.h, dilation.h, count_padding);
     d.cols = spans(d.W, d.OW, kernel.w, stride.w, padding.w, dilation.w, count_padding);
     // A dilated window can fall between the pixels entirely; PyTorch then
