@@ -15,6 +15,7 @@
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/trainer.hpp>
 #include "../nn/files.hpp"
+#include "blobs.hpp"
 
 using namespace tapegrad;
 using train::Trainer;
@@ -22,19 +23,7 @@ using train::TrainerOptions;
 
 namespace {
 // Two Gaussian blobs in 4-D, overlapping enough that the loss keeps moving.
-Dataset blobs(std::size_t n, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> noise(0, 1);
-    Dataset data;
-    data.inputs = xt::xtensor<float, 2>::from_shape({n, 4});
-    data.labels.resize(n);
-    data.num_classes = 2;
-    for (std::size_t i = 0; i < n; ++i) {
-        data.labels[i] = static_cast<std::int64_t>(i % 2);
-        for (std::size_t f = 0; f < 4; ++f) data.inputs(i, f) = noise(rng) + (i % 2 ? 0.5f : -0.5f);
-    }
-    return data;
-}
+Dataset blobs(std::size_t n, std::uint64_t seed) { return testing::blobs(n, seed, 1.0f); }
 
 using Ptr = nn::Module<float>::Ptr;
 
