@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <tapegrad/autograd/conv_geometry.hpp>
@@ -42,6 +43,10 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 /// How a loss combines its terms: their mean (the default; each loss says what
 /// it divides by) or their sum.
 enum class Reduction { Mean, Sum };
+
+/// Which form of gelu: the exact one with erf (PyTorch's approximate="none")
+/// or PyTorch's tanh approximation (approximate="tanh").
+enum class GeluApproximate { None, Tanh };
 
 // ---- the ops: one declaration per entry of op_list.hpp --------------------
 //   template <class T> Tensor<T> name(parameters);
