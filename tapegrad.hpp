@@ -19,6 +19,8 @@
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/conv.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/flatten.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/loss.hpp>

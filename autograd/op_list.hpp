@@ -206,3 +206,18 @@ TAPEGRAD_OP(take, Tensor<T>, take, (const Tensor<T>& a, const FlatIndex& index, 
 TAPEGRAD_OP(put_add, Tensor<T>, put_add, (const Tensor<T>& a, const FlatIndex& index, const Shape& shape))
 //@}
 #endif
+
+#if TAPEGRAD_FAMILY(norm)
+/// \name Regularisation and normalisation (ops/norm.cpp)
+/// nn/dropout.hpp and nn/normalization.hpp wrap them as modules. An input of
+/// a shape the op cannot take, or an option out of range, throws
+/// tapegrad::Error naming the op and the shapes or the value.
+//@{
+/// In training, each element is kept with probability 1 - p and scaled by
+/// 1 / (1 - p) (inverted dropout, as torch.nn.functional.dropout), or zeroed;
+/// the mask depends only on `seed` and the shape, so the same seed gives the
+/// same mask for float and double. `input` itself when !training or p == 0;
+/// zeros when p == 1. p outside [0, 1] throws.
+TAPEGRAD_OP(dropout, Tensor<T>, dropout, (const Tensor<T>& input, double p, bool training, std::uint64_t seed))
+//@}
+#endif
