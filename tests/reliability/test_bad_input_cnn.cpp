@@ -83,3 +83,14 @@ TEST_CASE("random_shift refuses an image size whose pixel count wraps around") {
     CHECK(message.find("random_shift") != std::string::npos);
     CHECK(message.find("too large") != std::string::npos);
 }
+
+TEST_CASE("conv2d: a padding of 2^62 beside a stride of 2^63 - 1 reads padding, not memory before the image") {
+    // The one output column reads column -(2^62 - 1): padding, so 0. Finding
+    // the first column inside the image added the padding to the stride in
+    // an Index (signed overflow), and the output read 2^62 floats before the
+    // image (SEGV).
+    const auto x = Tensor<float>::ones({1, 1, 1, 1});
+    const Tensor<float> y = conv2d(x, x, Tensor<float>(), Conv2dGeometry().stride({1, most / 2}).padding({0, most / 4}));
+    REQUIRE(y.shape() == Shape{1, 1, 1, 1});
+    CHECK(y.data()(0, 0, 0, 0) == 0.0f);
+}
