@@ -105,7 +105,7 @@ void check_grad_shape(const char* op, const Shape& grad, const Shape& expected) 
 // [0, in): [first, last).
 std::pair<std::size_t, std::size_t> inside(Index offset, std::size_t stride, std::size_t in, std::size_t out) {
     const Index s = Index(stride);
-    const Index first = offset >= 0 ? 0 : (-offset + s - 1) / s;
+    const Index first = offset >= 0 ? 0 : (-offset - 1) / s + 1;  // rounded up, without adding s to -offset
     const Index last = Index(in) - 1 - offset < 0 ? 0 : (Index(in) - 1 - offset) / s + 1;
     const std::size_t hi = std::min<std::size_t>(out, std::size_t(std::max<Index>(last, 0)));
     return {std::min<std::size_t>(std::size_t(first), hi), hi};
