@@ -11,6 +11,7 @@
 #include <string>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/augment.hpp>
 #include <tapegrad/nn/conv.hpp>
 #include "../common/error_of.hpp"
@@ -69,10 +70,18 @@ TEST_CASE("conv2d refuses geometry beyond the signed offsets it indexes with") {
 TEST_CASE("Conv2d refuses a kernel whose weight's element count wraps around") {
     // (1, 1, 3, inverse_of_3) multiplies to 1 in size_t: the layer made a
     // weight of one value under a shape claiming 2^65 of them.
+    manual_seed(5);
     const std::string message = error_of([] { nn::Conv2d<float>(nn::Conv2dOptions(1, 1, {3, inverse_of_3})); });
     INFO(message);
     CHECK(message.find("Conv2d") != std::string::npos);
     CHECK(message.find("too large") != std::string::npos);
+    // The refused layer drew no seed: the global source is where it was.
+    const std::uint64_t next = draw_seed();
+    manual_seed(5);
+    CHECK(draw_seed() == next);
+    // A kernel_size of -1, read as 2^64 - 1, did the same: its square is 1.
+    CHECK(error_of([] { nn::Conv2d<float>(nn::Conv2dOptions(3, 8, std::size_t(-1))); }).find("too large") !=
+          std::string::npos);
 }
 
 TEST_CASE("random_shift refuses an image size whose pixel count wraps around") {
