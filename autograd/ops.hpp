@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <tapegrad/autograd/conv_geometry.hpp>
 #include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/autograd/tensor.hpp>
