@@ -149,7 +149,7 @@ def cnn_part(rows, meta):
         print(f"| {r['impl']} | {r.get('threads', meta.get('threads', '?'))} | {r['median_s']:.2f} | "
               f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] - r['dataset_mb']:.0f} | {r['loss']:.3f} | {ratio} |")
     if not tg:
-        print("\ntapegrad: no figures (a build without the conv and norm ops).")
+        print("\ntapegrad: no figures (its run failed).")
         return
     if ref:
         ratio = tg["median_s"] / ref["median_s"]

@@ -19,24 +19,20 @@
 
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/ops/gemm.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/loader.hpp>
-#include <tapegrad/nn/linear.hpp>
-#include <tapegrad/nn/mlp.hpp>
-#include <tapegrad/optim/adam.hpp>
-#include <tapegrad/optim/sgd.hpp>
-
-// The CNN needs the conv and norm helpers' modules (issue #12); until both are in
-// the tree the `cnn` subcommand says so instead.
-#if __has_include(<tapegrad/nn/conv.hpp>) && __has_include(<tapegrad/nn/dropout.hpp>)
-#define TAPEGRAD_BENCH_CNN 1
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/flatten.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/mlp.hpp>
 #include <tapegrad/nn/pooling.hpp>
 #include <tapegrad/nn/sequential.hpp>
-#endif
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/sgd.hpp>
+
 
 // OpenBLAS's thread count (weak: another BLAS links too, and then the bench
 // measures it with its own threading only).
@@ -125,12 +121,8 @@ int train(const std::string& dir, std::size_t batch_size, int epochs) {
 // 1568-100, ReLU, dropout 0.25, Linear 100-10; Adam lr 1e-3, cross-entropy,
 // float32 images in [0, 1], shuffled batches.
 int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
-#ifndef TAPEGRAD_BENCH_CNN
-    (void)dir, (void)batch_size, (void)epochs;
-    std::fprintf(stderr, "tapegrad_bench: cnn needs the Conv2d, MaxPool2d, Flatten and Dropout modules, not in this build\n");
-    return 3;
-#else
-    const Dataset data = load_mnist_dir(dir, "train");
+    // Batches of (n, 1, 28, 28) images.
+    const Dataset data = with_sample_shape(load_mnist_dir(dir, "train"), {1, 28, 28});
     const std::uint64_t seed = 1;
     using std::make_shared;
     nn::Sequential<float> net({
@@ -149,10 +141,8 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
     optim::Adam<float> adam(net.parameters(), optim::AdamOptions(1e-3));
 
     auto train_step = [&](const Batch& batch) {
-        // The loader serves flat rows; the network takes (n, 1, 28, 28) images.
-        const std::size_t n = batch.inputs.shape()[0];
         adam.zero_grad();
-        Tensor<float> loss = cross_entropy(net(reshape(batch.inputs, {n, 1, 28, 28})), batch.labels);
+        Tensor<float> loss = cross_entropy(net(batch.inputs), batch.labels);
         loss.backward();
         adam.step();
         return double(loss.item());
@@ -181,7 +171,6 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
     }
     print_training("cnn", batch_size, times, last_loss, rss, data);
     return 0;
-#endif
 }
 
 // C = op(A) op(B) through tapegrad's own BLAS entry point (matmul's).
