@@ -66,6 +66,14 @@ double peak_rss_mb() {
     return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// CPU seconds of the whole process so far (all threads, user and system):
+// on a loaded machine a steadier figure than the wall clock.
+double cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 double current_rss_mb() {
     std::ifstream statm("/proc/self/statm");
     double pages = 0, resident = 0;
@@ -74,13 +82,14 @@ double current_rss_mb() {
 }
 
 // One JSON line per training run (bench/report.py reads it).
+// `extra`: more fields, each starting with ", ".
 void print_training(const char* kind, std::size_t batch_size, const std::vector<double>& times, double loss,
-                    const std::vector<double>& rss, const Dataset& data) {
+                    const std::vector<double>& rss, const Dataset& data, const std::string& extra = "") {
     std::printf(
         "{\"kind\": \"%s\", \"impl\": \"tapegrad\", \"batch\": %zu, \"median_s\": %.6f, \"epoch_s\": %s, "
-        "\"loss\": %.4f, \"peak_rss_mb\": %.1f, \"rss_after_epoch_mb\": %s, \"dataset_mb\": %.1f}\n",
+        "\"loss\": %.4f, \"peak_rss_mb\": %.1f, \"rss_after_epoch_mb\": %s, \"dataset_mb\": %.1f%s}\n",
         kind, batch_size, median(times), json_list(times).c_str(), loss, peak_rss_mb(), json_list(rss).c_str(),
-        double(data.inputs.size() * sizeof(float)) / (1024.0 * 1024.0));
+        double(data.inputs.size() * sizeof(float)) / (1024.0 * 1024.0), extra.c_str());
 }
 
 // The notebook's network: 784-100-100-10, sigmoid, cross-entropy, SGD with
@@ -154,10 +163,11 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
     const long warmup = warmup_env ? std::atol(warmup_env) : 50;
     loader.start_epoch(0);
     for (long s = 0; s < warmup && loader.next(batch); ++s) train_step(batch);
-    std::vector<double> times, rss;
+    std::vector<double> times, cpu, rss;
     double last_loss = 0;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
         loader.start_epoch(std::uint64_t(epoch));
+        const double cpu0 = cpu_seconds();
         const auto t0 = Clock::now();
         double loss_sum = 0;
         std::size_t steps = 0;
@@ -166,10 +176,13 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
             ++steps;
         }
         times.push_back(seconds_since(t0));
+        cpu.push_back(cpu_seconds() - cpu0);
         last_loss = loss_sum / double(steps);
         rss.push_back(current_rss_mb());
     }
-    print_training("cnn", batch_size, times, last_loss, rss, data);
+    const char* threads = std::getenv("BENCH_THREADS");
+    print_training("cnn", batch_size, times, last_loss, rss, data,
+                   ", \"cpu_s\": " + json_list(cpu) + ", \"threads\": " + (threads ? threads : "null"));
     return 0;
 }
 
