@@ -4,7 +4,8 @@
 // figures and what they decide: bench/README.md, "Convolutions: oneDNN vs
 // im2col".
 //
-//   conv_backends [ROUNDS]     ROUNDS timed rounds per thread count (default 21)
+//   conv_backends [ROUNDS [THREADS...]]   ROUNDS timed rounds (default 21) at each
+//                                         thread count (default: 1, then all usable cores)
 //
 // Contenders, all on NCHW input and output as tapegrad keeps its tensors:
 //   im2col        per image: unfold, one sgemm through tapegrad's detail::gemm
@@ -534,8 +535,14 @@ void measure(int threads, int rounds, const std::vector<Layer>& layers, const st
 
 int main(int argc, char** argv) {
     const int rounds = argc > 1 ? std::atoi(argv[1]) : 21;
-    if (rounds < 1) {
-        std::fprintf(stderr, "usage: conv_backends [ROUNDS]\n");
+    std::vector<int> thread_counts;
+    for (int i = 2; i < argc; ++i) thread_counts.push_back(std::atoi(argv[i]));
+    if (thread_counts.empty()) {
+        thread_counts.push_back(1);
+        if (usable_cores() > 1) thread_counts.push_back(usable_cores());
+    }
+    if (rounds < 1 || *std::min_element(thread_counts.begin(), thread_counts.end()) < 1) {
+        std::fprintf(stderr, "usage: conv_backends [ROUNDS [THREADS...]]\n");
         return 2;
     }
     const std::vector<Layer> layers = {{"conv1 5x5 1->16, 28x28", 64, 1, 28, 28, 16, 5, 2},
@@ -550,9 +557,7 @@ int main(int argc, char** argv) {
                 v->major, v->minor, v->patch, isa_name(dnnl::get_effective_cpu_isa()), usable_cores());
     for (const Entry& e : kContenders) std::printf("- %s: %s\n", e.name, e.what);
     try {
-        const int cores = usable_cores();
-        measure(1, rounds, layers, data);
-        if (cores > 1) measure(cores, rounds, layers, data);
+        for (int threads : thread_counts) measure(threads, rounds, layers, data);
     } catch (const dnnl::error& e) {
         std::fprintf(stderr, "conv_backends: oneDNN: %s (status %d)\n", e.what(), int(e.status));
         return 1;
