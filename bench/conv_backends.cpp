@@ -424,6 +424,48 @@ const char* isa_name(dnnl::cpu_isa isa) {
     }
 }
 
+// The sgemm rate of each conv2 product per image, hot in cache, in the
+// orientation im2col uses (NCHW: output channels as the short side) and with
+// output pixels as rows (what an NHWC im2col would multiply: `rows` is the
+// unfolded image as (H·W) x (C·25), dy as (H·W) x O).
+void sgemm_rates() {
+    struct Product {
+        const char* what;
+        std::size_t m, n, k;
+        bool ta, tb;
+    };
+    const Product products[] = {
+        {"forward W col (NCHW)", 32, 196, 400, false, false},
+        {"forward rows W^T (NHWC)", 196, 32, 400, false, true},
+        {"backward-data W^T dy (NCHW)", 400, 196, 32, true, false},
+        {"backward-data dy W (NHWC)", 196, 400, 32, false, false},
+        {"backward-weights dy col^T (NCHW)", 32, 400, 196, false, true},
+        {"backward-weights dy^T rows (NHWC)", 32, 400, 196, true, false},
+    };
+    std::printf("\nsgemm alone, conv2's products for one image, hot in cache (best of 7 runs of >= 20 ms):\n\n");
+    std::printf("| product | m x n x k | GFLOP/s |\n|---|---|---:|\n");
+    for (const Product& p : products) {
+        std::vector<float> a(p.m * p.k, 0.5f), b(p.k * p.n, 0.25f), c(p.m * p.n);
+        auto once = [&] {
+            gemm<float>(p.ta, p.tb, p.m, p.n, p.k, 1.0f, a.data(), p.ta ? p.m : p.k, b.data(), p.tb ? p.k : p.n, 0.0f,
+                        c.data(), p.n);
+        };
+        double best = 0;
+        for (int r = 0; r < 7; ++r) {
+            int calls = 0;
+            const auto t0 = Clock::now();
+            double t = 0;
+            do {
+                once();
+                ++calls;
+                t = std::chrono::duration<double>(Clock::now() - t0).count();
+            } while (t < 0.02);
+            best = std::max(best, 2.0 * double(p.m * p.n * p.k) * calls / t / 1e9);
+        }
+        std::printf("| %s | %zux%zux%zu | %.0f |\n", p.what, p.m, p.n, p.k, best);
+    }
+}
+
 struct Entry {
     const char* name;
     const char* what;
@@ -529,6 +571,7 @@ void measure(int threads, int rounds, const std::vector<Layer>& layers, const st
         }
         std::printf(" %.2f | %.2f |\n", epoch[k] * kBatchesPerEpoch / 1e3, epoch[k] / epoch[kDnnlAny]);
     }
+    sgemm_rates();
 }
 
 }  // namespace
