@@ -10,8 +10,11 @@
 // Contenders, all on NCHW input and output as tapegrad keeps its tensors:
 //   im2col        per image: unfold, one sgemm through tapegrad's detail::gemm
 //                 (OpenBLAS), fold back (col2im) for backward-data
+//   im2col split  the same with the images split across the threads, each
+//                 with its own columns and a one-thread sgemm
 //   im2col-batch  the whole batch unfolded into one matrix, so one larger
 //                 sgemm per pass, plus NCHW <-> CNHW transposes
+//   ... sgemm only  the sgemm calls of the two above without unfold and fold
 //   dnnl-any      oneDNN 2.6 choosing its layouts (format_tag::any), with the
 //                 reorders from and to NCHW/OIHW timed as part of each pass:
 //                 what PyTorch's CPU convolutions run (DNNL_VERBOSE=1 shows it)
@@ -19,7 +22,10 @@
 //   dnnl-nchw     oneDNN on plain NCHW/OIHW memory, no reorders
 // Each round times every (layer, pass, contender) in an order rotated from
 // round to round, so that load elsewhere on the machine hits all alike; the
-// tables give medians and the spread between the quartiles.
+// tables give medians and the spread between the quartiles. Then the
+// hot-loop sgemm rate of conv2's products in two orientations. oneDNN runs
+// on OpenMP here: on a busy machine its spinning threads need
+// OMP_WAIT_POLICY=PASSIVE (bench/README.md).
 #include <sched.h>
 
 #include <algorithm>
