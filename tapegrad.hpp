@@ -5,6 +5,7 @@
 #pragma once
 
 #include <tapegrad/autograd/blas.hpp>
+#include <tapegrad/autograd/conv_geometry.hpp>
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/graphviz.hpp>
 #include <tapegrad/autograd/ops.hpp>
@@ -17,11 +18,16 @@
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/conv.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/flatten.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/mlp.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/normalization.hpp>
+#include <tapegrad/nn/pooling.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/serialize.hpp>
 #include <tapegrad/optim/adam.hpp>

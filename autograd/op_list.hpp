@@ -241,3 +241,98 @@ TAPEGRAD_OP(huber_loss, Tensor<T>, huber_loss,
              Scalar<T> delta TAPEGRAD_DEFAULT(1)))
 //@}
 #endif
+
+#if TAPEGRAD_FAMILY(conv)
+/// \name Convolution and pooling (ops/conv.cpp)
+/// On batches of images (N, C, H, W), PyTorch's layout and arithmetic; the
+/// geometry types are in autograd/conv_geometry.hpp. An output extent is
+/// (H + 2 padding - dilation (kernel - 1) - 1) / stride + 1, rounded down.
+/// Inputs that are not 4-D, channels that do not match the weight or do not
+/// divide into the groups, a bias of the wrong shape, a kernel larger than the
+/// padded input and padding over half the kernel (pools) throw
+/// tapegrad::Error naming the op and the shapes.
+//@{
+/// 2-D cross-correlation (PyTorch's conv2d) of `input` (N, C, H, W) with
+/// `weight` (O, C / groups, kh, kw), plus `bias` (O,) unless it is undefined;
+/// gives (N, O, OH, OW). Computed as im2col and a matrix product per image.
+TAPEGRAD_OP(conv2d, Tensor<T>, conv2d,
+            (const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias TAPEGRAD_DEFAULT(Tensor<T>()),
+             const Conv2dGeometry& geometry TAPEGRAD_DEFAULT(Conv2dGeometry())))
+/// The gradient of conv2d with respect to its input, for `grad` (N, O, OH, OW)
+/// of its output: the transposed convolution of `grad` with `weight`, of
+/// shape `input_shape`. Linear in `grad` and in `weight`, so its own
+/// gradients are conv2d and conv2d_weight_grad.
+TAPEGRAD_OP(conv2d_input_grad, Tensor<T>, conv2d_input_grad,
+            (const Tensor<T>& grad, const Tensor<T>& weight, const Shape& input_shape,
+             const Conv2dGeometry& geometry TAPEGRAD_DEFAULT(Conv2dGeometry())))
+/// The gradient of conv2d with respect to its weight, for `grad` (N, O, OH,
+/// OW) of its output: the correlation of `input` with `grad`, summed over the
+/// batch, of shape `weight_shape`. Bilinear, like conv2d_input_grad.
+TAPEGRAD_OP(conv2d_weight_grad, Tensor<T>, conv2d_weight_grad,
+            (const Tensor<T>& input, const Tensor<T>& grad, const Shape& weight_shape,
+             const Conv2dGeometry& geometry TAPEGRAD_DEFAULT(Conv2dGeometry())))
+/// Maximum over each kernel window of `input` (N, C, H, W), as PyTorch's
+/// max_pool2d: `stride` defaults to the kernel, padding counts as -inf (at
+/// most half the kernel). The gradient goes to the first maximum in the
+/// window's row-major scan (PyTorch's CPU kernel; a NaN always wins).
+TAPEGRAD_OP(max_pool2d, Tensor<T>, max_pool2d,
+            (const Tensor<T>& input, Size2 kernel, Size2 stride TAPEGRAD_DEFAULT(Size2()),
+             Size2 padding TAPEGRAD_DEFAULT(Size2(0)), Size2 dilation TAPEGRAD_DEFAULT(Size2(1))))
+/// Mean over each kernel window of `input` (N, C, H, W), as PyTorch's
+/// avg_pool2d: `stride` defaults to the kernel; padding counts as zeros in the
+/// divisor when `count_include_pad`, else the divisor is the number of input
+/// pixels in the window.
+TAPEGRAD_OP(avg_pool2d, Tensor<T>, avg_pool2d,
+            (const Tensor<T>& input, Size2 kernel, Size2 stride TAPEGRAD_DEFAULT(Size2()),
+             Size2 padding TAPEGRAD_DEFAULT(Size2(0)), bool count_include_pad TAPEGRAD_DEFAULT(true)))
+/// The gradient of avg_pool2d (same arguments, `stride` resolved) with respect
+/// to its input, of shape `input_shape`, for `grad` of its output: each
+/// output's gradient spread evenly over its window. avg_pool2d is its gradient.
+TAPEGRAD_OP(avg_pool2d_input_grad, Tensor<T>, avg_pool2d_input_grad,
+            (const Tensor<T>& grad, const Shape& input_shape, Size2 kernel, Size2 stride, Size2 padding,
+             bool count_include_pad))
+/// out[i] = a.flat[index[i]], with out of shape `shape` (one index per
+/// element; each < a.size()). Its gradient is put_add.
+TAPEGRAD_OP(take, Tensor<T>, take, (const Tensor<T>& a, const FlatIndex& index, const Shape& shape))
+/// zeros(shape), then out.flat[index[i]] += a.flat[i] for every element of
+/// `a`: how max_pool2d's gradient reaches the maxima. Its gradient is take.
+TAPEGRAD_OP(put_add, Tensor<T>, put_add, (const Tensor<T>& a, const FlatIndex& index, const Shape& shape))
+//@}
+#endif
+
+#if TAPEGRAD_FAMILY(norm)
+/// \name Regularisation and normalisation (ops/norm.cpp)
+/// nn/dropout.hpp and nn/normalization.hpp wrap them as modules. An input of
+/// a shape the op cannot take, or an option out of range, throws
+/// tapegrad::Error naming the op and the shapes or the value.
+//@{
+/// In training, each element is kept with probability 1 - p and scaled by
+/// 1 / (1 - p) (inverted dropout, as torch.nn.functional.dropout), or zeroed;
+/// the mask depends only on `seed` and the shape, so the same seed gives the
+/// same mask for float and double. `input` itself when !training or p == 0;
+/// zeros when p == 1. p outside [0, 1] throws.
+TAPEGRAD_OP(dropout, Tensor<T>, dropout, (const Tensor<T>& input, double p, bool training, std::uint64_t seed))
+/// Batch normalisation, as torch.nn.functional.batch_norm, of `input` of shape
+/// (N, C), (N, C, L) or (N, C, H, W) (any (N, C, ...)) per channel C:
+/// (x - mean) / sqrt(var + eps) * weight + bias. In training, mean and the
+/// biased var are the batch's over all axes but C (more than one value per
+/// channel is needed), and running_mean / running_var, when given, are
+/// updated in place with the unbiased var: running = (1 - momentum) * running
+/// + momentum * batch statistic. Otherwise the running statistics are used
+/// (and required). weight, bias, running_mean, running_var have shape (C);
+/// weight and bias may be undefined (1 and 0); the running statistics take no
+/// gradient. momentum in [0, 1], eps finite and >= 0.
+TAPEGRAD_OP(batch_norm, Tensor<T>, batch_norm,
+            (const Tensor<T>& input, const Tensor<T>& running_mean, const Tensor<T>& running_var,
+             const Tensor<T>& weight, const Tensor<T>& bias, bool training, double momentum TAPEGRAD_DEFAULT(0.1),
+             double eps TAPEGRAD_DEFAULT(1e-5)))
+/// Layer normalisation, as torch.nn.functional.layer_norm: each slice over the
+/// last axes, which must be `normalized_shape` (not empty), becomes
+/// (x - mean) / sqrt(var + eps) * weight + bias with its own mean and biased
+/// var. weight and bias have shape `normalized_shape`, or are undefined (1
+/// and 0). eps finite and >= 0.
+TAPEGRAD_OP(layer_norm, Tensor<T>, layer_norm,
+            (const Tensor<T>& input, const Shape& normalized_shape, const Tensor<T>& weight, const Tensor<T>& bias,
+             double eps TAPEGRAD_DEFAULT(1e-5)))
+//@}
+#endif

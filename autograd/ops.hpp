@@ -19,6 +19,7 @@
 #include <optional>
 #include <vector>
 
+#include <tapegrad/autograd/conv_geometry.hpp>
 #include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/autograd/tensor.hpp>

@@ -10,15 +10,18 @@ namespace {
 
 // SplitMix64 (Steele, Lea & Flood 2014): tiny, fast, and its output is fully
 // defined by its 64-bit state.
+// One step on a bare state, so a SeedScope can hold the state itself.
+std::uint64_t splitmix64_next(std::uint64_t& state) {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 class SplitMix64 {
 public:
     explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next() {
-        std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
+    std::uint64_t next() { return splitmix64_next(state_); }
     // Uniform in [0, bound): rejects the top sliver of the range that would
     // make `% bound` favour small values.
     std::uint64_t below(std::uint64_t bound) {
@@ -44,6 +47,9 @@ GlobalSeeds& global_seeds() {
     return seeds;
 }
 
+// The innermost SeedScope open on this thread, if any.
+thread_local SeedScope* current_scope = nullptr;
+
 }  // namespace
 
 void manual_seed(std::uint64_t seed) {
@@ -52,7 +58,12 @@ void manual_seed(std::uint64_t seed) {
     seeds.generator = SplitMix64(seed);
 }
 
+SeedScope::SeedScope(std::uint64_t seed) : state_(seed), previous_(current_scope) { current_scope = this; }
+
+SeedScope::~SeedScope() { current_scope = previous_; }
+
 std::uint64_t draw_seed() {
+    if (current_scope) return splitmix64_next(current_scope->state_);
     GlobalSeeds& seeds = global_seeds();
     std::lock_guard<std::mutex> lock(seeds.mutex);
     return seeds.generator.next();

@@ -23,8 +23,32 @@ std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
 /// Thread-safe: a mutex guards the generator, so concurrent draws each get a
 /// distinct seed (which thread gets which follows the scheduler).
 void manual_seed(std::uint64_t seed);
-/// The next seed from the global source (see manual_seed()). Thread-safe.
+/// The next seed from this thread's SeedScope if one is open, else from the
+/// global source (see manual_seed()). Thread-safe.
 std::uint64_t draw_seed();
+
+/// RAII: while one is alive, draw_seed() on this thread draws from a generator
+/// of its own, started from `seed`, instead of the global source; the
+/// destructor restores the source before it (scopes nest). What is drawn
+/// inside depends only on `seed` and the draws before it in the scope, never
+/// on other threads or on draws before the scope: train::Trainer opens one per
+/// training batch, seeded by (TrainerOptions::seed, epoch, batch), so the
+/// dropout masks drawn in it repeat when a run resumes from a checkpoint.
+/// Create and destroy it on the same thread.
+class SeedScope {
+public:
+    /// Makes this scope's generator, seeded by `seed`, this thread's source.
+    explicit SeedScope(std::uint64_t seed);
+    /// Gives the thread back the source found by the constructor.
+    ~SeedScope();
+    SeedScope(const SeedScope&) = delete;
+    SeedScope& operator=(const SeedScope&) = delete;
+
+private:
+    friend std::uint64_t draw_seed();
+    std::uint64_t state_;
+    SeedScope* previous_;
+};
 
 /// A uniformly random permutation of 0..n-1, fixed by the seed.
 std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed);

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The table of bench/run.sh: reads its JSON lines and prints the figures with
-their ratios next to the targets of issue #5."""
+their ratios next to the targets of issues #5 (the MLP) and #12 (the CNN).
+Each part only when the run measured it (run.sh's PARTS)."""
 import json
 import sys
 
@@ -30,8 +31,19 @@ def main(path):
           f"{meta.get('threads', '?')} threads, median of {meta.get('epochs', '?')} epochs after a warm-up, "
           f"load average at start {meta.get('load', '?')}")
 
-    # ---- GEMM rates and the lower bounds they give -------------------------------------------
+    shape_bound = gemm_part(rows)
+    mlp_part(rows, shape_bound)
+    tape_part(rows)
+    mlp_memory_part(rows)
+    cnn_part(rows, meta)
+
+
+def gemm_part(rows):
+    """sgemm rates and the lower bounds they give on the batch-200 MLP epoch; returns the
+    per-shape bound (0 without GEMM figures)."""
     gemm = pick(rows, kind="gemm")
+    if not gemm:
+        return 0.0
     steps200 = -(-60000 // 200)
     print("\n## sgemm on this machine (tapegrad's BLAS, as tapegrad configures it)\n")
     blas = one(rows, kind="blas")
@@ -58,8 +70,12 @@ def main(path):
     square_bound = flop_epoch / (square * 1e9) if square else float("nan")
     print(f"\nGEMM work of one batch-200 epoch: {flop_epoch / 1e9:.1f} GFLOP. Lower bounds: "
           f"{square_bound:.3f} s at the large-square rate, {shape_bound:.3f} s at the per-shape rates.")
+    return shape_bound
 
-    # ---- training epochs ----------------------------------------------------------------------
+
+def mlp_part(rows, shape_bound):
+    if not pick(rows, kind="train"):
+        return
     print("\n## One training epoch, 784-100-100-10 sigmoid, SGD momentum, float32, 60,000 Fashion-MNIST\n")
     print("| batch | tapegrad s | PyTorch s | PyTorch best s | tapegrad / PyTorch | tapegrad / PyTorch best "
           "(target <= 0.5) | tapegrad / GEMM bound (target <= 1.25) |")
@@ -79,7 +95,11 @@ def main(path):
         best_cell = f"{r_best:.2f}" + (f" ({verdict(target)})" if target is not None else "")
         print(f"| {b} | {s(tg)} | {s(pt)} | {s(best)} | {ratio(tg, pt):.2f} | {best_cell} | {bound} |")
 
-    # ---- tape overhead ------------------------------------------------------------------------
+
+
+def tape_part(rows):
+    if not pick(rows, kind="tape"):
+        return
     print("\n## Tape cost per recorded op on tiny tensors (chain of mul/add/tanh, ns per op)\n")
     print("| tensor | tapegrad fwd | tapegrad bwd | PyTorch fwd | PyTorch bwd | PyTorch / tapegrad, fwd+bwd "
           "(target >= 20) |")
@@ -92,7 +112,11 @@ def main(path):
         print(f"| {side}x{side} | {tg['fwd_ns_per_op']:.0f} | {tg['bwd_ns_per_op']:.0f} | {pt['fwd_ns_per_op']:.0f} | "
               f"{pt['bwd_ns_per_op']:.0f} | {r:.1f} ({verdict(r >= 20)}) |")
 
-    # ---- memory -------------------------------------------------------------------------------
+
+
+def mlp_memory_part(rows):
+    if not pick(rows, kind="train"):
+        return
     print("\n## Peak resident memory of the training run (MB)\n")
     print("| batch | impl | peak RSS | float32 data set | peak - data set (target <= 64) | "
           "RSS growth, first to last epoch |")
@@ -104,6 +128,35 @@ def main(path):
         mark = f" ({verdict(over <= 64)})" if r["impl"] == "tapegrad" else ""
         print(f"| {r['batch']} | {r['impl']} | {r['peak_rss_mb']:.0f} | {r['dataset_mb']:.0f} | {over:.0f}{mark} | "
               f"{growth:+.1f} |")
+
+
+
+def cnn_part(rows, meta):
+    """The CNN of issue #12: tapegrad's epoch against the faster PyTorch configuration
+    (target <= 1.0x, moonshot 0.7x) and peak memory below PyTorch's."""
+    cnn = pick(rows, kind="cnn")
+    if not cnn:
+        return
+    print(f"\n## One training epoch, the CNN of issue #12 (conv-pool-conv-pool-100-10, Adam, batch 64, "
+          f"60,000 Fashion-MNIST), median of {meta.get('cnn_epochs', '?')} after a warm-up\n")
+    tg = one(cnn, impl="tapegrad")
+    torches = [r for r in cnn if r["impl"] != "tapegrad"]
+    ref = min(torches, key=lambda r: r["median_s"]) if torches else None
+    print("| impl | threads | epoch s | peak RSS MB | peak - data set MB | final loss | tapegrad / this |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in ([tg] if tg else []) + torches:
+        ratio = f"{tg['median_s'] / r['median_s']:.2f}" if tg and r is not tg else ""
+        print(f"| {r['impl']} | {r.get('threads', meta.get('threads', '?'))} | {r['median_s']:.2f} | "
+              f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] - r['dataset_mb']:.0f} | {r['loss']:.3f} | {ratio} |")
+    if not tg:
+        print("\ntapegrad: no figures (a build without the conv and norm ops).")
+        return
+    if ref:
+        ratio = tg["median_s"] / ref["median_s"]
+        low_mem = min(r["peak_rss_mb"] for r in torches)
+        print(f"\nAgainst the faster PyTorch ({ref['impl']}): {ratio:.2f}x, target <= 1.0 {verdict(ratio <= 1.0)}, "
+              f"moonshot <= 0.7 {verdict(ratio <= 0.7)}; peak memory {tg['peak_rss_mb']:.0f} MB against "
+              f"PyTorch's lowest {low_mem:.0f} MB: {verdict(tg['peak_rss_mb'] < low_mem)}.")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 // subcommand prints one JSON object per line; bench/report.py makes the table.
 //
 //   tapegrad_bench train DATA_DIR BATCH EPOCHS   one warm-up epoch, then EPOCHS timed
+//   tapegrad_bench cnn DATA_DIR BATCH EPOCHS     the CNN of issue #12: WARMUP steps (env, default 50), then EPOCHS timed
 //   tapegrad_bench gemm REPS                     sgemm GFLOP/s, batch-200 shapes and 2048^3
 //   tapegrad_bench tape LENGTH REPS              per-op cost of the tape on tiny tensors
 #include <sys/resource.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -22,7 +24,14 @@
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
+
+// The CNN needs the conv and norm op families (issue #12); until both are in
+// the tree the `cnn` subcommand says so instead.
+#if __has_include(<tapegrad/autograd/conv_geometry.hpp>) && __has_include(<tapegrad/nn/dropout.hpp>)
+#define TAPEGRAD_BENCH_CNN 1
+#endif
 
 // OpenBLAS's thread count (weak: another BLAS links too, and then the bench
 // measures it with its own threading only).
@@ -63,6 +72,16 @@ double current_rss_mb() {
     return resident * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
+// One JSON line per training run (bench/report.py reads it).
+void print_training(const char* kind, std::size_t batch_size, const std::vector<double>& times, double loss,
+                    const std::vector<double>& rss, const Dataset& data) {
+    std::printf(
+        "{\"kind\": \"%s\", \"impl\": \"tapegrad\", \"batch\": %zu, \"median_s\": %.6f, \"epoch_s\": %s, "
+        "\"loss\": %.4f, \"peak_rss_mb\": %.1f, \"rss_after_epoch_mb\": %s, \"dataset_mb\": %.1f}\n",
+        kind, batch_size, median(times), json_list(times).c_str(), loss, peak_rss_mb(), json_list(rss).c_str(),
+        double(data.inputs.size() * sizeof(float)) / (1024.0 * 1024.0));
+}
+
 // The notebook's network: 784-100-100-10, sigmoid, cross-entropy, SGD with
 // momentum, float32, shuffled mini-batches.
 int train(const std::string& dir, std::size_t batch_size, int epochs) {
@@ -92,12 +111,77 @@ int train(const std::string& dir, std::size_t batch_size, int epochs) {
         if (epoch > 0) times.push_back(t);
         rss.push_back(current_rss_mb());
     }
-    std::printf(
-        "{\"kind\": \"train\", \"impl\": \"tapegrad\", \"batch\": %zu, \"median_s\": %.6f, \"epoch_s\": %s, "
-        "\"loss\": %.4f, \"peak_rss_mb\": %.1f, \"rss_after_epoch_mb\": %s, \"dataset_mb\": %.1f}\n",
-        batch_size, median(times), json_list(times).c_str(), last_loss, peak_rss_mb(), json_list(rss).c_str(),
-        double(data.inputs.size() * sizeof(float)) / (1024.0 * 1024.0));
+    print_training("train", batch_size, times, last_loss, rss, data);
     return 0;
+}
+
+// The CNN of issue #12, as bench/torch_bench.py's cnn: conv 5x5 1->16 pad 2,
+// ReLU, max-pool 2, conv 5x5 16->32 pad 2, ReLU, max-pool 2, flatten, Linear
+// 1568-100, ReLU, dropout 0.25, Linear 100-10; Adam lr 1e-3, cross-entropy,
+// float32 images in [0, 1], shuffled batches.
+int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
+#ifndef TAPEGRAD_BENCH_CNN
+    (void)dir, (void)batch_size, (void)epochs;
+    std::fprintf(stderr, "tapegrad_bench: cnn needs conv2d, max_pool2d and dropout, not in this build\n");
+    return 3;
+#else
+    const Dataset data = load_mnist_dir(dir, "train");
+    const std::uint64_t seed = 1;
+    // PyTorch's default initialisation of a convolution: weight and bias
+    // uniform in +-1/sqrt(fan_in).
+    auto conv_param = [&](const Shape& shape, std::size_t fan_in, std::uint64_t stream) {
+        const float bound = 1.0f / std::sqrt(float(fan_in));
+        return Tensor<float>::uniform(shape, -bound, bound, derive_seed(seed, stream), true);
+    };
+    Tensor<float> w1 = conv_param({16, 1, 5, 5}, 25, 0), b1 = conv_param({16}, 25, 1);
+    Tensor<float> w2 = conv_param({32, 16, 5, 5}, 400, 2), b2 = conv_param({32}, 400, 3);
+    nn::Linear<float> fc1(nn::LinearOptions(1568, 100).seed(derive_seed(seed, 4)));
+    nn::Linear<float> fc2(nn::LinearOptions(100, 10).seed(derive_seed(seed, 5)));
+    std::vector<Tensor<float>> params = {w1, b1, w2, b2};
+    for (const nn::Linear<float>* fc : {&fc1, &fc2})
+        for (const Tensor<float>& p : fc->parameters()) params.push_back(p);
+    optim::Adam<float> adam(params, optim::AdamOptions(1e-3));
+    const Conv2dGeometry pad2 = Conv2dGeometry().padding(2);
+
+    std::uint64_t step = 0;
+    auto train_step = [&](const Batch& batch) {
+        const std::size_t n = batch.inputs.shape()[0];
+        Tensor<float> h = reshape(batch.inputs, {n, 1, 28, 28});
+        h = max_pool2d(relu(conv2d(h, w1, b1, pad2)), 2);
+        h = max_pool2d(relu(conv2d(h, w2, b2, pad2)), 2);
+        h = relu(fc1(reshape(h, {n, 1568})));
+        h = dropout(h, 0.25, true, derive_seed(seed, 1000 + step++));  // a new mask every step
+        adam.zero_grad();
+        Tensor<float> loss = cross_entropy(fc2(h), batch.labels);
+        loss.backward();
+        adam.step();
+        return double(loss.item());
+    };
+
+    BatchLoader loader(data, LoaderOptions(batch_size).seed(seed));
+    Batch batch;
+    const char* warmup_env = std::getenv("WARMUP");
+    const long warmup = warmup_env ? std::atol(warmup_env) : 50;
+    loader.start_epoch(0);
+    for (long s = 0; s < warmup && loader.next(batch); ++s) train_step(batch);
+    std::vector<double> times, rss;
+    double last_loss = 0;
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+        loader.start_epoch(std::uint64_t(epoch));
+        const auto t0 = Clock::now();
+        double loss_sum = 0;
+        std::size_t steps = 0;
+        while (loader.next(batch)) {
+            loss_sum += train_step(batch);
+            ++steps;
+        }
+        times.push_back(seconds_since(t0));
+        last_loss = loss_sum / double(steps);
+        rss.push_back(current_rss_mb());
+    }
+    print_training("cnn", batch_size, times, last_loss, rss, data);
+    return 0;
+#endif
 }
 
 // C = op(A) op(B) through tapegrad's own BLAS entry point (matmul's).
@@ -189,6 +273,7 @@ int main(int argc, char** argv) {
     const std::string cmd = argc > 1 ? argv[1] : "";
     try {
         if (cmd == "train" && argc == 5) return train(argv[2], std::stoul(argv[3]), std::stoi(argv[4]));
+        if (cmd == "cnn" && argc == 5) return cnn(argv[2], std::stoul(argv[3]), std::stoi(argv[4]));
         if (cmd == "gemm" && argc == 3) return gemm(std::stoi(argv[2]));
         if (cmd == "tape" && argc == 4) return tape(std::stoi(argv[2]), std::stoi(argv[3]));
     } catch (const std::exception& e) {
@@ -196,6 +281,6 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::fprintf(stderr,
-                 "usage: tapegrad_bench train DATA_DIR BATCH EPOCHS | gemm REPS | tape LENGTH REPS\n");
+                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS | gemm REPS | tape LENGTH REPS\n");
     return 2;
 }

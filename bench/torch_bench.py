@@ -4,11 +4,14 @@ printed as the same JSON lines (bench/run.sh runs both, bench/report.py
 makes the table).
 
   torch_bench.py train DATA_DIR BATCH EPOCHS   one warm-up epoch, then EPOCHS timed
+  torch_bench.py cnn DATA_DIR BATCH EPOCHS     the CNN of issue #12: WARMUP steps, then EPOCHS timed
   torch_bench.py tape LENGTH REPS              per-op cost of autograd on tiny tensors
 
-The label ("torch" or "torch-best") comes from $BENCH_LABEL: run.sh starts this
-script once as installed and once with OPENBLAS_CORETYPE set, which OpenBLAS
-reads only when it loads.
+The label ("torch", "torch-best", "torch-threads") comes from $BENCH_LABEL:
+run.sh starts this script as installed and in other configurations
+(OPENBLAS_CORETYPE, which OpenBLAS reads only when it loads; the thread
+count). torch.set_num_threads($BENCH_THREADS) only when that is set: without
+it PyTorch keeps its own default.
 """
 import gzip
 import json
@@ -44,12 +47,15 @@ def current_rss_mb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def train(data_dir, batch, epochs):
+def load(data_dir, sample_shape):
     images = read_idx(find(data_dir, "train-images-idx3-ubyte"))
     labels = read_idx(find(data_dir, "train-labels-idx1-ubyte"))
-    x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
-    y = torch.from_numpy(labels.astype(np.int64))
-    del images
+    x = torch.from_numpy(images.reshape((len(images),) + sample_shape).astype(np.float32) / 255.0)
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def train(data_dir, batch, epochs):
+    x, y = load(data_dir, (784,))
     torch.manual_seed(1)
     net = torch.nn.Sequential(torch.nn.Linear(784, 100), torch.nn.Sigmoid(),
                               torch.nn.Linear(100, 100), torch.nn.Sigmoid(),
@@ -82,6 +88,49 @@ def train(data_dir, batch, epochs):
                       "rss_after_epoch_mb": rss, "dataset_mb": x.numel() * 4 / 2**20}), flush=True)
 
 
+def cnn(data_dir, batch, epochs):
+    """The CNN of issue #12: conv 5x5 1->16 pad 2, ReLU, max-pool 2, conv 5x5
+    16->32 pad 2, ReLU, max-pool 2, flatten, Linear 1568-100, ReLU, dropout
+    0.25, Linear 100-10; Adam lr 1e-3, cross-entropy, float32 images in [0, 1].
+    WARMUP steps (env, default 50) first, untimed, then EPOCHS timed epochs."""
+    x, y = load(data_dir, (1, 28, 28))
+    torch.manual_seed(1)
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(1568, 100), nn.ReLU(), nn.Dropout(0.25), nn.Linear(100, 10))
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    n = len(y)
+
+    def step(idx):
+        xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # a gather, as BatchLoader does
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    warm_order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
+    for s in range(int(os.environ.get("WARMUP", "50"))):
+        step(warm_order[(s * batch) % n:(s * batch) % n + batch])
+    times, rss = [], []
+    for epoch in range(1, epochs + 1):
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(epoch))
+        t0 = time.perf_counter()
+        loss_sum, steps = 0.0, 0
+        for start in range(0, n, batch):
+            loss_sum += step(order[start:start + batch])
+            steps += 1
+        times.append(time.perf_counter() - t0)
+        rss.append(current_rss_mb())
+    print(json.dumps({"kind": "cnn", "impl": LABEL, "batch": batch, "threads": torch.get_num_threads(),
+                      "median_s": statistics.median(times), "epoch_s": times, "loss": loss_sum / steps,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "rss_after_epoch_mb": rss, "dataset_mb": x.numel() * 4 / 2**20}), flush=True)
+
+
 def tape(length, reps):
     for side in (1, 16):
         fwd, bwd = [], []
@@ -106,11 +155,13 @@ def tape(length, reps):
 
 
 def main():
-    threads = int(os.environ.get("BENCH_THREADS", "2"))
-    torch.set_num_threads(threads)
+    if os.environ.get("BENCH_THREADS"):
+        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
     args = sys.argv[1:]
     if len(args) == 4 and args[0] == "train":
         train(args[1], int(args[2]), int(args[3]))
+    elif len(args) == 4 and args[0] == "cnn":
+        cnn(args[1], int(args[2]), int(args[3]))
     elif len(args) == 3 and args[0] == "tape":
         tape(int(args[1]), int(args[2]))
     else:

@@ -35,7 +35,39 @@ void check_label(std::int64_t label, std::size_t index, std::size_t num_classes,
                     " is not a class of " + std::to_string(num_classes));
 }
 
+// Whether the extents, none of them 0, multiply to exactly `count` (checked
+// step by step, so a product that would overflow is a mismatch, not a wrap).
+bool has_elements(const Shape& shape, std::size_t count) {
+    std::size_t elements = 1;
+    for (std::size_t extent : shape) {
+        if (extent == 0 || elements > count / extent) return false;
+        elements *= extent;
+    }
+    return elements == count;
+}
+
+void check_sample_shape(const Dataset& data, const Shape& sample_shape, const char* where) {
+    if (!sample_shape.empty() && !has_elements(sample_shape, data.features()))
+        throw Error(std::string(where) + ": samples of shape " + shape_str(sample_shape) + " do not fit rows of " +
+                    std::to_string(data.features()) + " features (data set inputs " +
+                    shape_str(Shape(data.inputs.shape().begin(), data.inputs.shape().end())) + ")");
+}
+
 }  // namespace
+
+Shape Dataset::batch_shape(std::size_t n) const {
+    check_sample_shape(*this, sample_shape, "Dataset::batch_shape");
+    Shape shape{n};
+    if (sample_shape.empty()) shape.push_back(features());
+    else shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+    return shape;
+}
+
+Dataset with_sample_shape(Dataset data, Shape sample_shape) {
+    check_sample_shape(data, sample_shape, "with_sample_shape");
+    data.sample_shape = std::move(sample_shape);
+    return data;
+}
 
 Dataset dataset_from_idx(const std::string& images_path, const std::string& labels_path, std::size_t num_classes,
                          std::size_t max_idx_bytes) {
@@ -76,6 +108,7 @@ Dataset subset(const Dataset& data, const std::vector<std::size_t>& indices) {
     const std::size_t width = data.features();
     Dataset out;
     out.num_classes = data.num_classes;
+    out.sample_shape = data.sample_shape;
     out.inputs = xt::xtensor<float, 2>::from_shape({indices.size(), width});
     out.labels.reserve(indices.size());
     for (std::size_t row = 0; row < indices.size(); ++row) {

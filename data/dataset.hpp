@@ -1,6 +1,7 @@
 /// \file
-/// An in-memory labelled data set (inputs flattened to rows of floats) and the
-/// ways to get one: from MNIST-layout IDX files, as a subset, as a seeded
+/// An in-memory labelled data set (inputs stored as rows of floats, served to
+/// a model flat or in a per-sample shape such as 1 x 28 x 28) and the ways to
+/// get one: from MNIST-layout IDX files, as a subset, as a seeded
 /// train/validation split.
 #pragma once
 
@@ -20,6 +21,11 @@ namespace tapegrad {
 /// A labelled data set held in memory: one row of `inputs` and one label per
 /// sample. A plain value (copies are deep); a BatchLoader or train::Trainer
 /// keeps a reference to the one it is given, which must outlive it.
+///
+/// The rows are what is stored; `sample_shape` says how a model sees one
+/// sample. Empty (the default, and what the IDX loaders give), batches are
+/// (batch, features()), the input of a Linear or an MLP; with_sample_shape(data,
+/// {1, 28, 28}) serves the same rows as (batch, 1, 28, 28) images for a Conv2d.
 struct Dataset {
     /// Samples x features, row-major: one row is one sample.
     xt::xtensor<float, 2> inputs;  // samples x features, row-major: one row is one sample
@@ -27,15 +33,31 @@ struct Dataset {
     Labels labels;                 // one class index in [0, num_classes) per row
     /// How many classes the labels index (10 for MNIST), even if some are absent.
     std::size_t num_classes = 0;
+    /// The shape of one sample as batches hand it to a model, with features()
+    /// elements (set it with with_sample_shape(), which checks that); empty:
+    /// a flat row of features().
+    Shape sample_shape;
 
     /// The number of samples (of labels).
     std::size_t size() const { return labels.size(); }
     /// The width of one input row.
     std::size_t features() const { return inputs.shape()[1]; }
+    /// The shape of a batch of `n` samples: (n, sample_shape...), or
+    /// (n, features()) when sample_shape is empty. Throws tapegrad::Error
+    /// naming both shapes when sample_shape does not have features() elements.
+    Shape batch_shape(std::size_t n) const;
 };
 
+/// `data` with its samples served in `sample_shape` (see Dataset::sample_shape;
+/// empty: flat rows again). The stored rows are unchanged. Throws
+/// tapegrad::Error naming both shapes unless sample_shape has features()
+/// elements, none of its extents 0.
+Dataset with_sample_shape(Dataset data, Shape sample_shape);
+
 /// A data set from an IDX images file and an IDX labels file (raw or gzip),
-/// images flattened row by row and scaled to [0, 1] (pixel / 255). Throws
+/// images flattened row by row and scaled to [0, 1] (pixel / 255). The
+/// samples are flat rows (empty sample_shape), so existing MLPs take them;
+/// with_sample_shape(data, {1, rows, cols}) makes them images. Throws
 /// tapegrad::Error naming the file if either cannot be read (see
 /// read_idx_images()), if the counts differ or a label is not below num_classes.
 /// `max_idx_bytes` caps each file's values, as for read_idx_images().
@@ -52,7 +74,7 @@ Dataset dataset_from_idx(const std::string& images_path, const std::string& labe
 Dataset load_mnist_dir(const std::string& dir, const std::string& split, std::size_t max_idx_bytes = kIdxMaxBytes);
 
 /// The rows `indices` of `data`, in that order (repeats allowed), as a new
-/// data set with the same num_classes. Throws tapegrad::Error naming the index
+/// data set with the same num_classes and sample_shape. Throws tapegrad::Error naming the index
 /// when one is not below data.size().
 Dataset subset(const Dataset& data, const std::vector<std::size_t>& indices);
 

@@ -12,6 +12,7 @@ BatchLoader::BatchLoader(const Dataset& data, const LoaderOptions& options) : da
     if (data_.inputs.shape()[0] != data_.size())
         throw Error("BatchLoader: the data set has " + std::to_string(data_.inputs.shape()[0]) + " input rows but " +
                     std::to_string(data_.size()) + " labels");
+    data_.batch_shape(0);  // throws when a sample_shape set by hand does not fit the rows
     if (options_.shuffle() && !options_.seed()) options_.seed(draw_seed());
     start_epoch(0);
 }
@@ -38,13 +39,13 @@ bool BatchLoader::next(Batch& batch) {
     const std::size_t width = data_.features();
 
     batch.inputs = Tensor<float>();  // let go of last batch's handle, so the buffer can be reused
-    const bool reusable = buffer_.defined() && buffer_.impl().use_count() == 1 &&
-                          buffer_.shape() == Shape{rows, width};
+    const Shape shape = data_.batch_shape(rows);
+    const bool reusable = buffer_.defined() && buffer_.impl().use_count() == 1 && buffer_.shape() == shape;
     if (reusable) {
         buffer_.zero_grad();  // in case the caller made the last batch a leaf with a gradient
         buffer_.set_requires_grad(false);
     } else {
-        buffer_ = Tensor<float>(Array<float>::from_shape({rows, width}));
+        buffer_ = Tensor<float>(Array<float>::from_shape(shape));
     }
 
     float* dst = buffer_.data_mut().data();

@@ -26,10 +26,10 @@ namespace tapegrad {
 
 /// One mini-batch as BatchLoader::next() fills it in.
 struct Batch {
-    /// Batch x features: the samples' rows of Dataset::inputs, as a constant
-    /// (no gradient).
-    Tensor<float> inputs;  // batch x features
-    /// One label per row of `inputs`.
+    /// The samples' rows of Dataset::inputs as a constant (no gradient), of
+    /// Dataset::batch_shape(): batch x features, or (batch, sample_shape...).
+    Tensor<float> inputs;
+    /// One label per sample of `inputs`.
     Labels labels;         // batch
 };
 
@@ -68,7 +68,8 @@ class BatchLoader {
 public:
     /// Keeps a reference to `data`, which must outlive the loader. Starts epoch 0.
     /// Draws a seed (tapegrad::draw_seed()) when `options` shuffle without one.
-    /// Throws tapegrad::Error when data.inputs does not have one row per label.
+    /// Throws tapegrad::Error when data.inputs does not have one row per label,
+    /// or data.sample_shape does not fit a row (see with_sample_shape()).
     BatchLoader(const Dataset& data, const LoaderOptions& options);
     /// Deleted: the loader keeps a reference, so a temporary would dangle.
     BatchLoader(Dataset&&, const LoaderOptions&) = delete;  // a temporary would dangle

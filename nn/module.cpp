@@ -1,6 +1,10 @@
 #include <tapegrad/nn/module.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <ostream>
+
+#include <tapegrad/autograd/options.hpp>
 
 namespace tapegrad::nn {
 
@@ -20,6 +24,39 @@ std::vector<Tensor<T>> Module<T>::parameters() const {
 }
 
 template <class T>
+typename Module<T>::template Named<Tensor<T>> Module<T>::named_buffers() const {
+    Named<Tensor<T>> all = buffers_;
+    for (const auto& [child_name, child] : children_)
+        for (auto& [name, buffer] : child->named_buffers()) all.emplace_back(child_name + "." + name, buffer);
+    return all;
+}
+
+template <class T>
+std::vector<Tensor<T>> Module<T>::buffers() const {
+    std::vector<Tensor<T>> all;
+    for (auto& named : named_buffers()) all.push_back(named.second);
+    return all;
+}
+
+template <class T>
+std::set<std::string> Module<T>::integer_buffer_names() const {
+    std::set<std::string> all = integer_buffers_;
+    for (const auto& [child_name, child] : children_)
+        for (const auto& name : child->integer_buffer_names()) all.insert(child_name + "." + name);
+    return all;
+}
+
+namespace {
+// The first value of `values` that is not a whole number, if any.
+template <class Values>
+const typename Values::value_type* first_fraction(const Values& values) {
+    using T = typename Values::value_type;
+    const auto bad = std::find_if(values.begin(), values.end(), [](T v) { return !(std::isfinite(v) && std::floor(v) == v); });
+    return bad == values.end() ? nullptr : &*bad;
+}
+}  // namespace
+
+template <class T>
 void Module<T>::zero_grad() {
     for (auto& param : parameters()) param.zero_grad();
 }
@@ -34,25 +71,35 @@ template <class T>
 StateDict<T> Module<T>::state_dict() const {
     StateDict<T> state;
     for (const auto& [name, param] : named_parameters()) state.emplace(name, param.data());
+    for (const auto& [name, buffer] : named_buffers()) state.emplace(name, buffer.data());
     return state;
 }
 
 template <class T>
 void Module<T>::check_state(const StateDict<T>& state) const {
-    const auto params = named_parameters();
-    for (const auto& [name, param] : params) {
-        auto found = state.find(name);
-        if (found == state.end()) throw Error("missing parameter '" + name + "'");
-        const Shape stored(found->second.shape().begin(), found->second.shape().end());
-        if (stored != param.shape())
-            throw Error("parameter '" + name + "' has shape " + shape_str(stored) + ", the module expects " +
-                        shape_str(param.shape()));
-    }
-    if (state.size() != params.size())
+    const auto params = named_parameters(), buffers = named_buffers();
+    const std::set<std::string> integers = integer_buffer_names();
+    const auto check = [&](const Named<Tensor<T>>& entries, const std::string& what) {
+        for (const auto& [name, value] : entries) {
+            auto found = state.find(name);
+            if (found == state.end()) throw Error("missing " + what + " '" + name + "'");
+            const Shape stored(found->second.shape().begin(), found->second.shape().end());
+            if (stored != value.shape())
+                throw Error(what + " '" + name + "' has shape " + shape_str(stored) + ", the module expects " +
+                            shape_str(value.shape()));
+            if (integers.count(name))
+                if (const T* bad = first_fraction(found->second))
+                    throw Error(what + " '" + name + "' counts in whole numbers, got " +
+                                detail::option_value_text(double(*bad)));
+        }
+    };
+    check(params, "parameter");
+    check(buffers, "buffer");
+    if (state.size() != params.size() + buffers.size())
         for (const auto& entry : state) {
-            bool known = false;
-            for (const auto& named : params) known = known || named.first == entry.first;
-            if (!known) throw Error("unexpected parameter '" + entry.first + "' (the module has no such parameter)");
+            const auto named = [&](const auto& pair) { return pair.first == entry.first; };
+            if (std::none_of(params.begin(), params.end(), named) && std::none_of(buffers.begin(), buffers.end(), named))
+                throw Error("unexpected entry '" + entry.first + "' (the module has no parameter or buffer of that name)");
         }
 }
 
@@ -60,6 +107,7 @@ template <class T>
 void Module<T>::load_state(const StateDict<T>& state) {
     check_state(state);
     for (auto& [name, param] : named_parameters()) param.data_mut() = state.at(name);
+    for (auto& [name, buffer] : named_buffers()) buffer.data_mut() = state.at(name);
 }
 
 template <class T>
@@ -70,6 +118,8 @@ void Module<T>::check_new_name(const std::string& name, const char* what) const 
     if (name.find('.') != std::string::npos) throw Error(where + what + " name '" + name + "' must not contain '.'");
     for (const auto& param : params_)
         if (param.first == name) throw Error(where + "'" + name + "' is already a parameter of this " + type_name());
+    for (const auto& buffer : buffers_)
+        if (buffer.first == name) throw Error(where + "'" + name + "' is already a buffer of this " + type_name());
     for (const auto& child : children_)
         if (child.first == name) throw Error(where + "'" + name + "' is already a child module of this " + type_name());
 }
@@ -80,6 +130,21 @@ Tensor<T> Module<T>::register_parameter(const std::string& name, Tensor<T> value
     if (!value.defined()) throw Error(type_name() + "::register_parameter: parameter '" + name + "' is undefined");
     value.set_requires_grad(true);
     params_.emplace_back(name, value);
+    return value;
+}
+
+template <class T>
+Tensor<T> Module<T>::register_buffer(const std::string& name, Tensor<T> value, BufferKind kind) {
+    check_new_name(name, "buffer");
+    const std::string where = type_name() + "::register_buffer: buffer '" + name + "'";
+    if (!value.defined()) throw Error(where + " is undefined");
+    if (!value.is_leaf()) throw Error(where + " was made by " + value.op_name() + " (a buffer has no history; detach() it)");
+    if (kind == BufferKind::Integer)
+        if (const T* bad = first_fraction(value.data()))
+            throw Error(where + " counts in whole numbers, got " + detail::option_value_text(double(*bad)));
+    value.set_requires_grad(false);
+    buffers_.emplace_back(name, value);
+    if (kind == BufferKind::Integer) integer_buffers_.insert(name);
     return value;
 }
 

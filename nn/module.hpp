@@ -1,14 +1,17 @@
 /// \file
 /// Module<T>: the base of every layer and network, like torch.nn.Module.
 ///
-/// A module owns named parameters (Tensor handles with requires_grad) and named
-/// child modules. Names are hierarchical: in Sequential(Linear, Sigmoid, Linear)
-/// the parameters are "0.weight", "0.bias", "2.weight", "2.bias".
+/// A module owns named parameters (Tensor handles with requires_grad), named
+/// buffers (state that is saved but never differentiated nor stepped, such as
+/// batch norm's running statistics) and named child modules. Names are
+/// hierarchical: in Sequential(Linear, Sigmoid, Linear) the parameters are
+/// "0.weight", "0.bias", "2.weight", "2.bias".
 #pragma once
 
 #include <iosfwd>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,12 +24,23 @@
 /// instantiated for float and double.
 namespace tapegrad::nn {
 
-/// Deep copy of a module's parameter values, keyed by hierarchical name.
+/// Deep copy of a module's parameter and buffer values, keyed by hierarchical
+/// name.
 template <class T>
 using StateDict = std::map<std::string, xt::xarray<T>>;
 
-/// The base of every layer and network: owns named parameters and named
-/// children (both in registration order) and the training flag. Subclasses
+/// What a buffer holds, which decides how files store it.
+enum class BufferKind {
+    /// Values of T, stored with T's dtype (running means and variances).
+    Real,
+    /// Whole numbers, such as batch norm's num_batches_tracked: kept in T like
+    /// every value, stored as int64 as PyTorch does, and read back only when
+    /// T holds them exactly (float: up to 2^24).
+    Integer,
+};
+
+/// The base of every layer and network: owns named parameters, named buffers
+/// and named children (each in registration order) and the training flag. Subclasses
 /// implement forward() and type_name() and register their parameters and
 /// children in their constructor. Not copyable; share one through Ptr.
 /// Not synchronised: a module must not be changed (train(), load_state(), an
@@ -62,6 +76,15 @@ public:
     /// The tensors of named_parameters(), in the same order: what an
     /// optimizer takes.
     std::vector<Tensor<T>> parameters() const;
+    /// Own buffers first, then each child's, in registration order, with
+    /// hierarchical names ("1.running_mean"), as named_parameters(). Handles,
+    /// not copies; none requires a gradient.
+    Named<Tensor<T>> named_buffers() const;
+    /// The tensors of named_buffers(), in the same order.
+    std::vector<Tensor<T>> buffers() const;
+    /// The hierarchical names of the buffers registered as BufferKind::Integer:
+    /// the state_dict() entries that files store as int64.
+    std::set<std::string> integer_buffer_names() const;
     /// The direct children, by name, in registration order.
     const Named<Ptr>& children() const { return children_; }
 
@@ -69,22 +92,26 @@ public:
     /// PyTorch's set_to_none): the next backward() starts from none.
     void zero_grad();
     /// Sets training mode (`on`) or evaluation mode on this module and all its
-    /// children. The built-in layers compute the same either way; the flag is
-    /// for layers that differ (dropout, batch norm) and for callers.
+    /// children. Dropout and batch norm differ between the two (dropout is off
+    /// in evaluation, batch norm uses its running statistics); the other
+    /// built-in layers compute the same either way.
     void train(bool on = true);  // this module and all its children
     /// Same as train(false).
     void eval() { train(false); }
     /// True in training mode, the default.
     bool is_training() const { return training_; }
 
-    /// A deep copy of every parameter's values, keyed as named_parameters():
-    /// later training does not change it.
+    /// A deep copy of every parameter's and buffer's values, keyed as
+    /// named_parameters() and named_buffers() (PyTorch's names, e.g.
+    /// "1.weight", "1.running_mean"): later training does not change it.
     StateDict<T> state_dict() const;
     /// Throws tapegrad::Error naming the first missing, unexpected or wrongly
-    /// shaped parameter; never changes the module.
+    /// shaped parameter or buffer, or an integer buffer's value that is not a
+    /// whole number; never changes the module.
     void check_state(const StateDict<T>& state) const;
     /// check_state, then copies every value in: all or nothing. The parameter
-    /// handles stay the same, so an optimizer holding them sees the new values.
+    /// and buffer handles stay the same, so an optimizer holding them sees the
+    /// new values.
     void load_state(const StateDict<T>& state);
 
     /// PyTorch-style printout: "Sequential(\n  (0): Linear(in_features=...)\n ...)".
@@ -101,9 +128,16 @@ protected:
     ///
     /// Both this and register_module throw tapegrad::Error, naming the name and
     /// this module's type, for a name that is empty, contains '.' or is already
-    /// a parameter or child here (as LibTorch's do), and change nothing then.
+    /// a parameter, buffer or child here (as LibTorch's do), and change nothing then.
     /// This one also throws for an undefined `value`.
     Tensor<T> register_parameter(const std::string& name, Tensor<T> value);
+    /// Adds `value` as buffer `name` (saved in state_dict(), never
+    /// differentiated nor given to optimizers) and returns the same handle, to
+    /// keep in a member; `kind` says how files store it. Throws as
+    /// register_parameter, and also for a `value` an op made (a buffer has no
+    /// history) or, for BufferKind::Integer, one that is not a whole number.
+    /// A leaf `value` that requires a gradient stops requiring one.
+    Tensor<T> register_buffer(const std::string& name, Tensor<T> value, BufferKind kind = BufferKind::Real);
     /// Adds `child` under `name`; also throws tapegrad::Error for a null child.
     /// The module shares ownership of the child.
     void register_module(const std::string& name, Ptr child);
@@ -113,6 +147,8 @@ private:
     void append_lines(std::string& out, const std::string& indent) const;
 
     Named<Tensor<T>> params_;
+    Named<Tensor<T>> buffers_;
+    std::set<std::string> integer_buffers_;  // own buffers registered as BufferKind::Integer
     Named<Ptr> children_;
     bool training_ = true;
 };

@@ -47,7 +47,11 @@ template <class T>
 void save_checkpoint(const std::string& path, const Module<T>& module, const optim::Optimizer<T>& optimizer,
                      const TrainingProgress& progress) {
     npz::Members members;
-    add_state(members, model_prefix, module.state_dict());
+    try {
+        add_state(members, model_prefix, module.state_dict(), module.integer_buffer_names());
+    } catch (const Error& e) {
+        throw Error("'" + path + "': " + e.what());
+    }
     const optim::OptimizerState<T> optimizer_state = optimizer.state();
     add_state(members, buffer_prefix, optimizer_state.buffers);
     for (const auto& [key, value] : optimizer_state.scalars) members[optim_scalar_prefix + key] = npz::to_npy(scalar_array(value));
@@ -77,7 +81,7 @@ TrainingProgress load_checkpoint(const std::string& path, Module<T>& module, opt
     auto epoch_entry = members.find(epoch_key);
     if (epoch_entry == members.end()) throw Error("'" + path + "': not a checkpoint (no '" + epoch_key + "')");
 
-    const StateDict<T> model_state = extract_state<T>(members, model_prefix, path);
+    const StateDict<T> model_state = extract_state<T>(members, model_prefix, path, module.integer_buffer_names());
     optim::OptimizerState<T> optimizer_state;
     optimizer_state.buffers = extract_state<T>(members, buffer_prefix, path);
     optimizer_state.scalars = read_scalars(members, optim_scalar_prefix, path);

@@ -2,7 +2,8 @@
 /// A training checkpoint in one .npz, enough to resume bit for bit:
 ///
 /// \code{.unparsed}
-///   model/<parameter>       the module's parameters (dtype T)
+///   model/<name>            the module's parameters and buffers (dtype T;
+///                           int64 for integer buffers such as num_batches_tracked)
 ///   optim/buffer/<i>.<name> optimizer buffers (momentum, Adam moments; dtype T)
 ///   optim/scalar/<key>      optimizer scalars: lr, <i>.step (float64 0-d)
 ///   meta/epoch              int64 0-d
@@ -40,7 +41,7 @@ struct TrainingProgress {
     std::map<std::string, std::string> texts;
 };
 
-/// Writes `module`'s parameters, `optimizer`'s state and `progress` to the
+/// Writes `module`'s parameters and buffers, `optimizer`'s state and `progress` to the
 /// .npz file `path`, whole or not at all (io::write_file_atomically), so a
 /// crash never leaves a half-written checkpoint. T is float or double.
 /// Throws tapegrad::Error naming the file when it cannot be written.

@@ -6,6 +6,21 @@
 
 namespace tapegrad::train {
 
+namespace {
+// Pre-order, so that restoring a parent (whose train() sets its children too)
+// comes before restoring its children's own flags.
+void collect_modes(nn::Module<float>& module, std::vector<std::pair<nn::Module<float>*, bool>>& modes) {
+    modes.emplace_back(&module, module.is_training());
+    for (const auto& child : module.children()) collect_modes(*child.second, modes);
+}
+}  // namespace
+
+TrainingModeGuard::TrainingModeGuard(nn::Module<float>& model) { collect_modes(model, modes_); }
+
+TrainingModeGuard::~TrainingModeGuard() {
+    for (const auto& [module, training] : modes_) module->train(training);
+}
+
 std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels) {
     if (logits.dimension() != 2 || logits.shape()[0] != labels.size())
         throw Error("count_correct: logits of shape " + shape_str(Shape(logits.shape().begin(), logits.shape().end())) +
@@ -26,6 +41,8 @@ std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels)
 Score evaluate(nn::Module<float>& model, const Dataset& data) {
     // A mean over no samples is 0/0: refused rather than reported as NaN.
     if (data.size() == 0) throw Error("evaluate: the data set is empty");
+    TrainingModeGuard modes(model);
+    model.eval();
     NoGradGuard no_grad;
     // Chunks bound the memory of the hidden activations on a large set.
     BatchLoader chunks(data, LoaderOptions(2000).shuffle(false));

@@ -10,6 +10,7 @@
 
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/train/evaluate.hpp>
@@ -20,6 +21,17 @@ namespace tapegrad::train {
 namespace {
 const std::string fingerprint_key = "training_settings", data_key = "training_data",
                   untrained_loss_key = "divergence/untrained_valid_loss";
+
+// The seed stream of what training batches draw (dropout masks), apart from
+// the loader's stream of epoch orders (derive_seed(seed, epoch)).
+constexpr std::uint64_t batch_draws_stream = 0x6472'6f70'6f75'7473ULL;  // "dropouts"
+
+// The seed of the SeedScope that training batch `batch` of epoch `epoch`
+// (both 1-based) runs in: a function of them and TrainerOptions::seed alone,
+// so a resumed run draws the masks the uninterrupted one drew.
+std::uint64_t batch_seed(std::uint64_t seed, std::size_t epoch, std::size_t batch) {
+    return derive_seed(derive_seed(derive_seed(seed, batch_draws_stream), epoch), batch);
+}
 
 // What identifies a data set for resuming: its shape and the CRC-32 of its
 // inputs and labels (cheap next to an epoch; not a defence against forgery,
@@ -131,10 +143,10 @@ void Trainer::resume(const std::string& path) {
 }
 
 Outcome Trainer::run() {
-    if (untrained_valid_loss_ < 0) {
-        model_.eval();
-        untrained_valid_loss_ = evaluate(model_, valid_).loss;
-    }
+    // Training batches run in train(), validation in eval() (evaluate()); the
+    // caller gets the model back in the modes it had.
+    const TrainingModeGuard modes(model_);
+    if (untrained_valid_loss_ < 0) untrained_valid_loss_ = evaluate(model_, valid_).loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
         const nn::StateDict<float> last_good = model_.state_dict();
         try {
@@ -200,6 +212,7 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     const auto start = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
         ++batch_number;
+        const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
         const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
         const Tensor<float> logits = model_(inputs);
         Tensor<float> loss = loss_ ? loss_(logits, batch.labels) : cross_entropy(logits, batch.labels);
@@ -217,7 +230,6 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     if (progress) progress->finish();
 
-    model_.eval();
     const Score valid = evaluate(model_, valid_);
     if (!std::isfinite(valid.loss)) throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", validation"};
     early_stopping_.observe(epoch, valid.loss, model_);

@@ -57,9 +57,12 @@ public:
     /// Whether each epoch visits the training samples in a random order
     /// (default true); false: in data set order.
     TAPEGRAD_OPTION_ANY(bool, shuffle) = true;
-    /// Seeds the batch order; epoch k's order depends only on (seed, k).
-    /// Default 0, a fixed seed (not drawn from the global generator) so that a
-    /// run resumed in another process shuffles as the original did.
+    /// Seeds the batch order and what each training batch draws: epoch k's
+    /// order depends only on (seed, k), and batch b of epoch k runs in a
+    /// SeedScope (autograd/random.hpp) seeded by (seed, k, b), so the dropout
+    /// masks it draws do too. Default 0, a fixed seed (not drawn from the
+    /// global generator) so that a run resumed in another process shuffles
+    /// and drops out as the original did.
     TAPEGRAD_OPTION_ANY(std::uint64_t, seed) = 0;
     /// Stop after this many epochs without a better validation loss and keep
     /// the best epoch's weights; 0 = off (the default).
@@ -97,8 +100,9 @@ enum class Outcome { AllEpochs, EarlyStopped, NonFiniteLoss, Diverged };
 /// untrained model's, or a weight became non-finite (see Trainer::diverged_at()).
 
 /// Trains a classifier: each epoch runs the mini-batches of the training set
-/// through the model, the loss, backward() and the optimizer, then measures
-/// the validation set (evaluate()) and records an EpochRecord. Not safe to
+/// through the model (in train() mode), the loss, backward() and the
+/// optimizer, then measures the validation set (evaluate(), in eval() mode)
+/// and records an EpochRecord. Not safe to
 /// use from several threads.
 class Trainer {
 public:
@@ -145,7 +149,8 @@ public:
     /// model with the weights to keep: the best validation epoch's with early
     /// stopping, and never weights that gave a non-finite loss. A diverged
     /// epoch is recorded but not checkpointed (the previous checkpoint stays).
-    /// Writes the checkpoint after every epoch when one is set. Exceptions
+    /// Writes the checkpoint after every epoch when one is set. The model's
+    /// training modes are restored on return (see TrainingModeGuard). Exceptions
     /// from the model, the loss, the callbacks or the checkpoint's writing
     /// propagate (tapegrad::Error for the library's own).
     Outcome run();

@@ -1,5 +1,6 @@
 // mnist: trains the original notebook's network (784-100-100-10, sigmoid,
-// SGD with momentum, early stopping) on MNIST-layout IDX data, done right.
+// SGD with momentum, early stopping) on MNIST-layout IDX data, done right,
+// or with --model cnn a small convolutional network (cnn.hpp).
 // `mnist --help` lists the flags; the README has the measured results.
 //
 // Exit status: 0 success; 1 an unexpected failure (say, a disk full while
@@ -16,10 +17,12 @@
 #include <tapegrad/io/atomic_file.hpp>
 #include <tapegrad/nn/mlp.hpp>
 #include <tapegrad/nn/serialize.hpp>
+#include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/svg_plot.hpp>
 #include <tapegrad/train/trainer.hpp>
+#include "cnn.hpp"
 #include "options.hpp"
 
 using namespace tapegrad;
@@ -52,6 +55,7 @@ std::size_t class_count(const Dataset& train, const Dataset& test) {
 
 // --layers must fit the data: its features in, at least one output per class.
 void check_layers(const mnist::Options& o, const Dataset& train, const Dataset& test) {
+    if (o.model == "cnn") return;  // built to fit the data
     if (o.layers.front() != train.features())
         throw Error("--layers starts with " + std::to_string(o.layers.front()) + " inputs, but the images in '" +
                     o.data_dir + "' have " + std::to_string(train.features()) + " pixels");
@@ -72,8 +76,12 @@ Setup prepare(const mnist::Options& o) {
         throw Error("'" + o.data_dir + "': train images have " + std::to_string(train.features()) +
                     " pixels, test images " + std::to_string(test.features()));
     check_layers(o, train, test);
+    const std::size_t side = image_side(train.features());
+    if (o.model == "cnn" && side < mnist::cnn_min_side)
+        throw Error("--model cnn needs square images of at least " + std::to_string(mnist::cnn_min_side) + "x" +
+                    std::to_string(mnist::cnn_min_side) + " pixels, but the images in '" + o.data_dir + "' have " +
+                    std::to_string(train.features()) + " pixels");
     if (o.shift > 0) {
-        const std::size_t side = image_side(train.features());
         if (side == 0)
             throw Error("--shift needs square images, but the images in '" + o.data_dir + "' have " +
                         std::to_string(train.features()) + " pixels");
@@ -85,9 +93,17 @@ Setup prepare(const mnist::Options& o) {
     if (valid == 0 || valid >= train.size())
         throw Error("--valid " + std::to_string(valid) + " must leave samples for both training and validation (the " +
                     "training set has " + std::to_string(train.size()) + ")");
+    if (o.model == "cnn") {
+        // The same rows, served to the convolutions as (batch, 1, side, side).
+        train = with_sample_shape(std::move(train), {1, side, side});
+        test = with_sample_shape(std::move(test), {1, side, side});
+    }
     Setup s{split_train_validation(train, valid, derive_seed(o.seed, split_stream)), std::move(test), nullptr};
-    s.model = nn::make_mlp<float>(
-        nn::MLPOptions(o.layers, o.activation).init(o.init).seed(derive_seed(o.seed, init_stream)));
+    const std::uint64_t init_seed = derive_seed(o.seed, init_stream);
+    if (o.model == "cnn")
+        s.model = mnist::make_cnn(side, class_count(s.split.train, s.test), init_seed);
+    else
+        s.model = nn::make_mlp<float>(nn::MLPOptions(o.layers, o.activation).init(o.init).seed(init_seed));
     return s;
 }
 
@@ -143,11 +159,16 @@ void print_test_accuracy(nn::Module<float>& model, const Dataset& test) {
     std::printf("test accuracy: %.4f\n", train::evaluate(model, test).accuracy);
 }
 
+std::unique_ptr<optim::Optimizer<float>> make_optimizer(const mnist::Options& o, nn::Module<float>& model) {
+    if (o.optimizer == "adam")
+        return std::make_unique<optim::Adam<float>>(model.parameters(), optim::AdamOptions(o.lr).weight_decay(o.l2));
+    return std::make_unique<optim::SGD<float>>(
+        model.parameters(), optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.l2));
+}
+
 int train_and_test(const mnist::Options& o, Setup& s) {
-    optim::SGD<float> optimizer(
-        s.model->parameters(),
-        optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.l2));
-    train::Trainer trainer(*s.model, optimizer, s.split.train, s.split.validation,
+    const std::unique_ptr<optim::Optimizer<float>> optimizer = make_optimizer(o, *s.model);
+    train::Trainer trainer(*s.model, *optimizer, s.split.train, s.split.validation,
                            trainer_options(o, s.split.validation.size()));
     if (o.shift > 0) trainer.transform_batches(random_shifts(o, image_side(s.split.train.features())));
     if (!o.resume.empty()) {

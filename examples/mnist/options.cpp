@@ -12,6 +12,7 @@
 
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
 namespace mnist {
@@ -58,12 +59,40 @@ void check_outputs(const Options& o) {
     }
 }
 
+// Flags that only make sense for one model or optimizer are refused with
+// the others rather than silently ignored.
+void check_model_flags(const CLI::App& app, const Options& o) {
+    if (o.model == "cnn")
+        for (const char* flag : {"--layers", "--activation", "--init"})
+            if (app.count(flag))
+                throw CLI::ValidationError(flag, "sets up the MLP; --model cnn is a fixed network (see --help)");
+    if (o.optimizer != "sgd")
+        for (const char* flag : {"--momentum", "--nesterov"})
+            if (app.count(flag)) throw CLI::ValidationError(flag, "is a setting of --optimizer sgd");
+}
+
+// --model cnn trains the CNN as PyTorch users would (Adam 1e-3, batch 64,
+// PyTorch's initialisation); every flag given explicitly still wins.
+void apply_model_defaults(const CLI::App& app, Options& o) {
+    const auto unset = [&](const char* flag) { return app.count(flag) == 0; };
+    if (o.model == "cnn") {
+        if (unset("--optimizer")) o.optimizer = "adam";
+        if (unset("--batch-size")) o.batch_size = 64;
+        if (unset("--epochs")) o.epochs = cnn_default_epochs;
+    }
+    if (unset("--lr") && o.optimizer == "adam") o.lr = 1e-3;
+    else if (unset("--lr") && o.model == "cnn") o.lr = 0.01;  // SGD on the CNN: a common rate, not tuned
+}
+
 void check_combinations(const Options& o) {
     if (o.layers.size() < 2) throw CLI::ValidationError("--layers", "needs at least an input and an output size");
     for (std::size_t width : o.layers)
         if (width == 0) throw CLI::ValidationError("--layers", "every layer needs at least one unit");
     try {
-        tapegrad::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.l2).validate();
+        if (o.optimizer == "sgd")
+            tapegrad::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.l2).validate();
+        else
+            tapegrad::optim::AdamOptions(o.lr).weight_decay(o.l2);  // each setter checks its value
     } catch (const tapegrad::Error& e) {
         throw CLI::ValidationError("optimizer", e.what());
     }
@@ -74,9 +103,17 @@ void check_combinations(const Options& o) {
 void add_flags(CLI::App& app, Options& o, std::string& init_choice) {
     app.add_option("--data", o.data_dir, "directory with the MNIST-layout IDX files (raw or .gz)")
         ->capture_default_str();
-    examples::add_unsigned_list(app, "--layers", o.layers, "layer sizes, input first: 784,100,100,10");
-    app.add_option("--activation", o.activation, "hidden-layer activation")
+    app.add_option("--model", o.model,
+                   "mlp: the notebook's fully connected network (--layers, --activation); cnn: conv 5x5 16, "
+                   "max-pool 2, conv 5x5 32, max-pool 2, linear 100, dropout 0.25, linear 10 (ReLU), whose "
+                   "defaults become --optimizer adam --lr 0.001 --batch-size 64 --epochs " +
+                       std::to_string(cnn_default_epochs) + "; its weights start as PyTorch's")
+        ->check(CLI::IsMember({"mlp", "cnn"}))->capture_default_str();
+    examples::add_unsigned_list(app, "--layers", o.layers, "MLP layer sizes, input first: 784,100,100,10");
+    app.add_option("--activation", o.activation, "MLP hidden-layer activation")
         ->check(CLI::IsMember({"sigmoid", "tanh", "relu"}))->capture_default_str();
+    app.add_option("--optimizer", o.optimizer, "sgd (with --momentum, --nesterov) or adam (lr default 0.001)")
+        ->check(CLI::IsMember({"sgd", "adam"}))->capture_default_str();
     examples::add_unsigned(app, "--batch-size", o.batch_size, "samples per step")->check(CLI::PositiveNumber)
         ->capture_default_str();
     examples::add_unsigned(app, "--epochs", o.epochs, "passes over the training set")->check(CLI::PositiveNumber)
@@ -84,8 +121,8 @@ void add_flags(CLI::App& app, Options& o, std::string& init_choice) {
     app.add_option("--lr", o.lr, "learning rate of the mean-reduced loss (notebook: 0.007 x batch 200 = 1.4)")
         ->capture_default_str();
     app.add_option("--momentum", o.momentum, "SGD momentum, 0 = off")->capture_default_str();
-    app.add_flag("--nesterov", o.nesterov, "Nesterov momentum");
-    app.add_option("--l2", o.l2, "L2 penalty (SGD weight decay)")->capture_default_str();
+    app.add_flag("--nesterov", o.nesterov, "Nesterov momentum (SGD)");
+    app.add_option("--l2", o.l2, "L2 penalty (the optimizer's weight decay)")->capture_default_str();
     examples::add_unsigned(app, "--early-stop", o.early_stop,
                    "stop after N epochs without a better validation loss, keep the best weights; 0 = off")
         ->capture_default_str();
@@ -96,7 +133,7 @@ void add_flags(CLI::App& app, Options& o, std::string& init_choice) {
         ->capture_default_str();
     examples::add_unsigned(app, "--seed", o.seed, "seed of the split, the initial weights and the batch order")
         ->capture_default_str();
-    app.add_option("--init", init_choice, "weight initialiser")
+    app.add_option("--init", init_choice, "MLP weight initialiser")
         ->check(CLI::IsMember(inits_by_name()))->capture_default_str();
     auto* load = app.add_option("--load", o.load, "evaluate the weights in FILE.npz on the test set, no training");
     app.add_option("--save", o.save, "write the trained weights to FILE.npz")->excludes(load);
@@ -113,11 +150,14 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     ParsedCommandLine parsed;
     Options& o = parsed.options;
     std::string init_choice = tapegrad::nn::init_name(o.init);
-    CLI::App app("Trains a fully connected network on MNIST-layout data and reports its test accuracy.", "mnist");
+    CLI::App app("Trains a fully connected or a convolutional network on MNIST-layout data and reports its test "
+                 "accuracy.", "mnist");
     add_flags(app, o, init_choice);
     try {
         app.parse(argc, argv);
         o.init = inits_by_name().at(init_choice);
+        apply_model_defaults(app, o);
+        check_model_flags(app, o);
         check_combinations(o);
     } catch (const CLI::CallForHelp& e) {
         parsed.exit_code = app.exit(e);
@@ -140,12 +180,17 @@ std::string exact(double value) {
 
 std::string training_fingerprint(const Options& o, std::size_t validation_samples) {
     std::ostringstream out;
-    out << "layers=";
-    for (std::size_t width : o.layers) out << width << ',';
-    out << " activation=" << o.activation << " batch_size=" << o.batch_size << " lr=" << exact(o.lr)
-        << " momentum=" << exact(o.momentum) << " nesterov=" << o.nesterov << " l2=" << exact(o.l2)
+    out << "model=" << o.model;
+    if (o.model == "mlp") {
+        out << " layers=";
+        for (std::size_t width : o.layers) out << width << ',';
+        out << " activation=" << o.activation << " init=" << tapegrad::nn::init_name(o.init);
+    }
+    out << " optimizer=" << o.optimizer << " batch_size=" << o.batch_size << " lr=" << exact(o.lr);
+    if (o.optimizer == "sgd") out << " momentum=" << exact(o.momentum) << " nesterov=" << o.nesterov;
+    out << " l2=" << exact(o.l2)
         << " early_stop=" << o.early_stop << " valid=" << validation_samples << " seed=" << o.seed
-        << " shift=" << o.shift << " init=" << tapegrad::nn::init_name(o.init);
+        << " shift=" << o.shift;
     return out.str();
 }
 

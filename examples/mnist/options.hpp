@@ -12,14 +12,22 @@
 
 namespace mnist {
 
+// --model cnn's --epochs default (early stopping usually ends it sooner).
+constexpr std::size_t cnn_default_epochs = 30;
+
+// The defaults are the notebook's experiment (--model mlp); --model cnn
+// switches those it does not set itself to the CNN's (see apply_model_defaults
+// in options.cpp).
 struct Options {
     std::string data_dir = "data/mnist";
+    std::string model = "mlp";  // "mlp" (--layers, --activation) or "cnn" (the fixed CNN of the README)
     std::vector<std::size_t> layers = {784, 100, 100, 10};
     std::string activation = "sigmoid";
+    std::string optimizer = "sgd";  // "sgd" or "adam"
     std::size_t batch_size = 200;
     std::size_t epochs = 50;
     double lr = 0.2;  // measured best by validation loss; see the README
-    double momentum = 0.9;
+    double momentum = 0.9;  // SGD only
     bool nesterov = false;
     double l2 = 0;
     std::size_t early_stop = 5;           // patience in epochs; 0 = off

@@ -54,3 +54,34 @@ TEST_CASE("draw_seed from several threads hands out each seed of the sequence on
     std::sort(sequential.begin(), sequential.end());
     CHECK(all == sequential);
 }
+
+TEST_CASE("a SeedScope's draws depend on its seed alone; the global source resumes after it") {
+    const auto draws = [](std::uint64_t seed) {
+        SeedScope scope(seed);
+        std::vector<std::uint64_t> drawn;
+        for (int i = 0; i < 3; ++i) drawn.push_back(draw_seed());
+        return drawn;
+    };
+    manual_seed(5);
+    const std::uint64_t global_first = draw_seed(), global_second = draw_seed();
+    manual_seed(5);
+    const std::vector<std::uint64_t> in_scope = draws(11);
+    CHECK(draw_seed() == global_first);  // the scope took nothing from the global source
+    draw_seed();
+    CHECK(draws(11) == in_scope);  // the global state before the scope does not matter
+    CHECK(draws(12) != in_scope);
+    CHECK(std::set<std::uint64_t>(in_scope.begin(), in_scope.end()).size() == 3);
+    {
+        SeedScope outer(11);
+        CHECK(draw_seed() == in_scope[0]);
+        CHECK(draws(12) == draws(12));  // a nested scope is its own
+        CHECK(draw_seed() == in_scope[1]);  // and the outer one continues after it
+    }
+    // Another thread never sees this thread's scope.
+    manual_seed(5);
+    SeedScope scope(11);
+    std::uint64_t other = 0;
+    std::thread([&other] { other = draw_seed(); }).join();
+    CHECK(other == global_first);
+    CHECK(global_second != global_first);
+}

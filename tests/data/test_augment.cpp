@@ -70,10 +70,44 @@ TEST_CASE("random_shift is fixed by its seed, and 0 leaves the images alone") {
 
 TEST_CASE("random_shift refuses shapes that are not rows of images, and shifts that do not fit") {
     const Tensor<float> images = numbered_images(4, 4, 4);
-    CHECK_THROWS_WITH_AS(random_shift(images, 4, 5, 1, 0), "random_shift: expects rows of 4x5 images, got shape (4, 16)",
-                         Error);
+    CHECK_THROWS_WITH_AS(random_shift(images, 4, 5, 1, 0),
+                         "random_shift: expects rows of 4x5 images or (batch, ..., 4, 5), got shape (4, 16)", Error);
     CHECK_THROWS_WITH_AS(random_shift(Tensor<float>::zeros({16}), 4, 4, 1, 0),
-                         "random_shift: expects rows of 4x4 images, got shape (16,)", Error);
+                         "random_shift: expects rows of 4x4 images or (batch, ..., 4, 4), got shape (16,)", Error);
+    CHECK_THROWS_WITH_AS(random_shift(Tensor<float>::zeros({2, 1, 4, 5}), 4, 4, 1, 0),
+                         "random_shift: expects rows of 4x4 images or (batch, ..., 4, 4), got shape (2, 1, 4, 5)",
+                         Error);
     CHECK_THROWS_WITH_AS(random_shift(images, 4, 4, 4, 0),
                          "random_shift: a shift of up to 4 pixels does not fit 4x4 images", Error);
+}
+
+TEST_CASE("random_shift moves (batch, 1, height, width) images as it moves the same images as rows") {
+    const std::size_t rows = 40, h = 5, w = 6;
+    const Tensor<float> flat = numbered_images(rows, h, w);
+    const Tensor<float> as_images = Tensor<float>::from_data(
+        std::vector<float>(flat.data().begin(), flat.data().end()), {rows, 1, h, w});
+    const Tensor<float> shifted = random_shift(as_images, h, w, 2, 9);
+    REQUIRE(shifted.shape() == Shape{rows, 1, h, w});
+    const Tensor<float> reference = random_shift(flat, h, w, 2, 9);
+    CHECK(std::equal(shifted.data().begin(), shifted.data().end(), reference.data().begin()));
+    CHECK(shifted.data() != as_images.data());  // it did move them
+}
+
+TEST_CASE("random_shift moves every channel of a sample by the same offset") {
+    const std::size_t rows = 30, channels = 3, h = 4, w = 5;
+    // Channel c of sample r holds the numbered image times (c + 1).
+    std::vector<float> values(rows * channels * h * w);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = float(i % (h * w) + 1) * float(i / (h * w) % channels + 1);
+    const Tensor<float> images = Tensor<float>::from_data(values, {rows, channels, h, w});
+    const Tensor<float> shifted = random_shift(images, h, w, 1, 5);
+    REQUIRE(shifted.shape() == images.shape());
+    const Tensor<float> first_channel = random_shift(numbered_images(rows, h, w), h, w, 1, 5);
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < channels; ++c)
+            for (std::size_t p = 0; p < h * w; ++p) {
+                CAPTURE(r);
+                CAPTURE(c);
+                CHECK(shifted.data().data()[(r * channels + c) * h * w + p] ==
+                      first_channel.at({r, p}) * float(c + 1));
+            }
 }

@@ -137,3 +137,27 @@ TEST_CASE("dataset: paths the system refuses, or that are not files, are a tapeg
         CHECK(contains(error_of([&] { load_mnist_dir(dir.file("closed"), "test"); }), std::strerror(EACCES)));
     }
 }
+
+TEST_CASE("dataset: with_sample_shape serves the same rows in a per-sample shape, checked against the features") {
+    const Dataset flat = indexed_dataset(5, 12);
+    CHECK(flat.sample_shape.empty());
+    CHECK(flat.batch_shape(4) == Shape{4, 12});
+    const Dataset images = with_sample_shape(flat, {3, 2, 2});
+    CHECK(images.sample_shape == Shape{3, 2, 2});
+    CHECK(images.batch_shape(4) == Shape{4, 3, 2, 2});
+    CHECK(images.inputs == flat.inputs);  // the stored rows are the same
+    CHECK(with_sample_shape(images, {}).batch_shape(1) == Shape{1, 12});  // flat again
+    // subset and the split keep the shape.
+    CHECK(subset(images, {4, 0}).sample_shape == Shape{3, 2, 2});
+    CHECK(split_train_validation(images, 2, 1).validation.sample_shape == Shape{3, 2, 2});
+
+    CHECK(error_of([&] { with_sample_shape(flat, {1, 3, 3}); }) ==
+          "with_sample_shape: samples of shape (1, 3, 3) do not fit rows of 12 features (data set inputs (5, 12))");
+    CHECK(contains(error_of([&] { with_sample_shape(flat, {12, 0}); }), "samples of shape (12, 0) do not fit"));
+    // Extents whose product wraps around to 12 in 64 bits are still refused.
+    const std::size_t half = std::size_t(1) << 63;
+    CHECK(contains(error_of([&] { with_sample_shape(flat, {2, half, 12}); }), "do not fit rows of 12"));
+    Dataset by_hand = flat;
+    by_hand.sample_shape = {5};
+    CHECK(contains(error_of([&] { by_hand.batch_shape(1); }), "Dataset::batch_shape: samples of shape (5,)"));
+}

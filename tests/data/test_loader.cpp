@@ -178,3 +178,27 @@ TEST_CASE("loader: every batch is a fresh leaf without grad, even when the buffe
     CHECK_FALSE(batch.inputs.grad().defined());
     for (std::size_t j = 0; j < data.features(); ++j) CHECK(batch.inputs.data()(0, j) == data.inputs(4, j));
 }
+
+TEST_CASE("loader: batches come in the data set's sample shape, each sample its row") {
+    const Dataset data = with_sample_shape(indexed_dataset(7, 6), {1, 2, 3});
+    BatchLoader loader(data, LoaderOptions(3).seed(2));
+    Batch batch;
+    std::size_t seen = 0;
+    while (loader.next(batch)) {
+        const std::size_t rows = batch.labels.size();
+        REQUIRE(batch.inputs.shape() == Shape{rows, 1, 2, 3});
+        const float* x = batch.inputs.data().data();
+        for (std::size_t r = 0; r < rows; ++r) {
+            const auto i = static_cast<std::size_t>(x[r * 6]) / 6;
+            REQUIRE(i < data.size());
+            for (std::size_t j = 0; j < 6; ++j) CHECK(x[r * 6 + j] == data.inputs(i, j));
+            CHECK(batch.labels[r] == data.labels[i]);
+        }
+        seen += rows;
+    }
+    CHECK(seen == 7);
+
+    Dataset misfit = indexed_dataset(4, 6);
+    misfit.sample_shape = {4};  // set by hand, bypassing with_sample_shape
+    CHECK(contains(error_of([&] { BatchLoader(misfit, LoaderOptions(2)); }), "samples of shape (4,) do not fit rows of 6"));
+}

@@ -27,10 +27,11 @@ struct RunResult {
     }
 };
 
-// Runs $MNIST_EXE (set by tests/examples/meson.build) with `args`, in `dir`.
-inline RunResult run_mnist(const TempDir& dir, const std::vector<std::string>& args) {
-    const char* exe = std::getenv("MNIST_EXE");
-    if (!exe) throw std::runtime_error("MNIST_EXE is not set; run this test through meson test");
+// Runs the example whose path is in the environment variable `exe_variable`
+// (set by tests/examples/meson.build) with `args`, in `dir`.
+inline RunResult run_example(const char* exe_variable, const TempDir& dir, const std::vector<std::string>& args) {
+    const char* exe = std::getenv(exe_variable);
+    if (!exe) throw std::runtime_error(std::string(exe_variable) + " is not set; run this test through meson test");
     using tapegrad::testing::shell_quoted;
     std::string command = "cd " + shell_quoted(dir.file("")) + " && " + shell_quoted(exe);
     for (const std::string& arg : args) command += " " + shell_quoted(arg);
@@ -41,6 +42,11 @@ inline RunResult run_mnist(const TempDir& dir, const std::vector<std::string>& a
     result.out = read_bytes(dir.file("stdout.txt"));
     result.err = read_bytes(dir.file("stderr.txt"));
     return result;
+}
+
+// Runs $MNIST_EXE with `args`, in `dir`.
+inline RunResult run_mnist(const TempDir& dir, const std::vector<std::string>& args) {
+    return run_example("MNIST_EXE", dir, args);
 }
 
 // 4x4 images of three classes that a small network separates easily: class c

@@ -10,26 +10,33 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
 #include "../common/scratch_device.hpp"
 #include "mnist_cli.hpp"
+#include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/io/npz.hpp>
 
 namespace {
 
-// A small network on the 4x4 synthetic images; a few epochs take
-// milliseconds. `extra` flags replace the defaults here of the same name.
-std::vector<std::string> quick_run(const std::vector<std::string>& extra) {
-    std::vector<std::string> defaults = {"--data", "data", "--layers", "16,8,3", "--batch-size", "20",
-                                         "--epochs", "4", "--lr", "0.5", "--seed", "7"};
+// `defaults` (flag, value pairs) without the flags `extra` names, then `extra`.
+std::vector<std::string> with_defaults(const std::vector<std::string>& defaults, const std::vector<std::string>& extra) {
     std::vector<std::string> args;
     for (std::size_t i = 0; i < defaults.size(); i += 2)
         if (std::find(extra.begin(), extra.end(), defaults[i]) == extra.end())
             args.insert(args.end(), {defaults[i], defaults[i + 1]});
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
+}
+
+// A small network on the 4x4 synthetic images; a few epochs take
+// milliseconds. `extra` flags replace the defaults here of the same name.
+std::vector<std::string> quick_run(const std::vector<std::string>& extra) {
+    return with_defaults({"--data", "data", "--layers", "16,8,3", "--batch-size", "20", "--epochs", "4", "--lr", "0.5",
+                          "--seed", "7"},
+                         extra);
 }
 
 struct Fixture {
@@ -406,4 +413,124 @@ TEST_CASE_FIXTURE(Fixture, "devices are written through and links followed, neve
     CHECK(full.err.find(full_device) != std::string::npos);
     CHECK(full.err.find(std::strerror(ENOSPC)) != std::string::npos);
     CHECK(std::filesystem::is_character_file(full_device));
+}
+
+namespace {
+// --model cnn on the 4x4 synthetic images (the convolutions keep 4x4, the two
+// poolings leave 1x1x32 for the first Linear); Adam at 0.01 learns the three
+// classes in a few epochs. `extra` flags replace these of the same name.
+std::vector<std::string> quick_cnn_run(const std::vector<std::string>& extra) {
+    return with_defaults({"--model", "cnn", "--data", "data", "--batch-size", "20", "--epochs", "4", "--lr", "0.01",
+                          "--seed", "7"},
+                         extra);
+}
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "--model cnn trains, saves PyTorch's names and layouts, and loads them back") {
+    const RunResult run = run_mnist(dir, quick_cnn_run({"--save", "cnn.npz", "--metrics", "m.csv", "--plot", "p.svg"}));
+    INFO(run.err);
+    REQUIRE(run.status == 0);
+    CHECK(reported_accuracy(run) >= 0.9);
+    CHECK(std::count(run.out.begin(), run.out.end(), '\n') == 1 + 4 + 1);
+    CHECK(csv_rows(read_bytes(dir.file("m.csv"))).size() == 5);
+    CHECK(read_bytes(dir.file("p.svg")).rfind("<svg", 0) == 0);
+
+    namespace npz = tapegrad::io::npz;
+    const npz::Members saved = npz::read(dir.file("cnn.npz"));
+    // nn.Sequential(Conv2d(1, 16, 5, padding=2), ReLU, MaxPool2d(2), Conv2d(16, 32, 5, padding=2), ReLU,
+    // MaxPool2d(2), Flatten, Linear(32 * 1 * 1, 100), ReLU, Dropout(0.25), Linear(100, 3)) for 4x4 images.
+    const std::map<std::string, tapegrad::Shape> expected = {
+        {"0.weight", {16, 1, 5, 5}}, {"0.bias", {16}},  {"3.weight", {32, 16, 5, 5}}, {"3.bias", {32}},
+        {"7.weight", {100, 32}},     {"7.bias", {100}}, {"10.weight", {3, 100}},      {"10.bias", {3}}};
+    CHECK(saved.size() == expected.size());
+    for (const auto& [name, shape] : expected) {
+        CAPTURE(name);
+        REQUIRE(saved.count(name) == 1);
+        const xt::xarray<float> values = npz::from_npy<float>(saved.at(name), name);
+        CHECK(tapegrad::Shape(values.shape().begin(), values.shape().end()) == shape);
+    }
+
+    const RunResult loaded = run_mnist(dir, {"--data", "data", "--model", "cnn", "--load", "cnn.npz"});
+    INFO(loaded.err);
+    REQUIRE(loaded.status == 0);
+    CHECK(loaded.out == run.last_line() + "\n");
+    // The MLP's weights are not the CNN's: refused, naming the file.
+    REQUIRE(run_mnist(dir, quick_run({"--save", "mlp.npz"})).status == 0);
+    const RunResult wrong = run_mnist(dir, {"--data", "data", "--model", "cnn", "--load", "mlp.npz"});
+    CHECK(wrong.status == 2);
+    CHECK(wrong.err.find("mlp.npz") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "--model cnn with --shift resumes bit for bit (Adam's state, dropout and shifts)") {
+    namespace npz = tapegrad::io::npz;
+    const std::vector<std::string> settings = {"--shift", "1", "--early-stop", "3"};
+    auto with = [&](std::vector<std::string> extra) {
+        extra.insert(extra.begin(), settings.begin(), settings.end());
+        return quick_cnn_run(extra);
+    };
+    const RunResult straight = run_mnist(dir, with({"--save", "straight.npz"}));
+    REQUIRE(straight.status == 0);
+    const RunResult again = run_mnist(dir, with({"--save", "again.npz"}));
+    REQUIRE(again.status == 0);
+    CHECK(npz::read(dir.file("again.npz")) == npz::read(dir.file("straight.npz")));  // seeded, dropout too
+
+    REQUIRE(run_mnist(dir, with({"--epochs", "2", "--checkpoint", "c.npz"})).status == 0);
+    const RunResult resumed = run_mnist(dir, with({"--resume", "c.npz", "--save", "resumed.npz"}));
+    INFO(resumed.err);
+    REQUIRE(resumed.status == 0);
+    CHECK(resumed.out.find("epoch   1/4") == std::string::npos);
+    CHECK(npz::read(dir.file("resumed.npz")) == npz::read(dir.file("straight.npz")));
+
+    // The model and the optimizer are training settings (the MLP's weights
+    // do not even fit the checkpoint's).
+    const RunResult as_mlp = run_mnist(dir, quick_run({"--shift", "1", "--early-stop", "3", "--resume", "c.npz"}));
+    CHECK(as_mlp.status == 2);
+    CHECK(as_mlp.err.find("'c.npz': parameter '0.weight' has shape (16, 1, 5, 5)") != std::string::npos);
+    const RunResult with_sgd = run_mnist(dir, with({"--optimizer", "sgd", "--resume", "c.npz"}));
+    CHECK(with_sgd.status == 2);
+    CHECK(with_sgd.err.find("'c.npz': optimizer state: unexpected buffer '0.exp_avg'") != std::string::npos);
+    const RunResult other_batch = run_mnist(dir, with({"--batch-size", "30", "--resume", "c.npz"}));
+    CHECK(other_batch.status == 2);
+    CHECK(other_batch.err.find("other training settings") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "--model and --optimizer refuse flags that belong to the other choice") {
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {quick_run({"--model", "rnn"}), "--model"},
+        {quick_cnn_run({"--layers", "16,8,3"}), "--layers"},
+        {quick_cnn_run({"--activation", "tanh"}), "--activation"},
+        {quick_cnn_run({"--init", "xavier_uniform"}), "--init"},
+        {quick_cnn_run({"--momentum", "0.5"}), "--momentum"},
+        {quick_run({"--optimizer", "adam", "--nesterov"}), "--nesterov"},
+        {quick_run({"--optimizer", "rmsprop"}), "--optimizer"},
+        {quick_cnn_run({"--lr", "-1"}), "lr"},
+    };
+    for (const Case& c : cases) {
+        const RunResult run = run_mnist(dir, c.args);
+        INFO(c.args.back(), ": ", run.err);
+        CHECK(run.status == 2);
+        CHECK(run.err.find(c.message) != std::string::npos);
+        CHECK(run.out.find("epoch") == std::string::npos);
+    }
+    // The MLP with Adam: every other flag as before.
+    const RunResult adam = run_mnist(dir, quick_run({"--optimizer", "adam", "--lr", "0.01"}));
+    INFO(adam.err);
+    CHECK(adam.status == 0);
+    CHECK(reported_accuracy(adam) >= 0.9);
+}
+
+TEST_CASE_FIXTURE(Fixture, "--model cnn refuses images too small for its two poolings") {
+    std::filesystem::create_directory(dir.file("tiny"));
+    tapegrad::IdxImages images{30, 3, 3, std::vector<std::uint8_t>(30 * 9, 7)};
+    tapegrad::write_idx_images(dir.file("tiny/train-images-idx3-ubyte"), images);
+    tapegrad::write_idx_images(dir.file("tiny/t10k-images-idx3-ubyte"), images);
+    tapegrad::write_idx_labels(dir.file("tiny/train-labels-idx1-ubyte"), std::vector<std::uint8_t>(30, 1));
+    tapegrad::write_idx_labels(dir.file("tiny/t10k-labels-idx1-ubyte"), std::vector<std::uint8_t>(30, 1));
+    const RunResult run = run_mnist(dir, quick_cnn_run({"--data", "tiny"}));
+    CHECK(run.status == 2);
+    CHECK(run.err.find("--model cnn needs square images of at least 4x4 pixels") != std::string::npos);
 }

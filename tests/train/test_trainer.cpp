@@ -21,6 +21,7 @@
 #include <tapegrad/train/svg_plot.hpp>
 #include <tapegrad/train/trainer.hpp>
 #include "../nn/files.hpp"
+#include "blobs.hpp"
 #include "../common/error_of.hpp"
 
 using namespace tapegrad;
@@ -33,19 +34,7 @@ using tapegrad::testing::error_of;
 namespace {
 
 // Two Gaussian blobs in 4-D, 3 units apart: a network separates them easily.
-Dataset blobs(std::size_t n, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> noise(0, 1);
-    Dataset data;
-    data.inputs = xt::xtensor<float, 2>::from_shape({n, 4});
-    data.labels.resize(n);
-    data.num_classes = 2;
-    for (std::size_t i = 0; i < n; ++i) {
-        data.labels[i] = static_cast<std::int64_t>(i % 2);
-        for (std::size_t f = 0; f < 4; ++f) data.inputs(i, f) = noise(rng) + (i % 2 ? 1.5f : -1.5f);
-    }
-    return data;
-}
+Dataset blobs(std::size_t n, std::uint64_t seed) { return testing::blobs(n, seed, 3.0f); }
 
 struct Setup {
     Dataset train_set = blobs(200, 1), valid_set = blobs(100, 2);
@@ -379,4 +368,38 @@ TEST_CASE("count_correct refuses logits that do not fit the labels, instead of r
           "count_correct: logits of shape (2, 2) need to be 2-D with one row per label, but there are 1 labels");
     const xt::xarray<float> flat = {0.f, 1.f};
     CHECK(error_of([&] { train::count_correct(flat, Labels{1, 0}); }).find("2-D") != std::string::npos);
+}
+
+TEST_CASE("the trainer and evaluate hand the model batches in the data set's sample shape") {
+    Setup s;
+    const Dataset train_images = with_sample_shape(s.train_set, {1, 2, 2}), valid_images = with_sample_shape(s.valid_set, {1, 2, 2});
+    // The same MLP behind a reshape that insists on (batch, 1, 2, 2): the
+    // shapes it saw, and the same training as on the flat rows.
+    struct Reshaping : nn::Module<float> {
+        std::shared_ptr<nn::Sequential<float>> inner;
+        std::vector<Shape> seen;
+        explicit Reshaping(std::shared_ptr<nn::Sequential<float>> m) : inner(std::move(m)) { register_module("mlp", inner); }
+        Tensor<float> forward(const Tensor<float>& x) override {
+            seen.push_back(x.shape());
+            return (*inner)(reshape(x, {x.shape()[0], 4}));
+        }
+        std::string type_name() const override { return "Reshaping"; }
+    };
+    Setup flat;
+    auto reshaping = std::make_shared<Reshaping>(s.model);
+    optim::SGD<float> optimizer(reshaping->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+    const TrainerOptions options = TrainerOptions().epochs(2).batch_size(80).seed(3);
+    Trainer images(*reshaping, optimizer, train_images, valid_images, options);
+    Trainer rows(*flat.model, flat.optimizer, flat.train_set, flat.valid_set, options);
+    images.run();
+    rows.run();
+    REQUIRE(!reshaping->seen.empty());
+    for (const Shape& shape : reshaping->seen) {
+        REQUIRE(shape.size() == 4);
+        CHECK(Shape(shape.begin() + 1, shape.end()) == Shape{1, 2, 2});
+    }
+    CHECK(reshaping->seen.front() == Shape{100, 1, 2, 2});  // the untrained validation pass, by evaluate()
+    CHECK(reshaping->seen[1] == Shape{80, 1, 2, 2});        // the first training batch
+    CHECK(images.history()[1].valid_loss == rows.history()[1].valid_loss);
+    CHECK(train::evaluate(*reshaping, valid_images).loss == train::evaluate(*flat.model, flat.valid_set).loss);
 }
