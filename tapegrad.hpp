@@ -26,6 +26,7 @@
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/mlp.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/pooling.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/serialize.hpp>

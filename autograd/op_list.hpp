@@ -219,5 +219,27 @@ TAPEGRAD_OP(put_add, Tensor<T>, put_add, (const Tensor<T>& a, const FlatIndex& i
 /// same mask for float and double. `input` itself when !training or p == 0;
 /// zeros when p == 1. p outside [0, 1] throws.
 TAPEGRAD_OP(dropout, Tensor<T>, dropout, (const Tensor<T>& input, double p, bool training, std::uint64_t seed))
+/// Batch normalisation, as torch.nn.functional.batch_norm, of `input` of shape
+/// (N, C), (N, C, L) or (N, C, H, W) (any (N, C, ...)) per channel C:
+/// (x - mean) / sqrt(var + eps) * weight + bias. In training, mean and the
+/// biased var are the batch's over all axes but C (more than one value per
+/// channel is needed), and running_mean / running_var, when given, are
+/// updated in place with the unbiased var: running = (1 - momentum) * running
+/// + momentum * batch statistic. Otherwise the running statistics are used
+/// (and required). weight, bias, running_mean, running_var have shape (C);
+/// weight and bias may be undefined (1 and 0); the running statistics take no
+/// gradient. momentum in [0, 1], eps finite and >= 0.
+TAPEGRAD_OP(batch_norm, Tensor<T>, batch_norm,
+            (const Tensor<T>& input, const Tensor<T>& running_mean, const Tensor<T>& running_var,
+             const Tensor<T>& weight, const Tensor<T>& bias, bool training, double momentum TAPEGRAD_DEFAULT(0.1),
+             double eps TAPEGRAD_DEFAULT(1e-5)))
+/// Layer normalisation, as torch.nn.functional.layer_norm: each slice over the
+/// last axes, which must be `normalized_shape` (not empty), becomes
+/// (x - mean) / sqrt(var + eps) * weight + bias with its own mean and biased
+/// var. weight and bias have shape `normalized_shape`, or are undefined (1
+/// and 0). eps finite and >= 0.
+TAPEGRAD_OP(layer_norm, Tensor<T>, layer_norm,
+            (const Tensor<T>& input, const Shape& normalized_shape, const Tensor<T>& weight, const Tensor<T>& bias,
+             double eps TAPEGRAD_DEFAULT(1e-5)))
 //@}
 #endif

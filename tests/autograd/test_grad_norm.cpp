@@ -67,3 +67,170 @@ TEST_CASE("dropout: identity without training or with p = 0, zeros with p = 1, b
         CHECK(message.find("(3, 4)") != std::string::npos);
     }
 }
+
+namespace {
+// Batch norm as PyTorch documents it, in plain loops over an (N, C, L) view:
+// per channel the mean and biased var over N and L, or the running ones.
+// Returns the output; updates rm and rv (unbiased var) when training.
+std::vector<double> reference_batch_norm(const Tensor<double>& x, std::vector<double>& rm, std::vector<double>& rv,
+                                         const std::vector<double>& w, const std::vector<double>& b, bool training,
+                                         double momentum, double eps) {
+    const Shape s = x.shape();
+    std::size_t n = s[0], c = s[1], l = 1;
+    for (std::size_t i = 2; i < s.size(); ++i) l *= s[i];
+    const auto at = [&](std::size_t i, std::size_t ch, std::size_t k) { return x.data().data()[(i * c + ch) * l + k]; };
+    std::vector<double> y(x.size());
+    for (std::size_t ch = 0; ch < c; ++ch) {
+        double mean = rm[ch], var = rv[ch];
+        if (training) {
+            double total = 0, squares = 0;
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t k = 0; k < l; ++k) total += at(i, ch, k);
+            mean = total / double(n * l);
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t k = 0; k < l; ++k) squares += (at(i, ch, k) - mean) * (at(i, ch, k) - mean);
+            var = squares / double(n * l);
+            rm[ch] = (1 - momentum) * rm[ch] + momentum * mean;
+            rv[ch] = (1 - momentum) * rv[ch] + momentum * squares / double(n * l - 1);
+        }
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t k = 0; k < l; ++k)
+                y[(i * c + ch) * l + k] = (at(i, ch, k) - mean) / std::sqrt(var + eps) * w[ch] + b[ch];
+    }
+    return y;
+}
+
+std::vector<double> values_of(const Tensor<double>& t) { return {t.data().begin(), t.data().end()}; }
+
+// Equal to a few ulps of values of order 1: the two compute the same sums in
+// another order (the reference in plain double, the op two-pass in double).
+void check_close(const std::vector<double>& got, const std::vector<double>& expected) {
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(expected[i]).epsilon(1e-12));
+}
+}  // namespace
+
+TEST_CASE("batch_norm: gradients in training and evaluation, with and without weight and bias") {
+    for (const Shape& s : {Shape{4, 3}, Shape{2, 3, 5}, Shape{2, 3, 2, 2}, Shape{1, 2, 3}, Shape{3, 1}, Shape{2, 1, 1, 1}}) {
+        INFO(shape_name(s));
+        const Shape c{s[1]};
+        const Tensor<double> rm = randn(c, 21, false), rv = positive(c, 22, false);
+        for (bool training : {true, false}) {
+            INFO("training ", training);
+            check_gradients(Op::batch_norm,
+                            [&](const TL& x) { return TL{batch_norm(x[0], rm, rv, x[1], x[2], training, 0.1, 1e-5)}; },
+                            {randn(s, 23), randn(c, 24), randn(c, 25)});
+            check_gradients(Op::batch_norm,
+                            [&](const TL& x) {
+                                return TL{batch_norm(x[0], Tensor<double>(), Tensor<double>(), x[1], Tensor<double>(),
+                                                     true, 0.1, 1e-3)};
+                            },
+                            {randn(s, 26), randn(c, 27)});
+            check_gradients(Op::batch_norm,
+                            [&](const TL& x) { return TL{batch_norm(x[0], rm, rv, Tensor<double>(), x[1], training)}; },
+                            {randn(s, 28), randn(c, 29)});
+        }
+    }
+}
+
+TEST_CASE("batch_norm: values and running statistics against the documented formulas") {
+    for (const Shape& s : {Shape{5, 3}, Shape{2, 3, 4}, Shape{3, 2, 2, 3}}) {
+        INFO(shape_name(s));
+        const Tensor<double> x = Tensor<double>::normal(s, 3.0, 2.0, 31);  // a mean far from 0
+        const Shape c{s[1]};
+        const Tensor<double> w = randn(c, 32, false), b = randn(c, 33, false);
+        Tensor<double> rm = randn(c, 34, false), rv = positive(c, 35, false);
+        std::vector<double> ref_m = values_of(rm), ref_v = values_of(rv);
+        for (bool training : {true, true, false}) {
+            const auto expected = reference_batch_norm(x, ref_m, ref_v, values_of(w), values_of(b), training, 0.3, 1e-4);
+            check_close(values_of(batch_norm(x, rm, rv, w, b, training, 0.3, 1e-4)), expected);
+            check_close(values_of(rm), ref_m);
+            check_close(values_of(rv), ref_v);
+        }
+        // Without weight and bias: 1 and 0; without running statistics: none updated.
+        std::vector<double> ones(s[1], 1.0), zeros(s[1], 0.0), unused_m = ref_m, unused_v = ref_v;
+        check_close(values_of(batch_norm(x, Tensor<double>(), Tensor<double>(), Tensor<double>(), Tensor<double>(), true)),
+                    reference_batch_norm(x, unused_m, unused_v, ones, zeros, true, 0.1, 1e-5));
+    }
+    // Float follows the same formula: within float rounding of the double result.
+    const Tensor<double> x = randn({6, 4, 3}, 36, false);
+    const Tensor<float> xf(xt::xarray<float>(xt::cast<float>(x.data())));
+    const auto yd = batch_norm(x, Tensor<double>(), Tensor<double>(), Tensor<double>(), Tensor<double>(), true);
+    const auto yf = batch_norm(xf, Tensor<float>(), Tensor<float>(), Tensor<float>(), Tensor<float>(), true);
+    // Normalised values are O(1); float's epsilon is 1.2e-7, a few roundings each.
+    CHECK(xt::allclose(xt::cast<double>(yf.data()), yd.data(), 0.0, 1e-5));
+}
+
+TEST_CASE("batch_norm: bad shapes and options name the op; a refused call changes nothing") {
+    Tensor<double> rm = Tensor<double>::zeros({3}), rv = Tensor<double>::ones({3});
+    const Tensor<double> x = randn({4, 3, 2}, 37, false), none;
+    const auto message = [&](const std::function<void()>& call) {
+        const std::string text = error_of(call);
+        CHECK(rm.data() == xt::zeros<double>({3}));
+        CHECK(rv.data() == xt::ones<double>({3}));
+        return text;
+    };
+    CHECK(message([&] { batch_norm(randn({3}, 1, false), rm, rv, none, none, true); }) ==
+          "batch_norm: expects input of shape (N, C, ...), at least 2-D (input (3,))");
+    CHECK(message([&] { batch_norm(x, rm, rv, Tensor<double>::ones({4}), none, true); }) ==
+          "batch_norm: weight of shape (4,) for input (4, 3, 2) (expected (3,))");
+    CHECK(message([&] { batch_norm(x, Tensor<double>::zeros({2}), rv, none, none, true); }) ==
+          "batch_norm: running_mean of shape (2,) for input (4, 3, 2) (expected (3,))");
+    CHECK(message([&] { batch_norm(x, rm, none, none, none, true); }).find("both be given") != std::string::npos);
+    CHECK(message([&] { batch_norm(x, none, none, none, none, false); }).find("needs running_mean") != std::string::npos);
+    CHECK(message([&] { batch_norm(x, rm, rv, none, none, true, 1.5); }) ==
+          "batch_norm: momentum must be in [0, 1], got 1.5 (input (4, 3, 2))");
+    CHECK(message([&] { batch_norm(x, rm, rv, none, none, true, 0.1, -1.0); }) ==
+          "batch_norm: eps must be finite and >= 0, got -1 (input (4, 3, 2))");
+    CHECK(message([&] { batch_norm(randn({1, 3}, 1, false), rm, rv, none, none, true); }) ==
+          "batch_norm: training needs more than 1 value per channel, got 1 (input (1, 3))");
+    // One sample is fine in evaluation, and so is an empty batch.
+    CHECK(batch_norm(randn({1, 3}, 1, false), rm, rv, none, none, false).shape() == Shape{1, 3});
+    CHECK(batch_norm(Tensor<double>::zeros({0, 3}), rm, rv, none, none, false).shape() == Shape{0, 3});
+    // Under anomaly detection a NaN output throws, before the running statistics change.
+    DetectAnomalyGuard anomaly;
+    Tensor<double> bad = randn({4, 3}, 38, false);
+    bad.data_mut()(0, 0) = std::nan("");
+    CHECK(message([&] { batch_norm(bad, rm, rv, none, none, true); }).find("batch_norm") != std::string::npos);
+}
+
+namespace {
+// Layer norm as PyTorch documents it: each row of the (R, K) view normalised
+// by its own mean and biased var.
+std::vector<double> reference_layer_norm(const Tensor<double>& x, std::size_t k, const std::vector<double>& w,
+                                         const std::vector<double>& b, double eps) {
+    const double* v = x.data().data();
+    std::vector<double> y(x.size());
+    for (std::size_t r = 0; r * k < x.size(); ++r) {
+        double mean = 0, var = 0;
+        for (std::size_t j = 0; j < k; ++j) mean += v[r * k + j] / double(k);
+        for (std::size_t j = 0; j < k; ++j) var += (v[r * k + j] - mean) * (v[r * k + j] - mean) / double(k);
+        for (std::size_t j = 0; j < k; ++j) y[r * k + j] = (v[r * k + j] - mean) / std::sqrt(var + eps) * w[j] + b[j];
+    }
+    return y;
+}
+}  // namespace
+
+TEST_CASE("layer_norm: gradients and values over one or several last axes") {
+    const std::vector<std::pair<Shape, Shape>> cases = {{{4, 5}, {5}},     {{2, 3, 4}, {3, 4}}, {{2, 3, 4}, {4}},
+                                                        {{5}, {5}},         {{3, 1}, {1}},       {{1, 2, 3}, {1, 2, 3}}};
+    for (const auto& [s, ns] : cases) {
+        INFO(shape_name(s), " normalized ", shape_name(ns));
+        check_gradients(Op::layer_norm, [ns = ns](const TL& x) { return TL{layer_norm(x[0], ns, x[1], x[2])}; },
+                        {randn(s, 41), randn(ns, 42), randn(ns, 43)});
+        check_gradients(Op::layer_norm,
+                        [ns = ns](const TL& x) { return TL{layer_norm(x[0], ns, Tensor<double>(), Tensor<double>(), 1e-3)}; },
+                        {randn(s, 44)});
+        const Tensor<double> x = Tensor<double>::normal(s, -4.0, 3.0, 45), w = randn(ns, 46, false), b = randn(ns, 47, false);
+        check_close(values_of(layer_norm(x, ns, w, b, 1e-4)), reference_layer_norm(x, w.size(), values_of(w), values_of(b), 1e-4));
+    }
+    CHECK(layer_norm(Tensor<double>::zeros({0, 4}), {4}, Tensor<double>(), Tensor<double>()).shape() == Shape{0, 4});
+    const Tensor<double> x = randn({2, 3}, 48, false);
+    CHECK(error_of([&] { layer_norm(x, {2}, Tensor<double>(), Tensor<double>()); }) ==
+          "layer_norm: normalized_shape (2,) must be the last axes of the input, got input (2, 3)");
+    CHECK(error_of([&] { layer_norm(x, {}, Tensor<double>(), Tensor<double>()); }).find("layer_norm") == 0);
+    CHECK(error_of([&] { layer_norm(x, {3}, Tensor<double>::ones({2}), Tensor<double>()); }) ==
+          "layer_norm: weight of shape (2,) for input (2, 3) (expected (3,))");
+    CHECK(error_of([&] { layer_norm(x, {3}, Tensor<double>(), Tensor<double>(), std::nan("")); }) ==
+          "layer_norm: eps must be finite and >= 0, got nan (input (2, 3))");
+}

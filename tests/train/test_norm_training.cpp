@@ -9,11 +9,13 @@
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/sgd.hpp>
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/trainer.hpp>
 #include "../nn/files.hpp"
+#include "blobs.hpp"
 
 using namespace tapegrad;
 using train::Trainer;
@@ -21,19 +23,7 @@ using train::TrainerOptions;
 
 namespace {
 // Two Gaussian blobs in 4-D, overlapping enough that the loss keeps moving.
-Dataset blobs(std::size_t n, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> noise(0, 1);
-    Dataset data;
-    data.inputs = xt::xtensor<float, 2>::from_shape({n, 4});
-    data.labels.resize(n);
-    data.num_classes = 2;
-    for (std::size_t i = 0; i < n; ++i) {
-        data.labels[i] = static_cast<std::int64_t>(i % 2);
-        for (std::size_t f = 0; f < 4; ++f) data.inputs(i, f) = noise(rng) + (i % 2 ? 0.5f : -0.5f);
-    }
-    return data;
-}
+Dataset blobs(std::size_t n, std::uint64_t seed) { return testing::blobs(n, seed, 1.0f); }
 
 using Ptr = nn::Module<float>::Ptr;
 
@@ -41,6 +31,13 @@ std::shared_ptr<nn::Sequential<float>> dropout_net() {
     return std::make_shared<nn::Sequential<float>>(std::vector<Ptr>{
         std::make_shared<nn::Linear<float>>(nn::LinearOptions(4, 16).seed(1)), std::make_shared<nn::ReLU<float>>(),
         std::make_shared<nn::Dropout<float>>(0.5), std::make_shared<nn::Linear<float>>(nn::LinearOptions(16, 2).seed(2))});
+}
+
+std::shared_ptr<nn::Sequential<float>> batch_norm_net() {
+    return std::make_shared<nn::Sequential<float>>(std::vector<Ptr>{
+        std::make_shared<nn::Linear<float>>(nn::LinearOptions(4, 16).seed(1)),
+        std::make_shared<nn::BatchNorm1d<float>>(16), std::make_shared<nn::ReLU<float>>(),
+        std::make_shared<nn::Dropout<float>>(0.3), std::make_shared<nn::Linear<float>>(nn::LinearOptions(16, 2).seed(2))});
 }
 
 struct Run {
@@ -123,4 +120,39 @@ TEST_CASE("evaluate runs in eval mode, deterministically, and restores every mod
     CHECK(training_batches == 120 / 16 + 1);
     CHECK(!model.is_training());
     CHECK(!model[2].is_training());
+}
+
+TEST_CASE("a batch norm model resumed from a checkpoint has the running statistics of the uninterrupted run") {
+    check_resume_is_exact(batch_norm_net);
+    // The statistics did move: 3 epochs of 8 batches were counted.
+    Run run(batch_norm_net());
+    Trainer(*run.model, run.optimizer, run.train_set, run.valid_set, options(3, "")).run();
+    const auto& bn = dynamic_cast<const nn::BatchNorm1d<float>&>((*run.model)[1]);
+    CHECK(bn.num_batches_tracked().item() == 3 * (120 / 16 + 1));
+    CHECK(bn.running_mean().data() != xt::zeros<float>({16}));
+}
+
+TEST_CASE("early stopping's copy of the best weights carries the buffers, through a checkpoint too") {
+    Run run(batch_norm_net());
+    train::EarlyStopping stopping(2);
+    auto& model = *run.model;
+    model(Tensor<float>::normal({8, 4}, 0, 1, 1));
+    const nn::StateDict<float> best = model.state_dict();
+    stopping.observe(1, 0.5, model);
+    model(Tensor<float>::normal({8, 4}, 3, 1, 2));
+    stopping.observe(2, 0.7, model);
+    REQUIRE(model.state_dict() != best);
+    stopping.restore_best(model);
+    CHECK(model.state_dict() == best);
+
+    train::TrainingProgress progress;
+    progress.epoch = 2;
+    stopping.store(progress);
+    CHECK(progress.arrays.count("best/1.running_mean") == 1);
+    CHECK(progress.arrays.count("best/1.num_batches_tracked") == 1);
+    model(Tensor<float>::normal({8, 4}, 3, 1, 3));
+    train::EarlyStopping restored(2);
+    restored.restore(progress, model, "checkpoint.npz");
+    restored.restore_best(model);
+    CHECK(model.state_dict() == best);
 }

@@ -21,6 +21,7 @@
 #include <tapegrad/train/svg_plot.hpp>
 #include <tapegrad/train/trainer.hpp>
 #include "../nn/files.hpp"
+#include "blobs.hpp"
 #include "../common/error_of.hpp"
 
 using namespace tapegrad;
@@ -33,19 +34,7 @@ using tapegrad::testing::error_of;
 namespace {
 
 // Two Gaussian blobs in 4-D, 3 units apart: a network separates them easily.
-Dataset blobs(std::size_t n, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> noise(0, 1);
-    Dataset data;
-    data.inputs = xt::xtensor<float, 2>::from_shape({n, 4});
-    data.labels.resize(n);
-    data.num_classes = 2;
-    for (std::size_t i = 0; i < n; ++i) {
-        data.labels[i] = static_cast<std::int64_t>(i % 2);
-        for (std::size_t f = 0; f < 4; ++f) data.inputs(i, f) = noise(rng) + (i % 2 ? 1.5f : -1.5f);
-    }
-    return data;
-}
+Dataset blobs(std::size_t n, std::uint64_t seed) { return testing::blobs(n, seed, 3.0f); }
 
 struct Setup {
     Dataset train_set = blobs(200, 1), valid_set = blobs(100, 2);
