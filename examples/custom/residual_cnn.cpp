@@ -15,6 +15,7 @@
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/trainer.hpp>
+#include "../parse_flags.hpp"
 #include "../unsigned_flags.hpp"
 #include "residual_cnn.hpp"
 
@@ -94,12 +95,7 @@ int main(int argc, char** argv) {
     examples::add_unsigned(app, "--seed", flags.seed, "seeds the split, the weights and the batch order")
         ->capture_default_str();
     app.add_option("--save", flags.save, "write the trained weights and batch-norm statistics to FILE.npz");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e);
-        return code == 0 ? 0 : 2;
-    }
+    if (const auto exit_code = examples::parse_flags(app, argc, argv)) return *exit_code;
     try {
         return run(flags);
     } catch (const Error& e) {
