@@ -33,12 +33,14 @@ struct Flags {
     std::string save;
 };
 
-// The side of the square images in `data`; throws when they are not square.
+// The side of the square images in `data`; throws when they are not square
+// or too small for the two 2x2 poolings.
 std::size_t image_side(const Dataset& data, const std::string& dir) {
     std::size_t side = 0;
     while ((side + 1) * (side + 1) <= data.features()) ++side;
-    if (side * side != data.features() || side < 2)
-        throw Error("'" + dir + "': the images are not square (" + std::to_string(data.features()) + " pixels)");
+    if (side * side != data.features() || side < 4)
+        throw Error("'" + dir + "': the images are not square, at least 4x4 (" + std::to_string(data.features()) +
+                    " pixels)");
     return side;
 }
 

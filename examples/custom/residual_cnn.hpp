@@ -5,12 +5,12 @@
 //   block1  ConvBlock(width)            side x side
 //   pool    max-pool 2                  side/2 x side/2
 //   block2  ConvBlock(width)
-//   gap     average over the whole image (global average pooling)
-//   head    Linear(width -> classes)
+//   down    average-pool 2              side/4 x side/4
+//   head    flatten, Linear(width * (side/4)^2 -> classes)
 //
-// Global average pooling leaves one number per channel whatever the image
-// size, so the head is small and the same network takes 28x28 digits or
-// the tests' 4x4 images.
+// (Global average pooling instead of `down`, one number per channel, learnt
+// far slower here: 61% against 94% test accuracy after 5 epochs of 1,800
+// digits, in PyTorch as in tapegrad.)
 #pragma once
 
 #include <string>
@@ -31,16 +31,16 @@ public:
           block1_(std::make_shared<ConvBlock>(width, tapegrad::derive_seed(seed, 1))),
           pool_(std::make_shared<tapegrad::nn::MaxPool2d<float>>(tapegrad::nn::MaxPool2dOptions(2))),
           block2_(std::make_shared<ConvBlock>(width, tapegrad::derive_seed(seed, 2))),
-          gap_(std::make_shared<tapegrad::nn::AvgPool2d<float>>(tapegrad::nn::AvgPool2dOptions(side / 2))),
+          down_(std::make_shared<tapegrad::nn::AvgPool2d<float>>(tapegrad::nn::AvgPool2dOptions(2))),
           flatten_(std::make_shared<tapegrad::nn::Flatten<float>>()),
           head_(std::make_shared<tapegrad::nn::Linear<float>>(
-              tapegrad::nn::LinearOptions(width, classes).seed(tapegrad::derive_seed(seed, 3)))) {
+              tapegrad::nn::LinearOptions(width * (side / 4) * (side / 4), classes).seed(tapegrad::derive_seed(seed, 3)))) {
         register_module("stem_conv", stem_conv_);
         register_module("stem_bn", stem_bn_);
         register_module("block1", block1_);
         register_module("pool", pool_);
         register_module("block2", block2_);
-        register_module("gap", gap_);
+        register_module("down", down_);
         register_module("flatten", flatten_);
         register_module("head", head_);
     }
@@ -49,7 +49,7 @@ public:
         tapegrad::Tensor<float> h = tapegrad::relu((*stem_bn_)((*stem_conv_)(images)));
         h = (*pool_)((*block1_)(h));
         h = (*block2_)(h);
-        return (*head_)((*flatten_)((*gap_)(h)));
+        return (*head_)((*flatten_)((*down_)(h)));
     }
 
 protected:
@@ -61,7 +61,7 @@ private:
     std::shared_ptr<ConvBlock> block1_;
     std::shared_ptr<tapegrad::nn::MaxPool2d<float>> pool_;
     std::shared_ptr<ConvBlock> block2_;
-    std::shared_ptr<tapegrad::nn::AvgPool2d<float>> gap_;
+    std::shared_ptr<tapegrad::nn::AvgPool2d<float>> down_;
     std::shared_ptr<tapegrad::nn::Flatten<float>> flatten_;
     std::shared_ptr<tapegrad::nn::Linear<float>> head_;
 };
