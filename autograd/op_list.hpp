@@ -39,6 +39,32 @@ TAPEGRAD_OP(rdiv_scalar, Tensor<T>, rdiv, (Scalar<T> s, const Tensor<T>& a))  //
 //@}
 #endif
 
+#if TAPEGRAD_FAMILY(compare)
+/// \name Comparisons and selection (ops/compare.cpp)
+/// Each output element is one of the inputs' elements, chosen by comparing
+/// values; the gradient goes back to the element chosen. numpy broadcasting
+/// (a broadcast input's gradient is summed back to its shape); shapes that do
+/// not broadcast throw tapegrad::Error naming the op and the shapes.
+//@{
+/// The larger of a and b, elementwise. Where they are equal each gets half
+/// the gradient, as in PyTorch.
+TAPEGRAD_OP(maximum, Tensor<T>, maximum, (const Tensor<T>& a, const Tensor<T>& b))
+/// The smaller of a and b, elementwise; ties split the gradient as maximum.
+TAPEGRAD_OP(minimum, Tensor<T>, minimum, (const Tensor<T>& a, const Tensor<T>& b))
+/// a limited to [min, max] (either bound may be left out, not both; NaN
+/// bounds throw). The gradient passes where min <= a <= max, bounds included,
+/// as in PyTorch; when min > max every element is max.
+TAPEGRAD_OP(clamp, Tensor<T>, clamp,
+            (const Tensor<T>& a, std::optional<Scalar<T>> min TAPEGRAD_DEFAULT(std::nullopt),
+             std::optional<Scalar<T>> max TAPEGRAD_DEFAULT(std::nullopt)))
+/// a where condition is 1, b where it is 0. condition holds only 0s and 1s
+/// (anything else throws; build it with xtensor, e.g.
+/// `Tensor<T>(xt::cast<T>(x.data() > 0))`) and gets no gradient: as a bool
+/// mask in PyTorch, it is not differentiated.
+TAPEGRAD_OP(where, Tensor<T>, where, (const Tensor<T>& condition, const Tensor<T>& a, const Tensor<T>& b))
+//@}
+#endif
+
 #if TAPEGRAD_FAMILY(shape)
 /// \name Shape ops (ops/shape.cpp)
 /// Values moved without arithmetic. A shape that does not fit throws
@@ -55,6 +81,37 @@ TAPEGRAD_OP(sum_to, Tensor<T>, sum_to, (const Tensor<T>& a, const Shape& shape))
 //@}
 #endif
 
+#if TAPEGRAD_FAMILY(join)
+/// \name Joining and selecting (ops/join.cpp)
+/// Values copied along one axis, without arithmetic. `axis` may be negative,
+/// -1 is the last; an axis out of range, an empty list, shapes that do not fit
+/// and indices out of range throw tapegrad::Error naming the op and the
+/// shapes (and the index). concat and narrow are each other's gradient, as
+/// are index_select and index_add.
+//@{
+/// The tensors joined end to end along `axis`; all have the same rank and
+/// the same extents on every other axis. ops.hpp also takes a brace list,
+/// `concat({a, b}, 1)`.
+TAPEGRAD_OP(concat, Tensor<T>, concat, (const TensorList<T>& tensors, int axis TAPEGRAD_DEFAULT(0)))
+/// The tensors, all of one shape, stacked along a new axis at `axis`, in
+/// [-(dim + 1), dim] (0-d tensors stack into a vector); a brace list works
+/// as for concat.
+TAPEGRAD_OP(stack, Tensor<T>, stack, (const TensorList<T>& tensors, int axis TAPEGRAD_DEFAULT(0)))
+/// `length` consecutive slices of `a` along `axis` from `start` (negative
+/// counts from the end), as torch.narrow; start and length must fit the axis.
+TAPEGRAD_OP(narrow, Tensor<T>, narrow, (const Tensor<T>& a, int axis, std::int64_t start, std::int64_t length))
+/// The slices of `a` at `indices` along `axis`, in their order (rows of a
+/// matrix for axis 0), as torch.index_select. Indices may repeat: their
+/// gradients add up. Each must be in [0, extent).
+TAPEGRAD_OP(index_select, Tensor<T>, index_select, (const Tensor<T>& a, int axis, const Labels& indices))
+/// `a` with slice j of `source` added at slice indices[j] along `axis`
+/// (repeats add up), as torch.index_add. source has a's shape except for
+/// indices.size() along `axis`.
+TAPEGRAD_OP(index_add, Tensor<T>, index_add,
+            (const Tensor<T>& a, int axis, const Labels& indices, const Tensor<T>& source))
+//@}
+#endif
+
 #if TAPEGRAD_FAMILY(unary)
 /// \name Unary math (ops/unary.cpp)
 /// Elementwise, any shape. Outside an op's domain the result is NaN or Inf,
@@ -66,6 +123,8 @@ TAPEGRAD_OP(log, Tensor<T>, log, (const Tensor<T>& a))  ///< natural logarithm
 TAPEGRAD_OP(pow, Tensor<T>, pow, (const Tensor<T>& a, Scalar<T> exponent))
 TAPEGRAD_OP(sqrt, Tensor<T>, sqrt, (const Tensor<T>& a))  ///< square root
 TAPEGRAD_OP(abs, Tensor<T>, abs, (const Tensor<T>& a))  ///< |a|; gradient 0 at 0, as in PyTorch
+TAPEGRAD_OP(log1p, Tensor<T>, log1p, (const Tensor<T>& a))  ///< log(1 + a), accurate for small a
+TAPEGRAD_OP(erf, Tensor<T>, erf, (const Tensor<T>& a))  ///< the error function, 2/sqrt(pi) * integral of e^-t^2 from 0 to a
 //@}
 #endif
 
@@ -76,6 +135,18 @@ TAPEGRAD_OP(abs, Tensor<T>, abs, (const Tensor<T>& a))  ///< |a|; gradient 0 at 
 TAPEGRAD_OP(sigmoid, Tensor<T>, sigmoid, (const Tensor<T>& a))  ///< 1 / (1 + e^-a)
 TAPEGRAD_OP(tanh, Tensor<T>, tanh, (const Tensor<T>& a))  ///< hyperbolic tangent
 TAPEGRAD_OP(relu, Tensor<T>, relu, (const Tensor<T>& a))  ///< max(a, 0); gradient 0 at 0, as in PyTorch
+/// a where a > 0, negative_slope * a elsewhere (gradient negative_slope at 0,
+/// as in PyTorch).
+TAPEGRAD_OP(leaky_relu, Tensor<T>, leaky_relu, (const Tensor<T>& a, Scalar<T> negative_slope TAPEGRAD_DEFAULT(0.01)))
+/// log(1 + e^(beta a)) / beta, and a itself where beta a > threshold (there
+/// the two differ by less than e^-threshold / beta), as PyTorch's softplus.
+/// beta must be finite and > 0, else tapegrad::Error.
+TAPEGRAD_OP(softplus, Tensor<T>, softplus,
+            (const Tensor<T>& a, Scalar<T> beta TAPEGRAD_DEFAULT(1), Scalar<T> threshold TAPEGRAD_DEFAULT(20)))
+/// a * Phi(a), Phi the standard normal distribution function, computed with
+/// erf (GeluApproximate::None, PyTorch's default), or PyTorch's tanh
+/// approximation 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))).
+TAPEGRAD_OP(gelu, Tensor<T>, gelu, (const Tensor<T>& a, GeluApproximate approximate TAPEGRAD_DEFAULT(GeluApproximate::None)))
 //@}
 #endif
 
@@ -107,6 +178,10 @@ TAPEGRAD_OP(mean_axis, Tensor<T>, mean, (const Tensor<T>& a, int axis, bool keep
 /// Maximum along `axis`; an axis of extent 0 throws.
 /// The gradient goes to the first maximum along the axis, as in torch.max(dim).
 TAPEGRAD_OP(max, Tensor<T>, max, (const Tensor<T>& a, int axis, bool keepdims TAPEGRAD_DEFAULT(false)))
+/// log(sum(exp(a))) along `axis`, stable: the maximum is subtracted before
+/// exp and added back after log, so logits of 1000 are fine. An axis of
+/// extent 0 gives -inf, as log(0) (and as in PyTorch).
+TAPEGRAD_OP(logsumexp, Tensor<T>, logsumexp, (const Tensor<T>& a, int axis, bool keepdims TAPEGRAD_DEFAULT(false)))
 //@}
 #endif
 
@@ -146,6 +221,24 @@ TAPEGRAD_OP(cross_entropy_targets, Tensor<T>, cross_entropy,
 /// divides by the number of elements (not the batch size).
 TAPEGRAD_OP(mse_loss, Tensor<T>, mse_loss,
             (const Tensor<T>& input, const Tensor<T>& target, Reduction r TAPEGRAD_DEFAULT(Reduction::Mean)))
+/// Binary cross-entropy of probabilities sigmoid(logits) against targets in
+/// [0, 1], from the logits and stable for any of them: per element
+/// max(x, 0) - x t + log(1 + e^-|x|). targets has the logits' shape.
+/// pos_weight, if given, weighs the positive term, (1 - t) x + (1 + (p - 1) t)
+/// softplus(-x), and broadcasts to the logits' shape (one weight per class
+/// along the last axis); as in PyTorch it gets no gradient, so one that
+/// requires a gradient throws. Mean divides by the number of elements; it
+/// throws on empty logits.
+TAPEGRAD_OP(binary_cross_entropy_with_logits, Tensor<T>, binary_cross_entropy_with_logits,
+            (const Tensor<T>& logits, const Tensor<T>& targets, Reduction r TAPEGRAD_DEFAULT(Reduction::Mean),
+             const Tensor<T>& pos_weight TAPEGRAD_DEFAULT(Tensor<T>())))
+/// Huber loss, as PyTorch's: per element 0.5 d^2 where |d| < delta, else
+/// delta (|d| - 0.5 delta), d = input - target (shapes must match exactly).
+/// delta must be finite and > 0. Mean divides by the number of elements; it
+/// throws on empty inputs.
+TAPEGRAD_OP(huber_loss, Tensor<T>, huber_loss,
+            (const Tensor<T>& input, const Tensor<T>& target, Reduction r TAPEGRAD_DEFAULT(Reduction::Mean),
+             Scalar<T> delta TAPEGRAD_DEFAULT(1)))
 //@}
 #endif
 

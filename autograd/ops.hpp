@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <vector>
 
 #include <tapegrad/autograd/conv_geometry.hpp>
@@ -43,6 +45,10 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 /// it divides by) or their sum.
 enum class Reduction { Mean, Sum };
 
+/// Which form of gelu: the exact one with erf (PyTorch's approximate="none")
+/// or PyTorch's tanh approximation (approximate="tanh").
+enum class GeluApproximate { None, Tanh };
+
 // ---- the ops: one declaration per entry of op_list.hpp --------------------
 //   template <class T> Tensor<T> name(parameters);
 #define TAPEGRAD_FAMILY(family) 1
@@ -52,6 +58,17 @@ enum class Reduction { Mean, Sum };
 #undef TAPEGRAD_OP
 #undef TAPEGRAD_DEFAULT
 #undef TAPEGRAD_FAMILY
+
+// ---- brace lists: concat({a, b}) ------------------------------------------------
+// A brace list cannot deduce T for a TensorList<T> parameter; these can.
+/// concat(TensorList<T>(tensors), axis).
+template <class T> Tensor<T> concat(std::initializer_list<Tensor<T>> tensors, int axis = 0) {
+    return concat(TensorList<T>(tensors), axis);
+}
+/// stack(TensorList<T>(tensors), axis).
+template <class T> Tensor<T> stack(std::initializer_list<Tensor<T>> tensors, int axis = 0) {
+    return stack(TensorList<T>(tensors), axis);
+}
 
 // ---- operators: sugar over the ops ----------------------------------------------
 /// add(a, b).

@@ -1,4 +1,4 @@
-// sum mean max: the gradient of a reduction spreads the output gradient back
+// sum mean max logsumexp: the gradient of a reduction spreads the output gradient back
 // over the reduced elements (all of them for sum, the maximum for max).
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
@@ -81,6 +81,24 @@ Tensor<T> max(const Tensor<T>& a, int axis, bool keepdims) {
                      [kept, mask = Tensor<T>(std::move(mask))](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          return TensorList<T>{mul(broadcast_to(reshape(g, kept), in[0].shape()), mask)};
                      });
+}
+
+template <class T>
+Tensor<T> logsumexp(const Tensor<T>& a, int axis, bool keepdims) {
+    const std::size_t ax = normalize_axis("logsumexp", axis, a.shape());
+    // log sum exp(a) = log sum exp(a - m) + m for any constant m; the maximum
+    // keeps exp from overflowing. An infinite maximum (a slice of -inf, or
+    // holding +inf) shifts by 0 instead, so that inf - inf makes no NaN.
+    const Shape kept = keepdims_shape(a.shape(), ax);
+    Array<T> m = a.size() == 0 ? Array<T>(xt::zeros<T>(kept))
+                               : Array<T>(xt::amax(a.data(), {ax}, xt::keep_dims | xt::evaluation_strategy::immediate));
+    m = xt::where(xt::isfinite(m), m, T(0));
+    const Tensor<T> shift(std::move(m));
+    const Tensor<T> out = add(log(sum(exp(sub(a, shift)), axis, true)), shift);
+    if (keepdims) return out;
+    Shape reduced = a.shape();
+    reduced.erase(reduced.begin() + std::ptrdiff_t(ax));
+    return reshape(out, reduced);
 }
 
 }  // namespace tapegrad

@@ -63,7 +63,11 @@ Tensor<T> sum_to(const Tensor<T>& a, const Shape& shape) {
     for (std::size_t i = 0; i < from.size(); ++i)
         if (i < lead || (shape[i - lead] == 1 && from[i] != 1)) axes.push_back(i);
     Array<T> out;
-    if (axes.back() + 1 == axes.size()) {
+    if (a.size() == 0) {
+        // Nothing to add up: zeros (xtensor's strided reducer reads out of
+        // bounds on an empty array, as sum's note says).
+        out = xt::zeros<T>(shape);
+    } else if (axes.back() + 1 == axes.size()) {
         // The reduced axes lead (a bias gradient: (batch, n) -> (n,)): add up
         // the rows of the row-major array, a loop that vectorises, instead of
         // xt::sum's general strided reduction (~10x slower here).

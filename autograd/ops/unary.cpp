@@ -1,4 +1,6 @@
-// exp log pow sqrt abs.
+// exp log pow sqrt abs log1p erf.
+#include <cmath>
+
 #include <xtensor/xmath.hpp>
 
 #include <tapegrad/autograd/ops.hpp>
@@ -41,6 +43,22 @@ Tensor<T> abs(const Tensor<T>& a) {
         // sign(x) is piecewise constant, so it enters the graph as a constant
         // (0 at x = 0, as in PyTorch).
         return TensorList<T>{mul(g, Tensor<T>(xt::sign(in[0].data())))};
+    });
+}
+
+template <class T>
+Tensor<T> log1p(const Tensor<T>& a) {
+    return record<T>("log1p", xt::log1p(a.data()), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return TensorList<T>{div(g, add(in[0], T(1)))};
+    });
+}
+
+template <class T>
+Tensor<T> erf(const Tensor<T>& a) {
+    return record<T>("erf", xt::erf(a.data()), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        // d erf(x) = 2/sqrt(pi) e^(-x^2) dx
+        const Tensor<T>& x = in[0];
+        return TensorList<T>{mul(g, mul(exp(neg(mul(x, x))), T(M_2_SQRTPI)))};
     });
 }
 

@@ -193,6 +193,16 @@ TEST_CASE("conv2d: bad shapes and geometries are errors naming the op and the sh
     CHECK_THROWS_WITH_AS(conv2d_input_grad(Tensor<double>::zeros({1, 1, 1, 1}), Tensor<double>::zeros({1, 1, 1, 1}),
                                            {std::size_t(1) << 62, 1, 1, 1}),
                          doctest::Contains("conv2d_input_grad"), Error);
+    CHECK_THROWS_WITH_AS(conv2d_weight_grad(Tensor<double>::zeros({0, 1, 1, 1}), Tensor<double>::zeros({0, 1, 1, 1}),
+                                            {std::size_t(1) << 62, 1, 1, 1}),
+                         doctest::Contains("conv2d_weight_grad"), Error);
+    const std::size_t huge = std::numeric_limits<std::size_t>::max() / 2;
+    CHECK_THROWS_WITH_AS(conv2d(x, w, Tensor<double>(), Conv2dGeometry().padding(huge)),
+                         doctest::Contains("conv2d: the padding or the dilated kernel is too large"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, w, Tensor<double>(), Conv2dGeometry().dilation({1, huge + 1})),
+                         doctest::Contains("conv2d: the padding or the dilated kernel is too large"), Error);
+    CHECK_THROWS_WITH_AS(max_pool2d(x, {3, 3}, 1, 1, huge + 1), doctest::Contains("max_pool2d: the padding or the dilated"),
+                         Error);
 }
 
 TEST_CASE("conv2d: an empty batch gives an empty output and gradient") {
@@ -255,8 +265,9 @@ TEST_CASE("take and put_add: values and errors") {
 }
 
 namespace {
-// max_pool2d by its definition: padding is -inf, windows scanned row-major.
-Array<double> naive_max_pool(const Array<double>& x, Size2 k, Size2 s, Size2 p, Size2 d) {
+// max_pool2d by its definition: padding is -inf, windows scanned row-major;
+// `chosen` (if given) counts how often each input is a window's first maximum.
+Array<double> naive_max_pool(const Array<double>& x, Size2 k, Size2 s, Size2 p, Size2 d, Array<double>* chosen = nullptr) {
     const std::size_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
     const std::size_t OH = out_extent(H, k.h, s.h, p.h, d.h), OW = out_extent(W, k.w, s.w, p.w, d.w);
     Array<double> y = xt::zeros<double>(Shape{N, C, OH, OW});
@@ -265,13 +276,16 @@ Array<double> naive_max_pool(const Array<double>& x, Size2 k, Size2 s, Size2 p, 
             for (std::size_t oh = 0; oh < OH; ++oh)
                 for (std::size_t ow = 0; ow < OW; ++ow) {
                     double best = -std::numeric_limits<double>::infinity();
+                    long best_h = -1, best_w = -1;
                     for (std::size_t i = 0; i < k.h; ++i)
                         for (std::size_t j = 0; j < k.w; ++j) {
                             const long ih = long(oh * s.h + i * d.h) - long(p.h);
                             const long iw = long(ow * s.w + j * d.w) - long(p.w);
-                            if (ih >= 0 && iw >= 0 && ih < long(H) && iw < long(W)) best = std::max(best, x(n, c, ih, iw));
+                            if (ih < 0 || iw < 0 || ih >= long(H) || iw >= long(W)) continue;
+                            if (best_h < 0 || x(n, c, ih, iw) > best) best = x(n, c, ih, iw), best_h = ih, best_w = iw;
                         }
                     y(n, c, oh, ow) = best;
+                    if (chosen) (*chosen)(n, c, best_h, best_w) += 1;
                 }
     return y;
 }
@@ -326,6 +340,27 @@ TEST_CASE("max_pool2d and avg_pool2d: values against naive loops") {
     CHECK(max_pool2d(Tensor<float>::ones({1, 1, 4, 4}), 2).shape() == Shape{1, 1, 2, 2});
 }
 
+TEST_CASE("max_pool2d: with many ties, each window's gradient goes to its first maximum") {
+    // Values in {0, 1, 2}: most windows tie. The gradient of the sum counts,
+    // per input, the windows that chose it; the naive loop says which should.
+    struct Geometry {
+        Size2 kernel, stride, padding, dilation;
+    };
+    std::uint64_t seed = 950;
+    for (const auto& [kernel, stride, padding, dilation] :
+         std::vector<Geometry>{{2, 2, 0, 1}, {3, 1, 1, 1}, {3, 2, 1, 2}, {{2, 3}, {1, 2}, {1, 0}, {2, 1}}}) {
+        INFO("kernel ", size2_str(kernel), " stride ", size2_str(stride), " padding ", size2_str(padding), " dilation ",
+             size2_str(dilation));
+        auto x = Tensor<double>(xt::floor(Tensor<double>::uniform({2, 2, 7, 6}, 0.0, 3.0, ++seed).data()), true);
+        Array<double> chosen = xt::zeros<double>(x.shape());
+        const Array<double> expected = naive_max_pool(x.data(), kernel, stride, padding, dilation, &chosen);
+        auto y = max_pool2d(x, kernel, stride, padding, dilation);
+        CHECK(y.data() == expected);
+        sum(y).backward();
+        CHECK(x.grad().data() == chosen);
+    }
+}
+
 TEST_CASE("max_pool2d: ties go where PyTorch sends them") {
     // Made by torch 1.13 (F.max_pool2d, then backward with the given output
     // gradient): each window's gradient goes to its first maximum in
@@ -342,9 +377,17 @@ TEST_CASE("max_pool2d: ties go where PyTorch sends them") {
     std::iota(g.begin(), g.end(), 1.0);
     max_pool2d(ones, 2, 1, 1).backward(Tensor<double>::from_data(g, {1, 1, 4, 4}));
     CHECK(ones.grad().data() == Array<double>(xt::xarray<double>{{{{14, 10, 12}, {19, 11, 12}, {27, 15, 16}}}}));
-    // A NaN wins its window, as in PyTorch (and in torch.max).
-    auto nan = Tensor<double>::from_data({1, std::nan(""), 2, 3}, {1, 1, 2, 2});
-    CHECK(std::isnan(max_pool2d(nan, 2).item()));
+    // A NaN wins its window, the last one if several (each NaN met takes
+    // over); a window of -inf sends its gradient to its first pixel. torch
+    // 1.13 on [[nan, 1, -inf, -inf], [nan, 2, -inf, -inf]], kernel 2, output
+    // gradient [1, 10]: values [nan, -inf], input gradient [[0, 0, 10, 0], [1, 0, 0, 0]].
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+    auto odd = Tensor<double>::from_data({nan, 1, -inf, -inf, nan, 2, -inf, -inf}, {1, 1, 2, 4}, true);
+    auto pooled = max_pool2d(odd, 2);
+    CHECK(std::isnan(pooled.at({0, 0, 0, 0})));
+    CHECK(pooled.at({0, 0, 0, 1}) == -inf);
+    pooled.backward(Tensor<double>::from_data({1, 10}, {1, 1, 1, 2}));
+    CHECK(odd.grad().data() == Array<double>(xt::xarray<double>{{{{0, 0, 10, 0}, {1, 0, 0, 0}}}}));
 }
 
 TEST_CASE("avg_pool2d and its input gradient: gradcheck, gradgradcheck, PyTorch's values") {

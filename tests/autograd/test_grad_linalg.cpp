@@ -72,4 +72,7 @@ TEST_CASE("broadcast_to and sum_to are each other's gradient") {
     CHECK(s.at({0, 0}) == 4.0);
     CHECK(s.at({0, 1}) == 6.0);
     CHECK_THROWS_AS(broadcast_to(Tensor<double>::zeros({3}), {4}), Error);
+    // An empty batch sums to zeros, over leading axes or not (a conv2d bias gradient).
+    CHECK(sum_to(Tensor<double>::zeros({0, 3, 2}), {3, 1}).data() == Array<double>(xt::zeros<double>(Shape{3, 1})));
+    CHECK(sum_to(Tensor<double>::zeros({0, 3}), {3}).data() == Array<double>(xt::zeros<double>(Shape{3})));
 }

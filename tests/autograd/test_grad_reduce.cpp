@@ -1,5 +1,6 @@
 // sum mean max, softmax log_softmax, and the losses.
 #include <cmath>
+#include <limits>
 
 #include "check.hpp"
 
@@ -139,4 +140,141 @@ TEST_CASE("loss errors: bad labels and shapes are named") {
     CHECK_THROWS_AS(cross_entropy(logits, Tensor<double>::zeros({2, 2})), Error);
     CHECK_THROWS_WITH_AS(mse_loss(logits, Tensor<double>::zeros({3, 2})),
                          "mse_loss: input of shape (2, 3) and target of shape (3, 2) differ", Error);
+}
+
+TEST_CASE("logsumexp: gradients over several axes, with and without keepdims") {
+    const std::vector<std::pair<Shape, int>> cases = {{{3, 4}, 1}, {{3, 4}, 0}, {{2, 3, 4}, -1}, {{5}, 0},
+                                                      {{1, 4}, 0}, {{3, 1}, 1}, {{2, 1, 3}, 1}};
+    for (const auto& [s, axis] : cases)
+        for (bool keep : {false, true}) {
+            INFO(shape_name(s), " axis ", axis, " keepdims ", keep);
+            check_gradients(Op::logsumexp, [a = axis, keep](const TL& x) { return TL{logsumexp(x[0], a, keep)}; },
+                            {randn(s, 81)});
+        }
+}
+
+TEST_CASE("logsumexp: values against a loop, stable at +-1000, -inf for an empty axis") {
+    Tensor<double> a = randn({3, 4}, 82, false);
+    Tensor<double> rows = logsumexp(a, 1), cols = logsumexp(a, 0, true);
+    REQUIRE(rows.shape() == Shape{3});
+    REQUIRE(cols.shape() == Shape{1, 4});
+    for (std::size_t i = 0; i < 3; ++i) {
+        double total = 0;
+        for (std::size_t j = 0; j < 4; ++j) total += std::exp(a.at({i, j}));
+        CHECK(rows.at({i}) == doctest::Approx(std::log(total)).epsilon(1e-14));
+    }
+    for (std::size_t j = 0; j < 4; ++j) {
+        double total = 0;
+        for (std::size_t i = 0; i < 3; ++i) total += std::exp(a.at({i, j}));
+        CHECK(cols.at({0, j}) == doctest::Approx(std::log(total)).epsilon(1e-14));
+    }
+    // log(e^1000 + e^1000 + e^-1000) = 1000 + log 2, in float too.
+    auto big = Tensor<float>::of({{1000.0f, 1000.0f, -1000.0f}}, true);
+    auto l = logsumexp(big, 1);
+    CHECK(l.at({0}) == doctest::Approx(1000.0 + std::log(2.0)).epsilon(1e-6));
+    sum(l).backward();
+    CHECK(big.grad().data() == xt::xarray<float>{{0.5f, 0.5f, 0.0f}});
+    const double inf = std::numeric_limits<double>::infinity();
+    CHECK(logsumexp(Tensor<double>::of({{-inf, -inf}, {0.0, -inf}}), 1).data() == xt::xarray<double>{-inf, 0.0});
+    auto empty = logsumexp(Tensor<double>::zeros({2, 0}), 1);
+    CHECK(empty.data() == xt::xarray<double>{-inf, -inf});
+    CHECK_THROWS_WITH_AS(logsumexp(a, 2), "logsumexp: axis 2 is out of range for shape (3, 4)", Error);
+}
+
+namespace {
+// Targets in [0, 1], probabilities rather than only labels.
+Tensor<double> probabilities(const Shape& s, std::uint64_t seed, bool requires_grad = false) {
+    return Tensor<double>::uniform(s, 0.0, 1.0, seed, requires_grad);
+}
+// The textbook binary cross-entropy, -(p t log s + (1 - t) log(1 - s)) with s
+// = sigmoid(x): fine for the moderate logits it is used on.
+double naive_bce(double x, double t, double p = 1) {
+    const double s = 1 / (1 + std::exp(-x));
+    return -(p * t * std::log(s) + (1 - t) * std::log(1 - s));
+}
+}  // namespace
+
+TEST_CASE("binary_cross_entropy_with_logits: gradients for logits and targets, with and without pos_weight") {
+    for (Reduction r : {Reduction::Mean, Reduction::Sum}) {
+        INFO("reduction ", r == Reduction::Mean ? "mean" : "sum");
+        for (const Shape& s : {Shape{4, 3}, Shape{6}, Shape{2, 2, 2}, Shape{}, Shape{1, 3}}) {
+            INFO(shape_name(s));
+            check_gradients(Op::binary_cross_entropy_with_logits,
+                            [r](const TL& x) { return TL{binary_cross_entropy_with_logits(x[0], x[1], r)}; },
+                            {randn(s, 83), probabilities(s, 84, true)});
+        }
+        // One weight per class along the last axis; a batch of one.
+        for (const auto& [s, sp] : std::vector<std::pair<Shape, Shape>>{{{4, 3}, {3}}, {{1, 3}, {3}}, {{2, 2, 2}, {2}}}) {
+            INFO(shape_name(s), " pos_weight ", shape_name(sp));
+            const Tensor<double> pos_weight = positive(sp, 85, false);
+            check_gradients(Op::binary_cross_entropy_with_logits,
+                            [r, pos_weight](const TL& x) { return TL{binary_cross_entropy_with_logits(x[0], x[1], r, pos_weight)}; },
+                            {randn(s, 86), probabilities(s, 87, true)});
+        }
+    }
+}
+
+TEST_CASE("binary_cross_entropy_with_logits: values against the textbook formula and at extreme logits") {
+    Tensor<double> x = randn({3, 4}, 88, false), t = probabilities({3, 4}, 89), p = positive({4}, 90, false);
+    double total = 0, weighted = 0;
+    for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t j = 0; j < 4; ++j) {
+            total += naive_bce(x.at({i, j}), t.at({i, j}));
+            weighted += naive_bce(x.at({i, j}), t.at({i, j}), p.at({j}));
+        }
+    CHECK(binary_cross_entropy_with_logits(x, t, Reduction::Sum).item() == doctest::Approx(total).epsilon(1e-13));
+    CHECK(binary_cross_entropy_with_logits(x, t).item() == doctest::Approx(total / 12).epsilon(1e-13));
+    CHECK(binary_cross_entropy_with_logits(x, t, Reduction::Sum, p).item() == doctest::Approx(weighted).epsilon(1e-13));
+    // Where the textbook formula fails: log(1 - sigmoid(40)) = log(0). By hand:
+    // x = -30, t = 0: log(1 + e^-30); x = 40, t = 1: log(1 + e^-40);
+    // x = 40, t = 0: 40 + log(1 + e^-40); x = -1000, t = 1: 1000.
+    auto extreme = binary_cross_entropy_with_logits(Tensor<double>::of({-30.0, 40.0, 40.0, -1000.0}),
+                                                    Tensor<double>::of({0.0, 1.0, 0.0, 1.0}), Reduction::Sum);
+    CHECK(extreme.item() == doctest::Approx(std::log1p(std::exp(-30.0)) + std::log1p(std::exp(-40.0)) + 40.0 + 1000.0)
+                                .epsilon(1e-15));
+    auto tiny = binary_cross_entropy_with_logits(Tensor<double>::of({-30.0}), Tensor<double>::of({0.0}), Reduction::Sum);
+    CHECK(tiny.item() == doctest::Approx(std::log1p(std::exp(-30.0))).epsilon(1e-14));
+    // At x = 0 the gradient is sigmoid(0) - t (PyTorch: -0.5 for t = 1).
+    auto zero = Tensor<double>::zeros({2}, true);
+    binary_cross_entropy_with_logits(zero, Tensor<double>::of({1.0, 0.25}), Reduction::Sum).backward();
+    CHECK(zero.grad().data() == xt::xarray<double>{-0.5, 0.25});
+}
+
+TEST_CASE("huber_loss: gradients for delta 1 and 0.5, values as PyTorch's") {
+    for (Reduction r : {Reduction::Mean, Reduction::Sum})
+        for (double delta : {1.0, 0.5})
+            for (const Shape& s : {Shape{4, 3}, Shape{6}, Shape{2, 2, 2}, Shape{}, Shape{1, 3}}) {
+                INFO(shape_name(s), " delta ", delta, " reduction ", r == Reduction::Mean ? "mean" : "sum");
+                // Normal differences fall on both sides of |d| = delta, none within eps of it.
+                check_gradients(Op::huber_loss, [r, delta](const TL& x) { return TL{huber_loss(x[0], x[1], r, delta)}; },
+                                {randn(s, 91), randn(s, 92)});
+            }
+    // torch.nn.functional.huber_loss(x, 0, delta=0.5) of [0, 0.3, -0.5, 2]:
+    // [0, 0.045, 0.125, 0.875] (0.5 d^2 inside, 0.5 (|d| - 0.25) outside).
+    auto x = Tensor<double>::of({0.0, 0.3, -0.5, 2.0}, true);
+    auto target = Tensor<double>::zeros({4});
+    CHECK(huber_loss(x, target, Reduction::Sum, 0.5).item() == doctest::Approx(0.0 + 0.045 + 0.125 + 0.875).epsilon(1e-15));
+    CHECK(huber_loss(x, target, Reduction::Mean, 0.5).item() == doctest::Approx(1.045 / 4).epsilon(1e-15));
+    // The gradient is d inside, delta sign(d) outside, and at |d| = delta both agree.
+    huber_loss(x, target, Reduction::Sum, 0.5).backward();
+    CHECK(x.grad().data() == xt::xarray<double>{0, 0.3, -0.5, 0.5});
+}
+
+TEST_CASE("binary_cross_entropy_with_logits, huber_loss: errors name the loss and the shapes") {
+    auto x = Tensor<double>::zeros({2, 3});
+    const std::string bce = "binary_cross_entropy_with_logits: ";
+    CHECK_THROWS_WITH_AS(binary_cross_entropy_with_logits(x, Tensor<double>::zeros({3})),
+                         (bce + "logits of shape (2, 3) and targets of shape (3,) differ").c_str(), Error);
+    CHECK_THROWS_WITH_AS(binary_cross_entropy_with_logits(x, x, Reduction::Mean, Tensor<double>::ones({2})),
+                         (bce + "shapes (2,) and (2, 3) cannot be broadcast together").c_str(), Error);
+    CHECK_THROWS_WITH_AS(binary_cross_entropy_with_logits(x, x, Reduction::Mean, Tensor<double>::ones({2, 1, 3})),
+                         (bce + "pos_weight of shape (2, 1, 3) does not broadcast to the logits' shape (2, 3)").c_str(), Error);
+    CHECK_THROWS_WITH_AS(binary_cross_entropy_with_logits(x, x, Reduction::Mean, Tensor<double>::ones({3}, true)),
+                         (bce + "pos_weight gets no gradient (as in PyTorch); pass it without requires_grad").c_str(), Error);
+    CHECK_THROWS_WITH_AS(binary_cross_entropy_with_logits(Tensor<double>::zeros({0, 3}), Tensor<double>::zeros({0, 3})),
+                         (bce + "the mean of an empty input of shape (0, 3)").c_str(), Error);
+    CHECK(binary_cross_entropy_with_logits(Tensor<double>::zeros({0}), Tensor<double>::zeros({0}), Reduction::Sum).item() == 0);
+    CHECK_THROWS_WITH_AS(huber_loss(x, Tensor<double>::zeros({3, 2})),
+                         "huber_loss: input of shape (2, 3) and target of shape (3, 2) differ", Error);
+    CHECK_THROWS_WITH_AS(huber_loss(x, x, Reduction::Mean, 0.0), "huber_loss: delta must be finite and > 0, got 0", Error);
 }

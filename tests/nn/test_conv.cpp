@@ -11,6 +11,10 @@
 #include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/pooling.hpp>
+#include <tapegrad/nn/sequential.hpp>
+#include <tapegrad/nn/serialize.hpp>
+
+#include "files.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
@@ -137,4 +141,23 @@ TEST_CASE("a tiny convolutional net learns to tell vertical from horizontal bars
     // And it classifies every training image.
     auto predicted = xt::argmax(head(reshape(pool(relu(conv(x))), {n, 36})).data(), 1);
     for (std::size_t i = 0; i < n; ++i) CHECK(std::int64_t(predicted(i)) == labels[i]);
+}
+
+TEST_CASE("a Sequential of Conv2d and pools saves and loads its 4-D weights") {
+    TempDir dir;
+    auto make = [](std::uint64_t seed) {
+        return Sequential<float>({std::make_shared<Conv2d<float>>(Conv2dOptions(2, 4, {3, 2}).groups(2).seed(seed)),
+                                  std::make_shared<MaxPool2d<float>>(MaxPool2dOptions(2)),
+                                  std::make_shared<Conv2d<float>>(Conv2dOptions(4, 3, 1).bias(false).seed(seed + 1)),
+                                  std::make_shared<AvgPool2d<float>>(AvgPool2dOptions(2))});
+    };
+    Sequential<float> net = make(1), other = make(5);
+    std::vector<std::string> names;
+    for (const auto& named : net.named_parameters()) names.push_back(named.first);
+    CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "2.weight"});
+    save(net, dir.file("cnn.npz"));
+    load(other, dir.file("cnn.npz"));
+    auto x = Tensor<float>::normal({2, 2, 11, 10}, 0.f, 1.f, 9);  // conv (3, 2): 9x9, pool: 4x4, 1x1: 4x4, pool: 2x2
+    CHECK(other(x).shape() == Shape{2, 3, 2, 2});
+    CHECK(other(x).data() == net(x).data());
 }
