@@ -81,6 +81,37 @@ TAPEGRAD_OP(sum_to, Tensor<T>, sum_to, (const Tensor<T>& a, const Shape& shape))
 //@}
 #endif
 
+#if TAPEGRAD_FAMILY(join)
+/// \name Joining and selecting (ops/join.cpp)
+/// Values copied along one axis, without arithmetic. `axis` may be negative,
+/// -1 is the last; an axis out of range, an empty list, shapes that do not fit
+/// and indices out of range throw tapegrad::Error naming the op and the
+/// shapes (and the index). concat and narrow are each other's gradient, as
+/// are index_select and index_add.
+//@{
+/// The tensors joined end to end along `axis`; all have the same rank and
+/// the same extents on every other axis. ops.hpp also takes a brace list,
+/// `concat({a, b}, 1)`.
+TAPEGRAD_OP(concat, Tensor<T>, concat, (const TensorList<T>& tensors, int axis TAPEGRAD_DEFAULT(0)))
+/// The tensors, all of one shape, stacked along a new axis at `axis`, in
+/// [-(dim + 1), dim] (0-d tensors stack into a vector); a brace list works
+/// as for concat.
+TAPEGRAD_OP(stack, Tensor<T>, stack, (const TensorList<T>& tensors, int axis TAPEGRAD_DEFAULT(0)))
+/// `length` consecutive slices of `a` along `axis` from `start` (negative
+/// counts from the end), as torch.narrow; start and length must fit the axis.
+TAPEGRAD_OP(narrow, Tensor<T>, narrow, (const Tensor<T>& a, int axis, std::int64_t start, std::int64_t length))
+/// The slices of `a` at `indices` along `axis`, in their order (rows of a
+/// matrix for axis 0), as torch.index_select. Indices may repeat: their
+/// gradients add up. Each must be in [0, extent).
+TAPEGRAD_OP(index_select, Tensor<T>, index_select, (const Tensor<T>& a, int axis, const Labels& indices))
+/// `a` with slice j of `source` added at slice indices[j] along `axis`
+/// (repeats add up), as torch.index_add. source has a's shape except for
+/// indices.size() along `axis`.
+TAPEGRAD_OP(index_add, Tensor<T>, index_add,
+            (const Tensor<T>& a, int axis, const Labels& indices, const Tensor<T>& source))
+//@}
+#endif
+
 #if TAPEGRAD_FAMILY(unary)
 /// \name Unary math (ops/unary.cpp)
 /// Elementwise, any shape. Outside an op's domain the result is NaN or Inf,

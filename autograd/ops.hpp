@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <vector>
 
@@ -57,6 +58,17 @@ enum class GeluApproximate { None, Tanh };
 #undef TAPEGRAD_OP
 #undef TAPEGRAD_DEFAULT
 #undef TAPEGRAD_FAMILY
+
+// ---- brace lists: concat({a, b}) ------------------------------------------------
+// A brace list cannot deduce T for a TensorList<T> parameter; these can.
+/// concat(TensorList<T>(tensors), axis).
+template <class T> Tensor<T> concat(std::initializer_list<Tensor<T>> tensors, int axis = 0) {
+    return concat(TensorList<T>(tensors), axis);
+}
+/// stack(TensorList<T>(tensors), axis).
+template <class T> Tensor<T> stack(std::initializer_list<Tensor<T>> tensors, int axis = 0) {
+    return stack(TensorList<T>(tensors), axis);
+}
 
 // ---- operators: sugar over the ops ----------------------------------------------
 /// add(a, b).

@@ -134,47 +134,45 @@ private:
 };
 
 // Post-order DFS with an explicit stack (a 100,000-op chain must not overflow
-// the call stack). The order lists every tensor after all the tensors it was
-// computed from; each interior node's backward_slot is set to its position,
-// each leaf's position is kept in `leaves`.
+// the call stack), from each root in turn. The order lists every tensor after
+// all the tensors it was computed from; each interior node's backward_slot is
+// set to its position, each leaf's position is kept in `leaves`.
 template <class T>
-std::vector<Tensor<T>> topological_order(const ImplPtr<T>& root, LeafSlots<T>& leaves) {
+std::vector<Tensor<T>> topological_order(const TensorList<T>& roots, LeafSlots<T>& leaves) {
     std::vector<Tensor<T>> order;
-    if (!root->grad_fn) {  // backward from a leaf: its gradient is the seed
-        leaves.add(root.get(), 0);
-        order.emplace_back(root);
-        return order;
-    }
     const std::uint64_t epoch = ++walk_epoch;
     struct Frame {
         ImplPtr<T> impl;
         std::size_t next_input;
     };
     std::vector<Frame> stack;
-    root->visit_epoch = epoch;
-    stack.push_back({root, 0});
-    while (!stack.empty()) {
-        Frame& frame = stack.back();
-        const GradFn<T>& fn = *frame.impl->grad_fn;
-        if (fn.released)
-            throw Error("backward: the graph behind '" + std::string(fn.name) +
-                        "' was freed by an earlier backward; pass retain_graph=true to that backward "
-                        "to go through the graph twice");
-        if (frame.next_input < fn.inputs.size()) {
-            const ImplPtr<T>& input = fn.inputs[frame.next_input++].impl();
-            if (!input->requires_grad) continue;
-            if (!input->grad_fn) {
-                // A leaf has no inputs: it is finished as soon as it is seen.
-                if (leaves.add(input.get(), order.size())) order.emplace_back(input);
-            } else if (input->visit_epoch != epoch) {
-                input->visit_epoch = epoch;
-                stack.push_back({input, 0});
-            }
-            continue;
+    auto reach = [&](const ImplPtr<T>& t) {
+        if (!t->grad_fn) {
+            // A leaf has no inputs: it is finished as soon as it is seen.
+            if (leaves.add(t.get(), order.size())) order.emplace_back(t);
+        } else if (t->visit_epoch != epoch) {
+            t->visit_epoch = epoch;
+            stack.push_back({t, 0});
         }
-        frame.impl->backward_slot = order.size();
-        order.emplace_back(std::move(frame.impl));
-        stack.pop_back();
+    };
+    for (const Tensor<T>& root : roots) {
+        reach(root.impl());
+        while (!stack.empty()) {
+            Frame& frame = stack.back();
+            const GradFn<T>& fn = *frame.impl->grad_fn;
+            if (fn.released)
+                throw Error("backward: the graph behind '" + std::string(fn.name) +
+                            "' was freed by an earlier backward; pass retain_graph=true to that backward "
+                            "to go through the graph twice");
+            if (frame.next_input < fn.inputs.size()) {
+                const ImplPtr<T>& input = fn.inputs[frame.next_input++].impl();
+                if (input->requires_grad) reach(input);
+                continue;
+            }
+            frame.impl->backward_slot = order.size();
+            order.emplace_back(std::move(frame.impl));
+            stack.pop_back();
+        }
     }
     return order;
 }
@@ -256,6 +254,133 @@ void commit_leaf_gradients(const LeafSlots<T>& leaves, std::vector<Tensor<T>>& g
     });
 }
 
+// One backward pass: the graph behind its roots in topological order, and the
+// gradient of each of its tensors (by position in the order) as it is computed.
+// Shared by Tensor::backward, which adds the leaves' gradients to their
+// .grad, and grad(), which returns the gradients of chosen tensors.
+template <class T>
+class Pass {
+public:
+    explicit Pass(const TensorList<T>& roots) : order_(topological_order(roots, leaves_)), grads_(order_.size()) {}
+
+    // Where `t` sits in the order, or npos when the pass does not reach it.
+    static constexpr std::size_t npos = std::size_t(-1);
+    std::size_t slot_of(const Tensor<T>& t) const {
+        const TensorImpl<T>* impl = t.impl().get();
+        const std::size_t slot = impl->grad_fn ? impl->backward_slot : leaves_.slot(impl);
+        // The scratch slot of a tensor this pass did not reach is stale: check it.
+        return slot < order_.size() && order_[slot].impl().get() == impl ? slot : npos;
+    }
+    std::size_t size() const { return order_.size(); }
+    Tensor<T>& grad(std::size_t slot) { return grads_[slot]; }
+
+    // Runs the gradient formulas from the roots (whose gradients are set)
+    // down to the leaves. Every leaf's gradient stays in grad(slot); an
+    // interior tensor's stays only if keep[slot] (and is freed as soon as it
+    // has been used otherwise). With `keep` given, only the formulas on a
+    // path to a kept tensor run: grad() computes what it returns and no more.
+    void run(bool create_graph, const std::vector<char>& keep = {}) {
+        const bool pruned = !keep.empty();  // else (backward) every formula runs, with no bookkeeping
+        const std::vector<char> needed = pruned ? needed_for(keep) : std::vector<char>();
+        // Gradient formulas are tensor ops: recorded only when create_graph asks.
+        NoGradGuard no_grad;
+        for (std::size_t i = order_.size(); i-- > 0;) {
+            // A plain pointer: `order_` owns the node, and with it `fn`, until the end.
+            GradFn<T>* const fn = order_[i].impl()->grad_fn.get();
+            if (!fn || !grads_[i].defined()) continue;  // a leaf's gradient is complete: it stays
+            const Tensor<T> g = pruned && keep[i] ? grads_[i] : std::move(grads_[i]);
+            if (pruned && !leads_to_needed(*fn, needed)) continue;
+            TensorList<T> input_grads;
+            {
+                std::unique_ptr<EnableGradGuard> recording;
+                if (create_graph) recording = std::make_unique<EnableGradGuard>();
+                try {
+                    input_grads = fn->backward(fn->inputs, order_[i], g);
+                } catch (const Error& e) {
+                    // Say which gradient formula failed, not only the op inside it.
+                    throw Error("backward of '" + std::string(fn->name) + "': " + e.what());
+                }
+            }
+            if (input_grads.size() != fn->inputs.size())
+                throw Error("backward of '" + std::string(fn->name) + "': " + std::to_string(input_grads.size()) +
+                            " gradients for " + std::to_string(fn->inputs.size()) + " inputs");
+            for (std::size_t k = 0; k < fn->inputs.size(); ++k) {
+                const Tensor<T>& input = fn->inputs[k];
+                if (!input.requires_grad() || !input_grads[k].defined()) continue;
+                // Compared as xtensor's own shapes: Tensor::shape() would build
+                // two std::vectors per input on every step of the walk.
+                if (input_grads[k].data().shape() != input.data().shape())
+                    throw Error("backward of '" + std::string(fn->name) + "': gradient of shape " +
+                                shape_str(input_grads[k].shape()) + " for input " + std::to_string(k) + " of shape " +
+                                shape_str(input.shape()));
+                if (anomaly_mode && !all_finite(input_grads[k].data()))
+                    throw Error("anomaly: backward of '" + std::string(fn->name) +
+                                "' produced NaN or Inf in the gradient for input " + std::to_string(k) + " of shape " +
+                                shape_str(input.shape()));
+                const std::size_t slot = input_slot(input);
+                if (!pruned || needed[slot]) accumulate(grads_[slot], std::move(input_grads[k]), create_graph);
+            }
+        }
+    }
+
+    // Adds every leaf's gradient to its .grad (Tensor::backward), all or none.
+    void commit_to_leaves(bool create_graph) { commit_leaf_gradients(leaves_, grads_, create_graph); }
+
+    // Frees the graph's saved state, so that a later backward through it throws.
+    void release_graph() {
+        for (const Tensor<T>& node : order_) {
+            if (GradFn<T>* fn = node.impl()->grad_fn.get()) {
+                fn->inputs.clear();
+                fn->backward = nullptr;
+                fn->released = true;
+            }
+        }
+    }
+
+private:
+    // The slot of an input of a node of the order (always reached).
+    std::size_t input_slot(const Tensor<T>& input) const {
+        const TensorImpl<T>* in = input.impl().get();
+        return in->grad_fn ? in->backward_slot : leaves_.slot(in);
+    }
+    bool leads_to_needed(const GradFn<T>& fn, const std::vector<char>& needed) const {
+        for (const Tensor<T>& input : fn.inputs)
+            if (input.requires_grad() && needed[input_slot(input)]) return true;
+        return false;
+    }
+    // A tensor's gradient is needed if it is kept or flows into one that is;
+    // the order lists inputs first, so one sweep settles it.
+    std::vector<char> needed_for(const std::vector<char>& keep) const {
+        std::vector<char> needed = keep;
+        for (std::size_t i = 0; i < order_.size(); ++i)
+            if (const GradFn<T>* fn = order_[i].impl()->grad_fn.get())
+                needed[i] = needed[i] || leads_to_needed(*fn, needed);
+        return needed;
+    }
+
+    LeafSlots<T> leaves_;
+    const std::vector<Tensor<T>> order_;
+    std::vector<Tensor<T>> grads_;
+};
+
+// The gradient to start from at `output`: `given`, or 1 for a one-element
+// output when `given` is undefined; a copy unless create_graph (the pass
+// never accumulates into the caller's tensor, and records from it if asked).
+template <class T>
+Tensor<T> seed_gradient(const char* who, const char* where_to_pass, const Tensor<T>& output, const Tensor<T>& given,
+                        bool create_graph) {
+    if (!given.defined()) {
+        if (output.size() != 1)
+            throw Error(std::string(who) + ": output of shape " + shape_str(output.shape()) +
+                        " is not a scalar; pass a gradient of that shape " + where_to_pass);
+        return Tensor<T>::ones(output.shape());
+    }
+    if (given.shape() != output.shape())
+        throw Error(std::string(who) + ": gradient of shape " + shape_str(given.shape()) + " for an output of shape " +
+                    shape_str(output.shape()));
+    return create_graph ? given : given.detach();
+}
+
 }  // namespace
 
 template <class T>
@@ -266,89 +391,73 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
     retain_graph = retain_graph || create_graph;
     if (!root.requires_grad())
         throw Error("backward: the tensor does not require a gradient and was not computed from one that does");
-    Tensor<T> seed = grad_output;
-    if (!seed.defined()) {
-        if (root.size() != 1)
-            throw Error("backward: output of shape " + shape_str(root.shape()) +
-                        " is not a scalar; pass a gradient of that shape to backward()");
-        seed = Tensor<T>::ones(root.shape());
-    } else if (seed.shape() != root.shape()) {
-        throw Error("backward: gradient of shape " + shape_str(seed.shape()) + " for an output of shape " +
-                    shape_str(root.shape()));
-    } else if (!create_graph) {
-        seed = seed.detach();  // never accumulate into the caller's tensor
-    }
+    Tensor<T> seed = seed_gradient("backward", "to backward()", root, grad_output, create_graph);
 
     // A pass that throws (an anomaly, a shape error in a gradient formula, out
     // of memory) must leave every .grad and the graph as they were: the
-    // gradients are computed into `grads`, and stored into the leaves, and
+    // gradients are computed into the pass, and stored into the leaves, and
     // the graph freed, only once all of them have been computed.
-    LeafSlots<T> leaf_slots;
-    const std::vector<Tensor<T>> order = topological_order(root.impl(), leaf_slots);
-    std::vector<Tensor<T>> grads(order.size());
-    grads.back() = seed;
+    Pass<T> pass(TensorList<T>{root});
+    pass.grad(pass.size() - 1) = std::move(seed);
+    pass.run(create_graph);
+    pass.commit_to_leaves(create_graph);
+    if (!retain_graph) pass.release_graph();
+}
 
-    // Gradient formulas are tensor ops: recorded only when create_graph asks.
-    NoGradGuard no_grad;
-
-    for (std::size_t i = order.size(); i-- > 0;) {
-        Tensor<T> g = std::move(grads[i]);
-        if (!g.defined()) continue;
-        const Tensor<T>& output = order[i];
-        TensorImpl<T>* const impl = output.impl().get();
-        // A plain pointer: `order` owns the node, and with it `fn`, until the end.
-        GradFn<T>* const fn = impl->grad_fn.get();
-        if (!fn) {  // a leaf: its gradient is complete, to be stored at the end
-            grads[i] = std::move(g);
-            continue;
-        }
-        TensorList<T> input_grads;
-        {
-            std::unique_ptr<EnableGradGuard> recording;
-            if (create_graph) recording = std::make_unique<EnableGradGuard>();
-            try {
-                input_grads = fn->backward(fn->inputs, output, g);
-            } catch (const Error& e) {
-                // Say which gradient formula failed, not only the op inside it.
-                throw Error("backward of '" + std::string(fn->name) + "': " + e.what());
-            }
-        }
-        if (input_grads.size() != fn->inputs.size())
-            throw Error("backward of '" + std::string(fn->name) + "': " + std::to_string(input_grads.size()) +
-                        " gradients for " + std::to_string(fn->inputs.size()) + " inputs");
-        for (std::size_t k = 0; k < fn->inputs.size(); ++k) {
-            const Tensor<T>& input = fn->inputs[k];
-            if (!input.requires_grad() || !input_grads[k].defined()) continue;
-            // Compared as xtensor's own shapes: Tensor::shape() would build
-            // two std::vectors per input on every step of the walk.
-            if (input_grads[k].data().shape() != input.data().shape())
-                throw Error("backward of '" + std::string(fn->name) + "': gradient of shape " +
-                            shape_str(input_grads[k].shape()) + " for input " + std::to_string(k) + " of shape " +
-                            shape_str(input.shape()));
-            if (anomaly_mode && !all_finite(input_grads[k].data()))
-                throw Error("anomaly: backward of '" + std::string(fn->name) + "' produced NaN or Inf in the gradient for input " +
-                            std::to_string(k) + " of shape " + shape_str(input.shape()));
-            const TensorImpl<T>* in = input.impl().get();
-            const std::size_t slot = in->grad_fn ? in->backward_slot : leaf_slots.slot(in);
-            accumulate(grads[slot], std::move(input_grads[k]), create_graph);
-        }
+template <class T>
+TensorList<T> grad(const TensorList<T>& outputs, const TensorList<T>& inputs, const TensorList<T>& grad_outputs,
+                   bool retain_graph, bool create_graph, bool allow_unused) {
+    retain_graph = retain_graph || create_graph;  // as in run_backward
+    if (outputs.empty()) throw Error("grad: no outputs to differentiate");
+    if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+        throw Error("grad: " + std::to_string(grad_outputs.size()) + " grad_outputs for " +
+                    std::to_string(outputs.size()) + " outputs");
+    TensorList<T> seeds;
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+        if (!outputs[k].requires_grad())
+            throw Error("grad: output " + std::to_string(k) +
+                        (outputs[k].defined() ? " does not require a gradient and was not computed from one that does"
+                                              : " is undefined"));
+        seeds.push_back(seed_gradient("grad", "in grad_outputs", outputs[k], grad_outputs.empty() ? Tensor<T>() : grad_outputs[k], create_graph));
     }
+    for (std::size_t k = 0; k < inputs.size(); ++k)
+        if (!inputs[k].requires_grad())
+            throw Error("grad: input " + std::to_string(k) +
+                        (inputs[k].defined() ? " of shape " + shape_str(inputs[k].shape()) + " does not require a gradient"
+                                             : " is undefined"));
 
-    commit_leaf_gradients(leaf_slots, grads, create_graph);
-    if (!retain_graph) {
-        for (const Tensor<T>& node : order) {
-            if (GradFn<T>* fn = node.impl()->grad_fn.get()) {
-                fn->inputs.clear();
-                fn->backward = nullptr;
-                fn->released = true;
-            }
-        }
+    // The same pass as backward's; the leaves' .grad are never touched.
+    Pass<T> pass(outputs);
+    std::vector<char> keep(pass.size(), 0);
+    for (const Tensor<T>& input : inputs)
+        if (const std::size_t slot = pass.slot_of(input); slot != Pass<T>::npos) keep[slot] = 1;
+    // An output listed twice gets the sum of its seeds.
+    for (std::size_t k = 0; k < outputs.size(); ++k) accumulate(pass.grad(pass.slot_of(outputs[k])), seeds[k], create_graph);
+    pass.run(create_graph, keep);
+
+    TensorList<T> results(inputs.size());
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        const std::size_t slot = pass.slot_of(inputs[k]);
+        if (slot != Pass<T>::npos) results[k] = pass.grad(slot);
+        if (!results[k].defined() && !allow_unused)
+            throw Error("grad: input " + std::to_string(k) + " of shape " + shape_str(inputs[k].shape()) +
+                        " was not used to compute the outputs; pass allow_unused=true to get an undefined gradient "
+                        "for it");
+        // Two inputs may get one tensor (x and y of x + y): give each its own.
+        for (std::size_t j = 0; j < k && !create_graph; ++j)
+            if (results[k].defined() && results[k].same_as(results[j])) results[k] = results[k].detach();
     }
+    if (!retain_graph) pass.release_graph();
+    return results;
 }
 
 template Tensor<float> record(const char*, Array<float>, TensorList<float>, BackwardFn<float>);
 template Tensor<double> record(const char*, Array<double>, TensorList<double>, BackwardFn<double>);
 template void run_backward(const Tensor<float>&, const Tensor<float>&, bool, bool);
 template void run_backward(const Tensor<double>&, const Tensor<double>&, bool, bool);
+template TensorList<float> grad(const TensorList<float>&, const TensorList<float>&, const TensorList<float>&, bool, bool,
+                                bool);
+template TensorList<double> grad(const TensorList<double>&, const TensorList<double>&, const TensorList<double>&, bool,
+                                 bool, bool);
 
 }  // namespace tapegrad

@@ -170,6 +170,37 @@ Tensor<T> record(const char* name, Array<T> value, std::initializer_list<Tensor<
 template <class T>
 void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool retain_graph, bool create_graph);
 
+/// The gradients of `outputs` with respect to `inputs`, returned rather than
+/// added to any .grad, like torch.autograd.grad: leaves' .grad stay as they
+/// are. An input may be a leaf or a tensor computed on the way (an
+/// intermediate); each must require a gradient.
+///
+/// - grad_outputs: one gradient per output, of its shape (empty: all
+///   undefined); an undefined one means 1 for a one-element output, and
+///   throws for any other. With several outputs, their contributions add up.
+/// - retain_graph: keep the graph for another backward or grad, as in
+///   Tensor::backward; create_graph implies it.
+/// - create_graph: record the computation, so the returned gradients can be
+///   differentiated again (Hessian-vector products, gradient penalties).
+/// - allow_unused: an input the outputs do not depend on gets an undefined
+///   tensor; without it, such an input throws.
+///
+/// Runs the engine of Tensor::backward, with its errors and its strong
+/// exception guarantee (a call that throws changes nothing and keeps the
+/// graph), but only the gradient formulas on a path from an output to an
+/// input. Threads: as run_backward, and as it writes no .grad, passes over
+/// shared leaves need no care at all.
+template <class T>
+TensorList<T> grad(const TensorList<T>& outputs, const TensorList<T>& inputs, const TensorList<T>& grad_outputs = {},
+                   bool retain_graph = false, bool create_graph = false, bool allow_unused = false);
+
+/// The same for one output, the usual case: `grad(loss, {w, b})`.
+template <class T>
+TensorList<T> grad(const Tensor<T>& output, const TensorList<T>& inputs, const Tensor<T>& grad_output = {},
+                   bool retain_graph = false, bool create_graph = false, bool allow_unused = false) {
+    return grad(TensorList<T>{output}, inputs, TensorList<T>{grad_output}, retain_graph, create_graph, allow_unused);
+}
+
 /// Number of graph nodes alive in this process (for tests and leak checks).
 std::size_t live_graph_nodes();
 

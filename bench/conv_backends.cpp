@@ -4,13 +4,17 @@
 // figures and what they decide: bench/README.md, "Convolutions: oneDNN vs
 // im2col".
 //
-//   conv_backends [ROUNDS]     ROUNDS timed rounds per thread count (default 21)
+//   conv_backends [ROUNDS [THREADS...]]   ROUNDS timed rounds (default 21) at each
+//                                         thread count (default: 1, then all usable cores)
 //
 // Contenders, all on NCHW input and output as tapegrad keeps its tensors:
 //   im2col        per image: unfold, one sgemm through tapegrad's detail::gemm
 //                 (OpenBLAS), fold back (col2im) for backward-data
+//   im2col split  the same with the images split across the threads, each
+//                 with its own columns and a one-thread sgemm
 //   im2col-batch  the whole batch unfolded into one matrix, so one larger
 //                 sgemm per pass, plus NCHW <-> CNHW transposes
+//   ... sgemm only  the sgemm calls of the two above without unfold and fold
 //   dnnl-any      oneDNN 2.6 choosing its layouts (format_tag::any), with the
 //                 reorders from and to NCHW/OIHW timed as part of each pass:
 //                 what PyTorch's CPU convolutions run (DNNL_VERBOSE=1 shows it)
@@ -18,7 +22,10 @@
 //   dnnl-nchw     oneDNN on plain NCHW/OIHW memory, no reorders
 // Each round times every (layer, pass, contender) in an order rotated from
 // round to round, so that load elsewhere on the machine hits all alike; the
-// tables give medians and the spread between the quartiles.
+// tables give medians and the spread between the quartiles. Then the
+// hot-loop sgemm rate of conv2's products in two orientations. oneDNN runs
+// on OpenMP here: on a busy machine its spinning threads need
+// OMP_WAIT_POLICY=PASSIVE (bench/README.md).
 #include <sched.h>
 
 #include <algorithm>
@@ -423,6 +430,48 @@ const char* isa_name(dnnl::cpu_isa isa) {
     }
 }
 
+// The sgemm rate of each conv2 product per image, hot in cache, in the
+// orientation im2col uses (NCHW: output channels as the short side) and with
+// output pixels as rows (what an NHWC im2col would multiply: `rows` is the
+// unfolded image as (H·W) x (C·25), dy as (H·W) x O).
+void sgemm_rates() {
+    struct Product {
+        const char* what;
+        std::size_t m, n, k;
+        bool ta, tb;
+    };
+    const Product products[] = {
+        {"forward W col (NCHW)", 32, 196, 400, false, false},
+        {"forward rows W^T (NHWC)", 196, 32, 400, false, true},
+        {"backward-data W^T dy (NCHW)", 400, 196, 32, true, false},
+        {"backward-data dy W (NHWC)", 196, 400, 32, false, false},
+        {"backward-weights dy col^T (NCHW)", 32, 400, 196, false, true},
+        {"backward-weights dy^T rows (NHWC)", 32, 400, 196, true, false},
+    };
+    std::printf("\nsgemm alone, conv2's products for one image, hot in cache (best of 7 runs of >= 20 ms):\n\n");
+    std::printf("| product | m x n x k | GFLOP/s |\n|---|---|---:|\n");
+    for (const Product& p : products) {
+        std::vector<float> a(p.m * p.k, 0.5f), b(p.k * p.n, 0.25f), c(p.m * p.n);
+        auto once = [&] {
+            gemm<float>(p.ta, p.tb, p.m, p.n, p.k, 1.0f, a.data(), p.ta ? p.m : p.k, b.data(), p.tb ? p.k : p.n, 0.0f,
+                        c.data(), p.n);
+        };
+        double best = 0;
+        for (int r = 0; r < 7; ++r) {
+            int calls = 0;
+            const auto t0 = Clock::now();
+            double t = 0;
+            do {
+                once();
+                ++calls;
+                t = std::chrono::duration<double>(Clock::now() - t0).count();
+            } while (t < 0.02);
+            best = std::max(best, 2.0 * double(p.m * p.n * p.k) * calls / t / 1e9);
+        }
+        std::printf("| %s | %zux%zux%zu | %.0f |\n", p.what, p.m, p.n, p.k, best);
+    }
+}
+
 struct Entry {
     const char* name;
     const char* what;
@@ -528,14 +577,21 @@ void measure(int threads, int rounds, const std::vector<Layer>& layers, const st
         }
         std::printf(" %.2f | %.2f |\n", epoch[k] * kBatchesPerEpoch / 1e3, epoch[k] / epoch[kDnnlAny]);
     }
+    sgemm_rates();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     const int rounds = argc > 1 ? std::atoi(argv[1]) : 21;
-    if (rounds < 1) {
-        std::fprintf(stderr, "usage: conv_backends [ROUNDS]\n");
+    std::vector<int> thread_counts;
+    for (int i = 2; i < argc; ++i) thread_counts.push_back(std::atoi(argv[i]));
+    if (thread_counts.empty()) {
+        thread_counts.push_back(1);
+        if (usable_cores() > 1) thread_counts.push_back(usable_cores());
+    }
+    if (rounds < 1 || *std::min_element(thread_counts.begin(), thread_counts.end()) < 1) {
+        std::fprintf(stderr, "usage: conv_backends [ROUNDS [THREADS...]]\n");
         return 2;
     }
     const std::vector<Layer> layers = {{"conv1 5x5 1->16, 28x28", 64, 1, 28, 28, 16, 5, 2},
@@ -550,9 +606,7 @@ int main(int argc, char** argv) {
                 v->major, v->minor, v->patch, isa_name(dnnl::get_effective_cpu_isa()), usable_cores());
     for (const Entry& e : kContenders) std::printf("- %s: %s\n", e.name, e.what);
     try {
-        const int cores = usable_cores();
-        measure(1, rounds, layers, data);
-        if (cores > 1) measure(cores, rounds, layers, data);
+        for (int threads : thread_counts) measure(threads, rounds, layers, data);
     } catch (const dnnl::error& e) {
         std::fprintf(stderr, "conv_backends: oneDNN: %s (status %d)\n", e.what(), int(e.status));
         return 1;

@@ -3,6 +3,7 @@
 their ratios next to the targets of issues #5 (the MLP) and #12 (the CNN).
 Each part only when the run measured it (run.sh's PARTS)."""
 import json
+import statistics
 import sys
 
 
@@ -142,14 +143,20 @@ def cnn_part(rows, meta):
     tg = one(cnn, impl="tapegrad")
     torches = [r for r in cnn if r["impl"] != "tapegrad"]
     ref = min(torches, key=lambda r: r["median_s"]) if torches else None
-    print("| impl | threads | epoch s | peak RSS MB | peak - data set MB | final loss | tapegrad / this |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    def cpu(r):
+        return statistics.median(r["cpu_s"]) if r.get("cpu_s") else float("nan")
+
+    print("| impl | threads | epoch s | CPU s | peak RSS MB | peak - data set MB | final loss | tapegrad / this, "
+          "epoch | tapegrad / this, CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in ([tg] if tg else []) + torches:
         ratio = f"{tg['median_s'] / r['median_s']:.2f}" if tg and r is not tg else ""
-        print(f"| {r['impl']} | {r.get('threads', meta.get('threads', '?'))} | {r['median_s']:.2f} | "
-              f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] - r['dataset_mb']:.0f} | {r['loss']:.3f} | {ratio} |")
+        cpu_ratio = f"{cpu(tg) / cpu(r):.2f}" if tg and r is not tg else ""
+        threads = r.get("threads") or meta.get("threads", "?")
+        print(f"| {r['impl']} | {threads} | {r['median_s']:.2f} | {cpu(r):.1f} | {r['peak_rss_mb']:.0f} | "
+              f"{r['peak_rss_mb'] - r['dataset_mb']:.0f} | {r['loss']:.3f} | {ratio} | {cpu_ratio} |")
     if not tg:
-        print("\ntapegrad: no figures (a build without the conv and norm ops).")
+        print("\ntapegrad: no figures (its run failed).")
         return
     if ref:
         ratio = tg["median_s"] / ref["median_s"]

@@ -51,9 +51,8 @@ for b in $BATCHES; do
     run env BENCH_LABEL=torch-best OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 \
         "$PY" bench/torch_bench.py train "$DATA" "$b" "$EPOCHS"
 done
-# The CNN of issue #12 at batch 64 (torch_bench.py cnn says what it is).
-# tapegrad's row needs the conv and norm ops; a build without them says so
-# and the table shows "-". PyTorch as installed (its own default thread
+# The CNN of issue #12 at batch 64 (torch_bench.py cnn says what it is):
+# tapegrad on $THREADS threads; PyTorch as installed (its own default thread
 # count, none of this script's variables) and with torch.set_num_threads
 # ($THREADS, all cores unless set), its OpenBLAS and OpenMP left to their
 # defaults: real configurations only, no kernel override.

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -20,18 +19,20 @@
 
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/ops/gemm.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/loader.hpp>
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/conv.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/flatten.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/pooling.hpp>
+#include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
-// The CNN needs the conv and norm op families (issue #12); until both are in
-// the tree the `cnn` subcommand says so instead.
-#if __has_include(<tapegrad/autograd/conv_geometry.hpp>) && __has_include(<tapegrad/nn/dropout.hpp>)
-#define TAPEGRAD_BENCH_CNN 1
-#endif
 
 // OpenBLAS's thread count (weak: another BLAS links too, and then the bench
 // measures it with its own threading only).
@@ -65,6 +66,14 @@ double peak_rss_mb() {
     return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// CPU seconds of the whole process so far (all threads, user and system):
+// on a loaded machine a steadier figure than the wall clock.
+double cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 double current_rss_mb() {
     std::ifstream statm("/proc/self/statm");
     double pages = 0, resident = 0;
@@ -73,13 +82,14 @@ double current_rss_mb() {
 }
 
 // One JSON line per training run (bench/report.py reads it).
+// `extra`: more fields, each starting with ", ".
 void print_training(const char* kind, std::size_t batch_size, const std::vector<double>& times, double loss,
-                    const std::vector<double>& rss, const Dataset& data) {
+                    const std::vector<double>& rss, const Dataset& data, const std::string& extra = "") {
     std::printf(
         "{\"kind\": \"%s\", \"impl\": \"tapegrad\", \"batch\": %zu, \"median_s\": %.6f, \"epoch_s\": %s, "
-        "\"loss\": %.4f, \"peak_rss_mb\": %.1f, \"rss_after_epoch_mb\": %s, \"dataset_mb\": %.1f}\n",
+        "\"loss\": %.4f, \"peak_rss_mb\": %.1f, \"rss_after_epoch_mb\": %s, \"dataset_mb\": %.1f%s}\n",
         kind, batch_size, median(times), json_list(times).c_str(), loss, peak_rss_mb(), json_list(rss).c_str(),
-        double(data.inputs.size() * sizeof(float)) / (1024.0 * 1024.0));
+        double(data.inputs.size() * sizeof(float)) / (1024.0 * 1024.0), extra.c_str());
 }
 
 // The notebook's network: 784-100-100-10, sigmoid, cross-entropy, SGD with
@@ -120,39 +130,28 @@ int train(const std::string& dir, std::size_t batch_size, int epochs) {
 // 1568-100, ReLU, dropout 0.25, Linear 100-10; Adam lr 1e-3, cross-entropy,
 // float32 images in [0, 1], shuffled batches.
 int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
-#ifndef TAPEGRAD_BENCH_CNN
-    (void)dir, (void)batch_size, (void)epochs;
-    std::fprintf(stderr, "tapegrad_bench: cnn needs conv2d, max_pool2d and dropout, not in this build\n");
-    return 3;
-#else
-    const Dataset data = load_mnist_dir(dir, "train");
+    // Batches of (n, 1, 28, 28) images.
+    const Dataset data = with_sample_shape(load_mnist_dir(dir, "train"), {1, 28, 28});
     const std::uint64_t seed = 1;
-    // PyTorch's default initialisation of a convolution: weight and bias
-    // uniform in +-1/sqrt(fan_in).
-    auto conv_param = [&](const Shape& shape, std::size_t fan_in, std::uint64_t stream) {
-        const float bound = 1.0f / std::sqrt(float(fan_in));
-        return Tensor<float>::uniform(shape, -bound, bound, derive_seed(seed, stream), true);
-    };
-    Tensor<float> w1 = conv_param({16, 1, 5, 5}, 25, 0), b1 = conv_param({16}, 25, 1);
-    Tensor<float> w2 = conv_param({32, 16, 5, 5}, 400, 2), b2 = conv_param({32}, 400, 3);
-    nn::Linear<float> fc1(nn::LinearOptions(1568, 100).seed(derive_seed(seed, 4)));
-    nn::Linear<float> fc2(nn::LinearOptions(100, 10).seed(derive_seed(seed, 5)));
-    std::vector<Tensor<float>> params = {w1, b1, w2, b2};
-    for (const nn::Linear<float>* fc : {&fc1, &fc2})
-        for (const Tensor<float>& p : fc->parameters()) params.push_back(p);
-    optim::Adam<float> adam(params, optim::AdamOptions(1e-3));
-    const Conv2dGeometry pad2 = Conv2dGeometry().padding(2);
+    using std::make_shared;
+    nn::Sequential<float> net({
+        make_shared<nn::Conv2d<float>>(nn::Conv2dOptions(1, 16, 5).padding(2).seed(derive_seed(seed, 0))),
+        make_shared<nn::ReLU<float>>(),
+        make_shared<nn::MaxPool2d<float>>(nn::MaxPool2dOptions(2)),
+        make_shared<nn::Conv2d<float>>(nn::Conv2dOptions(16, 32, 5).padding(2).seed(derive_seed(seed, 1))),
+        make_shared<nn::ReLU<float>>(),
+        make_shared<nn::MaxPool2d<float>>(nn::MaxPool2dOptions(2)),
+        make_shared<nn::Flatten<float>>(),
+        make_shared<nn::Linear<float>>(nn::LinearOptions(1568, 100).seed(derive_seed(seed, 2))),
+        make_shared<nn::ReLU<float>>(),
+        make_shared<nn::Dropout<float>>(0.25),
+        make_shared<nn::Linear<float>>(nn::LinearOptions(100, 10).seed(derive_seed(seed, 3))),
+    });
+    optim::Adam<float> adam(net.parameters(), optim::AdamOptions(1e-3));
 
-    std::uint64_t step = 0;
     auto train_step = [&](const Batch& batch) {
-        const std::size_t n = batch.inputs.shape()[0];
-        Tensor<float> h = reshape(batch.inputs, {n, 1, 28, 28});
-        h = max_pool2d(relu(conv2d(h, w1, b1, pad2)), 2);
-        h = max_pool2d(relu(conv2d(h, w2, b2, pad2)), 2);
-        h = relu(fc1(reshape(h, {n, 1568})));
-        h = dropout(h, 0.25, true, derive_seed(seed, 1000 + step++));  // a new mask every step
         adam.zero_grad();
-        Tensor<float> loss = cross_entropy(fc2(h), batch.labels);
+        Tensor<float> loss = cross_entropy(net(batch.inputs), batch.labels);
         loss.backward();
         adam.step();
         return double(loss.item());
@@ -164,10 +163,11 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
     const long warmup = warmup_env ? std::atol(warmup_env) : 50;
     loader.start_epoch(0);
     for (long s = 0; s < warmup && loader.next(batch); ++s) train_step(batch);
-    std::vector<double> times, rss;
+    std::vector<double> times, cpu, rss;
     double last_loss = 0;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
         loader.start_epoch(std::uint64_t(epoch));
+        const double cpu0 = cpu_seconds();
         const auto t0 = Clock::now();
         double loss_sum = 0;
         std::size_t steps = 0;
@@ -176,12 +176,14 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
             ++steps;
         }
         times.push_back(seconds_since(t0));
+        cpu.push_back(cpu_seconds() - cpu0);
         last_loss = loss_sum / double(steps);
         rss.push_back(current_rss_mb());
     }
-    print_training("cnn", batch_size, times, last_loss, rss, data);
+    const char* threads = std::getenv("BENCH_THREADS");
+    print_training("cnn", batch_size, times, last_loss, rss, data,
+                   ", \"cpu_s\": " + json_list(cpu) + ", \"threads\": " + (threads ? threads : "null"));
     return 0;
-#endif
 }
 
 // C = op(A) op(B) through tapegrad's own BLAS entry point (matmul's).

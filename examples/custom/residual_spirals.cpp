@@ -11,6 +11,7 @@
 #include <tapegrad/optim/lr_scheduler.hpp>
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/trainer.hpp>
+#include "../parse_flags.hpp"
 #include "residual_net.hpp"
 #include "spirals.hpp"
 
@@ -51,12 +52,7 @@ int main(int argc, char** argv) {
     CLI::App app{"Trains a residual MLP on two spirals; exits 0 if it reaches 98% held-out accuracy."};
     app.add_option("--seed", seed, "seeds the data and the network")->capture_default_str();
     app.add_option("--steps", steps, "full-batch Adam steps")->check(CLI::Range(1, 1000000))->capture_default_str();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e);
-        return code == 0 ? 0 : 2;
-    }
+    if (const auto exit_code = examples::parse_flags(app, argc, argv)) return *exit_code;
 
     try {
         const double turns = 1.5, noise = 0.03;

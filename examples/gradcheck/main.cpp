@@ -21,6 +21,7 @@
 #include <tapegrad/nn/mlp.hpp>
 #include "parameter_check.hpp"
 #include "relu_kink.hpp"
+#include "../parse_flags.hpp"
 #include "../unsigned_flags.hpp"
 
 using namespace tapegrad;
@@ -140,12 +141,7 @@ int main(int argc, char** argv) {
                      ->capture_default_str();
     app.add_flag("--synthetic", s.synthetic, "use seeded synthetic inputs even when MNIST is there");
     examples::add_unsigned(app, "--batch", s.batch, "inputs in the loss's batch")->check(CLI::Range(1, 256))->capture_default_str();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e);
-        return code == 0 ? 0 : 2;
-    }
+    if (const auto exit_code = examples::parse_flags(app, argc, argv)) return *exit_code;
     s.data_given = data->count() > 0;
 
     // Exit status: 0 every gradient passes; 1 some gradient fails (or an

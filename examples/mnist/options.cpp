@@ -118,7 +118,9 @@ void add_flags(CLI::App& app, Options& o, std::string& init_choice) {
         ->capture_default_str();
     examples::add_unsigned(app, "--epochs", o.epochs, "passes over the training set")->check(CLI::PositiveNumber)
         ->capture_default_str();
-    app.add_option("--lr", o.lr, "learning rate of the mean-reduced loss (notebook: 0.007 x batch 200 = 1.4)")
+    app.add_option("--lr", o.lr,
+                   "learning rate of the mean-reduced loss (notebook: 0.007 x batch 200 = 1.4); default 0.001 with "
+                   "Adam, 0.01 for the CNN with SGD")
         ->capture_default_str();
     app.add_option("--momentum", o.momentum, "SGD momentum, 0 = off")->capture_default_str();
     app.add_flag("--nesterov", o.nesterov, "Nesterov momentum (SGD)");

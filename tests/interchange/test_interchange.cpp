@@ -76,7 +76,7 @@ std::map<std::string, std::string> dtypes_and_shapes(const io::npz::Members& mem
 }  // namespace
 
 TEST_CASE("a PyTorch state_dict saved with np.savez loads into the same network and gives PyTorch's logits") {
-    for (const std::string name : {"cnn"}) {
+    for (const std::string name : {"cnn", "bn"}) {
         CAPTURE(name);
         interchange::Net net = interchange::make_net(name, /*seed=*/99);
         const std::string weights = fixtures + "/torch_" + name + ".npz", io_path = fixtures + "/torch_" + name + "_io.npz";
@@ -90,7 +90,7 @@ TEST_CASE("a PyTorch state_dict saved with np.savez loads into the same network 
 }
 
 TEST_CASE("weights tapegrad saved gave these logits in PyTorch, and give them in tapegrad") {
-    for (const std::string name : {"cnn"}) {
+    for (const std::string name : {"cnn", "bn"}) {
         CAPTURE(name);
         interchange::Net net = interchange::make_net(name, /*seed=*/98);
         const std::string weights = fixtures + "/tapegrad_" + name + ".npz",
@@ -103,7 +103,7 @@ TEST_CASE("weights tapegrad saved gave these logits in PyTorch, and give them in
 
 TEST_CASE("tapegrad saves the members PyTorch's state_dict has: names, shapes and dtypes") {
     testing::TempDir dir;
-    for (const std::string name : {"cnn"}) {
+    for (const std::string name : {"cnn", "bn"}) {
         CAPTURE(name);
         interchange::Net net = interchange::make_net(name, /*seed=*/97);
         const std::string saved = dir.file(name + ".npz");

@@ -24,13 +24,14 @@ void write_fixtures(const std::string& dir, const std::string& name, std::uint64
         // Batch norm's affine parameters away from 1 and 0, and its running
         // statistics away from 0 and 1: a few training-mode batches of
         // inputs with mean 0.5 and spread 0.3.
-        for (auto& [param_name, param] : net.model->named_parameters())
-            if (param_name == "1.weight" || param_name == "6.weight" || param_name == "1.bias" || param_name == "6.bias") {
-                const bool weight = param_name.back() == 't';
-                param.data_mut() = Tensor<float>::uniform(param.shape(), weight ? 0.5f : -0.5f, weight ? 1.5f : 0.5f,
-                                                          derive_seed(seed, 100 + param_name[0]))
-                                       .data();
-            }
+        std::uint64_t stream = 100;
+        for (const auto& [param_name, param] : net.model->named_parameters()) {
+            Tensor<float> handle = param;
+            if (param_name == "1.weight" || param_name == "6.weight")
+                handle.data_mut() = Tensor<float>::uniform(param.shape(), 0.5f, 1.5f, derive_seed(seed, stream++)).data();
+            if (param_name == "1.bias" || param_name == "6.bias")
+                handle.data_mut() = Tensor<float>::uniform(param.shape(), -0.5f, 0.5f, derive_seed(seed, stream++)).data();
+        }
         net.model->train();
         NoGradGuard no_grad;
         for (std::uint64_t batch = 0; batch < 5; ++batch)
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
     }
     try {
         write_fixtures(argv[1], "cnn", 11);
+        write_fixtures(argv[1], "bn", 12);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "write_tapegrad_fixtures: %s\n", e.what());
         return 1;
