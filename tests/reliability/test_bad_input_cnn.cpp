@@ -103,3 +103,22 @@ TEST_CASE("conv2d: a padding of 2^62 beside a stride of 2^63 - 1 reads padding, 
     REQUIRE(y.shape() == Shape{1, 1, 1, 1});
     CHECK(y.data()(0, 0, 0, 0) == 0.0f);
 }
+
+TEST_CASE("concat and index_select refuse an output shape whose extents overflow") {
+    // Empty tensors with large extents beside their 0: joined, the extents
+    // beside the 0 overflowed xtensor's signed strides (UBSan), or their sum
+    // wrapped (four 2^62 extents made 0: the backward's narrow then failed).
+    const auto wide = Tensor<float>::zeros({0, std::size_t(1) << 62});
+    std::string message = error_of([&] { concat(TensorList<float>{wide, wide}, 1); });
+    INFO(message);
+    CHECK(message.find("concat") != std::string::npos);
+    CHECK(message.find("too large") != std::string::npos);
+    message = error_of([&] { concat(TensorList<float>{wide, wide, wide, wide}, 1); });
+    CHECK(message.find("too large") != std::string::npos);
+    message = error_of([&] { stack(TensorList<float>{wide, wide}, 0); });
+    CHECK(message.empty());  // (2, 0, 2^62): the extents beside the 0 fit
+    const auto tall = Tensor<float>::zeros({0, 2, std::size_t(1) << 61});
+    message = error_of([&] { index_select(tall, 1, Labels{0, 1, 0, 1}); });
+    CHECK(message.find("index_select") != std::string::npos);
+    CHECK(message.find("too large") != std::string::npos);
+}
