@@ -4,6 +4,8 @@
 // index_select undoes index_add), so every backward is recorded ops and
 // differentiates again.
 #include <algorithm>
+#include <limits>
+#include <string>
 
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/ops/axis.hpp>
@@ -46,8 +48,12 @@ Tensor<T> concat(const TensorList<T>& tensors, int axis) {
         if (s.size() != first.size() || with_extent(s, ax, first[ax]) != first)
             throw Error("concat: tensor " + std::to_string(k) + " of shape " + shape_str(s) +
                         " does not fit tensor 0 of shape " + shape_str(first) + " outside axis " + std::to_string(axis));
+        if (s[ax] > std::numeric_limits<std::size_t>::max() - shape[ax])
+            throw Error("concat: the joined axis " + std::to_string(axis) + " is too large (tensor " +
+                        std::to_string(k) + " of shape " + shape_str(s) + ")");
         shape[ax] += s[ax];
     }
+    checked_element_count("concat", shape, sizeof(T));
     Array<T> out = Array<T>::from_shape(shape);
     const AroundAxis whole(shape, ax);
     std::size_t offset = 0;  // where the next tensor starts along the axis
@@ -121,7 +127,9 @@ Tensor<T> index_select(const Tensor<T>& a, int axis, const Labels& indices) {
     const Shape shape = a.shape();
     const std::size_t ax = normalize_axis("index_select", axis, shape);
     check_indices("index_select", indices, ax, shape);
-    Array<T> out = Array<T>::from_shape(with_extent(shape, ax, indices.size()));
+    const Shape out_shape = with_extent(shape, ax, indices.size());
+    checked_element_count("index_select", out_shape, sizeof(T));
+    Array<T> out = Array<T>::from_shape(out_shape);
     const AroundAxis from(shape, ax);
     const std::size_t n = indices.size();
     for (std::size_t o = 0; o < from.outer; ++o)
