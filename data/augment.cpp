@@ -9,6 +9,7 @@ namespace tapegrad {
 
 Tensor<float> random_shift(const Tensor<float>& images, std::size_t height, std::size_t width,
                            std::size_t max_shift, std::uint64_t seed) {
+    checked_element_count("random_shift", {height, width}, sizeof(float));  // height * width must not wrap
     const Shape shape = images.shape();
     const std::size_t dims = shape.size();
     const bool rows = dims == 2 && shape[1] == height * width;

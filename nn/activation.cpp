@@ -11,6 +11,30 @@ Tensor<T> Tanh<T>::forward(const Tensor<T>& input) { return tanh(input); }
 template <class T>
 Tensor<T> ReLU<T>::forward(const Tensor<T>& input) { return relu(input); }
 
+template <class T>
+Tensor<T> LeakyReLU<T>::forward(const Tensor<T>& input) { return leaky_relu(input, T(options_.negative_slope())); }
+template <class T>
+std::string LeakyReLU<T>::extra_repr() const {
+    return "negative_slope=" + detail::option_value_text(options_.negative_slope());
+}
+
+template <class T>
+Tensor<T> GELU<T>::forward(const Tensor<T>& input) { return gelu(input, options_.approximate()); }
+template <class T>
+std::string GELU<T>::extra_repr() const {
+    return options_.approximate() == GeluApproximate::Tanh ? "approximate='tanh'" : "approximate='none'";
+}
+
+template <class T>
+Tensor<T> Softplus<T>::forward(const Tensor<T>& input) {
+    return softplus(input, T(options_.beta()), T(options_.threshold()));
+}
+template <class T>
+std::string Softplus<T>::extra_repr() const {
+    return "beta=" + detail::option_value_text(options_.beta()) +
+           ", threshold=" + detail::option_value_text(options_.threshold());
+}
+
 bool is_activation_name(const std::string& name) { return name == "sigmoid" || name == "tanh" || name == "relu"; }
 
 template <class T>
@@ -27,6 +51,12 @@ template class Tanh<float>;
 template class Tanh<double>;
 template class ReLU<float>;
 template class ReLU<double>;
+template class LeakyReLU<float>;
+template class LeakyReLU<double>;
+template class GELU<float>;
+template class GELU<double>;
+template class Softplus<float>;
+template class Softplus<double>;
 template Module<float>::Ptr make_activation<float>(const std::string&);
 template Module<double>::Ptr make_activation<double>(const std::string&);
 

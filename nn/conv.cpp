@@ -12,9 +12,12 @@ Conv2d<T>::Conv2d(const Conv2dOptions& options) : options_(options) {
     if (in % groups != 0 || out % groups != 0)
         throw Error("Conv2d: in_channels " + std::to_string(in) + " and out_channels " + std::to_string(out) +
                     " must both divide into " + std::to_string(groups) + " groups");
+    const Size2 k = options_.kernel_size();
+    // Before fan_in multiplies the extents (a product that wraps would give a
+    // weight of fewer values than its shape claims) and before a seed is drawn.
+    checked_element_count("Conv2d", {out, in / groups, k.h, k.w}, sizeof(T));
     if (!options_.seed()) options_.seed(draw_seed());
     const std::uint64_t seed = *options_.seed();
-    const Size2 k = options_.kernel_size();
     // PyTorch's default is Linear's with the kernel's taps as the fan-in: the
     // weight drawn as (out, fan_in), then given its 4-D shape.
     const std::size_t fan_in = in / groups * k.h * k.w;

@@ -1,5 +1,9 @@
 #include <tapegrad/nn/loss.hpp>
 
+#include <cmath>
+
+#include <tapegrad/autograd/options.hpp>
+
 namespace tapegrad::nn {
 
 template <class T>
@@ -17,9 +21,29 @@ Tensor<T> MSELoss<T>::operator()(const Tensor<T>& input, const Tensor<T>& target
     return mse_loss(input, target, reduction_);
 }
 
+template <class T>
+Tensor<T> BCEWithLogitsLoss<T>::operator()(const Tensor<T>& logits, const Tensor<T>& targets) const {
+    return binary_cross_entropy_with_logits(logits, targets, reduction_, pos_weight_);
+}
+
+template <class T>
+HuberLoss<T>::HuberLoss(Reduction reduction, T delta) : reduction_(reduction), delta_(delta) {
+    if (!(std::isfinite(delta) && delta > 0))
+        throw Error("HuberLoss: delta must be finite and > 0, got " + detail::option_value_text(double(delta)));
+}
+
+template <class T>
+Tensor<T> HuberLoss<T>::operator()(const Tensor<T>& input, const Tensor<T>& target) const {
+    return huber_loss(input, target, reduction_, delta_);
+}
+
 template class CrossEntropyLoss<float>;
 template class CrossEntropyLoss<double>;
 template class MSELoss<float>;
 template class MSELoss<double>;
+template class BCEWithLogitsLoss<float>;
+template class BCEWithLogitsLoss<double>;
+template class HuberLoss<float>;
+template class HuberLoss<double>;
 
 }  // namespace tapegrad::nn

@@ -1,7 +1,10 @@
 /// \file
-/// Loss modules: thin, reusable wrappers that fix the reduction, as
-/// torch.nn.CrossEntropyLoss and torch.nn.MSELoss.
+/// Loss modules: thin, reusable wrappers that fix the reduction (and a loss's
+/// settings), as torch.nn.CrossEntropyLoss, MSELoss, BCEWithLogitsLoss and
+/// HuberLoss.
 #pragma once
+
+#include <utility>
 
 #include <tapegrad/autograd/ops.hpp>
 
@@ -45,9 +48,49 @@ private:
     Reduction reduction_;
 };
 
+/// Binary cross-entropy from logits (tapegrad::binary_cross_entropy_with_logits),
+/// stable for any logit, so the network ends without a sigmoid.
+template <class T>
+class BCEWithLogitsLoss {
+public:
+    /// Reduction::Mean averages over every element, Reduction::Sum adds up.
+    /// pos_weight, if given, weighs the positive term (one weight per class
+    /// along the last axis); it must not require a gradient.
+    explicit BCEWithLogitsLoss(Reduction reduction = Reduction::Mean, Tensor<T> pos_weight = Tensor<T>())
+        : reduction_(reduction), pos_weight_(std::move(pos_weight)) {}
+    /// A scalar tensor from logits and targets in [0, 1] of the same shape;
+    /// throws tapegrad::Error, naming the op and the shapes, when the shapes
+    /// differ, pos_weight does not broadcast to them, or Mean meets no elements.
+    Tensor<T> operator()(const Tensor<T>& logits, const Tensor<T>& targets) const;
+
+private:
+    Reduction reduction_;
+    Tensor<T> pos_weight_;
+};
+
+/// The Huber loss (tapegrad::huber_loss): squared error below delta, linear
+/// above, as torch.nn.HuberLoss.
+template <class T>
+class HuberLoss {
+public:
+    /// Reduction::Mean averages over every element, Reduction::Sum adds up.
+    /// delta must be finite and > 0, else tapegrad::Error.
+    explicit HuberLoss(Reduction reduction = Reduction::Mean, T delta = 1);
+    /// A scalar tensor; the shapes must match exactly, else tapegrad::Error.
+    Tensor<T> operator()(const Tensor<T>& input, const Tensor<T>& target) const;
+
+private:
+    Reduction reduction_;
+    T delta_;
+};
+
 extern template class CrossEntropyLoss<float>;
 extern template class CrossEntropyLoss<double>;
 extern template class MSELoss<float>;
 extern template class MSELoss<double>;
+extern template class BCEWithLogitsLoss<float>;
+extern template class BCEWithLogitsLoss<double>;
+extern template class HuberLoss<float>;
+extern template class HuberLoss<double>;
 
 }  // namespace tapegrad::nn

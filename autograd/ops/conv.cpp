@@ -52,11 +52,13 @@ std::string geometry_str(const Conv2dGeometry& g) {
 
 // The output extent along one axis: (in + 2 pad - span) / stride + 1 for a
 // kernel spanning span = dil (k - 1) + 1 input pixels. Throws fail(why) when
-// the span exceeds the padded input, or when either does not fit in size_t.
+// the span exceeds the padded input, or when either or the stride does not
+// fit in an Index (the kernels' signed offsets; PyTorch's geometry is int64).
 template <class Fail>
 std::size_t output_extent(std::size_t in, std::size_t k, std::size_t stride, std::size_t pad, std::size_t dil,
                           const Fail& fail) {
-    constexpr std::size_t most = std::numeric_limits<std::size_t>::max();
+    constexpr std::size_t most = std::numeric_limits<Index>::max();
+    if (in > most || stride > most) throw fail("the input or the stride is too large");
     if (pad > (most - in) / 2 || k - 1 > (most - 1) / dil) throw fail("the padding or the dilated kernel is too large");
     const std::size_t span = dil * (k - 1) + 1, padded = in + 2 * pad;
     if (span > padded)
@@ -105,7 +107,7 @@ void check_grad_shape(const char* op, const Shape& grad, const Shape& expected) 
 // [0, in): [first, last).
 std::pair<std::size_t, std::size_t> inside(Index offset, std::size_t stride, std::size_t in, std::size_t out) {
     const Index s = Index(stride);
-    const Index first = offset >= 0 ? 0 : (-offset + s - 1) / s;
+    const Index first = offset >= 0 ? 0 : (-offset - 1) / s + 1;  // rounded up, without adding s to -offset
     const Index last = Index(in) - 1 - offset < 0 ? 0 : (Index(in) - 1 - offset) / s + 1;
     const std::size_t hi = std::min<std::size_t>(out, std::size_t(std::max<Index>(last, 0)));
     return {std::min<std::size_t>(std::size_t(first), hi), hi};
@@ -286,8 +288,9 @@ std::vector<Span> spans(std::size_t in, std::size_t out, std::size_t k, std::siz
     std::vector<Span> result(out);
     for (std::size_t o = 0; o < out; ++o) {
         const Index start = Index(o * s) - Index(p);
-        Index begin = start;
-        while (begin < 0) begin += Index(dil);
+        // The first tap inside the image, skipping those in the padding at
+        // once (a window of 2^50 pixels may start 2^49 of them early).
+        const Index begin = start >= 0 ? start : start + Index((std::size_t(-start) + dil - 1) / dil * dil);
         const Index end = std::min<Index>(start + Index((k - 1) * dil + 1), Index(in));
         const Index padded_end = std::min<Index>(start + Index(k), Index(in + p));
         const Index count = count_padding ? padded_end - start : std::max<Index>(end - begin, 0);
@@ -392,7 +395,7 @@ Array<T> avg_pool_forward(const T* x, const PoolDims& d) {
         T total = T(0);
         for (std::size_t ih = r.begin; ih < r.end; ++ih)
             for (std::size_t iw = c.begin; iw < c.end; ++iw) total += src[ih * d.W + iw];
-        y[o] = total / T(r.count * c.count);
+        y[o] = total / (T(r.count) * T(c.count));  // as T: the product of 2^32-pixel sides overflows size_t
     });
     return out;
 }
@@ -403,7 +406,7 @@ Array<T> avg_pool_adjoint(const T* g, const PoolDims& d) {
     T* gx = out.data();
     for_each_window(d, [&](std::size_t plane, std::size_t o, const Span& r, const Span& c) {
         T* dst = gx + plane * d.plane();
-        const T share = g[o] / T(r.count * c.count);
+        const T share = g[o] / (T(r.count) * T(c.count));
         for (std::size_t ih = r.begin; ih < r.end; ++ih)
             for (std::size_t iw = c.begin; iw < c.end; ++iw) dst[ih * d.W + iw] += share;
     });

@@ -40,6 +40,25 @@ TEST_CASE("a freed small block is handed out again for the same size class") {
     memory::free_block(other, 200);
 }
 
+TEST_CASE("a freed large block is handed out again for exactly its size") {
+    if (!memory::caches_blocks()) return;  // sanitizer builds free every block
+    const std::size_t megabyte = std::size_t(1) << 20;
+    void* first = memory::allocate_block(megabyte);
+    memory::free_block(first, megabyte);
+    void* other = memory::allocate_block(megabyte + 64);  // another size: not that block
+    CHECK(other != first);
+    void* again = memory::allocate_block(megabyte);
+    CHECK(again == first);
+    memory::free_block(other, megabyte + 64);
+    memory::free_block(again, megabyte);
+    // More than the cache holds (64 MiB) goes back to malloc, and what is
+    // handed out is still whole and writable.
+    std::vector<void*> blocks;
+    for (int i = 0; i < 40; ++i) blocks.push_back(memory::allocate_block(4 * megabyte));
+    for (void* b : blocks) static_cast<char*>(b)[4 * megabyte - 1] = 1;
+    for (void* b : blocks) memory::free_block(b, 4 * megabyte);
+}
+
 TEST_CASE("values are intact across reuse and blocks freed on other threads") {
     // Graphs built on one thread and freed on another: the blocks go to the
     // freeing thread's cache, which is emptied when that thread ends.
