@@ -25,6 +25,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -189,10 +190,20 @@ ThreadState& thread_state() {
     return state;
 }
 
+// Empty tensors (nothing to compute) and extents beyond int, which oneDNN's
+// kernels hold in ints (conv2d accepts a stride of 2^63 - 1), go to im2col.
+bool takes(const OnednnConv& d) {
+    const std::size_t extents[] = {d.N,  d.C,        d.H,        d.W,     d.O,     d.kh,    d.kw,   d.OH,
+                                   d.OW, d.groups,   d.stride_h, d.stride_w, d.pad_h, d.pad_w, d.dil_h, d.dil_w};
+    for (std::size_t e : extents)
+        if (e > std::size_t(std::numeric_limits<int>::max())) return false;
+    return d.N > 0 && d.C > 0 && d.O > 0 && d.H > 0 && d.W > 0;
+}
+
 // The plan for the pass, made on first use; null when oneDNN does not take
 // it. Sets this thread's OpenMP count to the policy's for the run that follows.
 Plan* plan_for(Pass pass, const OnednnConv& d, bool with_bias) {
-    if (d.N == 0 || d.C == 0 || d.O == 0 || d.H == 0 || d.W == 0) return nullptr;
+    if (!takes(d)) return nullptr;
     const int threads = onednn_threads();
     omp_set_num_threads(threads);
     const Key key{std::size_t(pass), std::size_t(with_bias), std::size_t(threads), d.N, d.C, d.H, d.W, d.O, d.kh,

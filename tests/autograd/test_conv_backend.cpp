@@ -144,4 +144,19 @@ TEST_CASE("conv backend: oneDNN takes float convolutions when built in; an empty
     CHECK(conv2d(none, weight, Tensor<float>(), Conv2dGeometry()).shape() == Shape{0, 4, 4, 4});
     const Tensor<float> gw = conv2d_weight_grad(none, random_float({0, 4, 4, 4}, 7), weight.shape(), Conv2dGeometry());
     CHECK(xt::amax(xt::abs(gw.data()))() == 0.0f);
+
+    // Extents past int, which oneDNN's kernels hold in ints, neither: a
+    // stride of 2^40 leaves one output position, computed by im2col.
+    detail::OnednnConv far = d;
+    far.stride_h = far.stride_w = std::size_t(1) << 40, far.OH = far.OW = 1;
+    CHECK_FALSE(detail::onednn_conv_forward(far, x.data(), w.data(), nullptr, y.data()));
+    const Tensor<float> image = random_float({2, 3, 6, 6}, 8);
+    const Tensor<float> strided = conv2d(image, weight, Tensor<float>(), Conv2dGeometry().stride(std::size_t(1) << 40));
+    const Tensor<double> exact =
+        conv2d(Tensor<double>(xt::cast<double>(image.data())), Tensor<double>(xt::cast<double>(weight.data())),
+               Tensor<double>(), Conv2dGeometry().stride(std::size_t(1) << 40));
+    REQUIRE(strided.shape() == Shape{2, 4, 1, 1});
+    // 27 products of N(0, 1) values: float rounding stays far below 1e-4.
+    for (std::size_t i = 0; i < strided.size(); ++i)
+        CHECK(strided.data().flat(i) == doctest::Approx(exact.data().flat(i)).epsilon(1e-4).scale(1));
 }
