@@ -11,6 +11,14 @@
 /// per product: every product runs with the count chosen once, before
 /// training, and results do not depend on what other threads are doing. A
 /// bit-exact repeat or resume needs the same kernel and the same count.
+///
+/// Float convolutions, in a build with oneDNN (meson option `onednn`), run in
+/// oneDNN instead, on GNU OpenMP. Their thread count is blas_threads() when
+/// the environment sets `OMP_WAIT_POLICY` (PASSIVE recommended), and 1
+/// otherwise: OpenMP's default waiting spins, which on a busy machine made
+/// two-thread convolutions 12x slower (bench/README.md), and OpenMP reads
+/// that variable only when it loads, before tapegrad can set it. For a given
+/// count their results are bit-reproducible too.
 #pragma once
 
 namespace tapegrad {

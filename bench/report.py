@@ -158,6 +158,8 @@ def cnn_part(rows, meta):
     if not tg:
         print("\ntapegrad: no figures (its run failed).")
         return
+    if tg.get("conv"):
+        print(f"\ntapegrad's float convolutions: {tg['conv']}.")
     if ref:
         ratio = tg["median_s"] / ref["median_s"]
         low_mem = min(r["peak_rss_mb"] for r in torches)

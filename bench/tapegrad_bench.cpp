@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/conv_onednn.hpp>
 #include <tapegrad/autograd/ops/gemm.hpp>
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/dataset.hpp>
@@ -181,8 +182,10 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
         rss.push_back(current_rss_mb());
     }
     const char* threads = std::getenv("BENCH_THREADS");
+    const std::string conv = detail::onednn_backend().empty() ? "im2col" : detail::onednn_backend();
     print_training("cnn", batch_size, times, last_loss, rss, data,
-                   ", \"cpu_s\": " + json_list(cpu) + ", \"threads\": " + (threads ? threads : "null"));
+                   ", \"cpu_s\": " + json_list(cpu) + ", \"threads\": " + (threads ? threads : "null") +
+                       ", \"conv\": \"" + conv + "\"");
     return 0;
 }
 

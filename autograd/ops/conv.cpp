@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include <xtensor/xbuilder.hpp>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/conv_onednn.hpp>
 #include <tapegrad/autograd/ops/gemm.hpp>
 
 namespace tapegrad {
@@ -191,10 +193,19 @@ const T* columns_of(const T* image, const ConvDims& d) {
     return columns;
 }
 
+// Float convolutions run in oneDNN where it is built in and takes the
+// geometry (conv_onednn.hpp); double, the gradchecks' type, always in im2col.
+detail::OnednnConv onednn_dims(const ConvDims& d) {
+    return {d.N, d.C, d.H, d.W, d.O, d.kh, d.kw, d.OH, d.OW, d.groups,
+            d.stride.h, d.stride.w, d.pad.h, d.pad.w, d.dil.h, d.dil.w};
+}
+
 template <class T>
 Array<T> conv_forward(const T* x, const T* w, const T* bias, const ConvDims& d) {
     const std::size_t L = d.positions(), K = d.taps(), Og = d.group_out();
     Array<T> out = Array<T>::from_shape({d.N, d.O, d.OH, d.OW});
+    if constexpr (std::is_same_v<T, float>)
+        if (detail::onednn_conv_forward(onednn_dims(d), x, w, bias, out.data())) return out;
     for (std::size_t n = 0; n < d.N; ++n) {
         const T* columns = columns_of(x + n * d.image(), d);
         T* y = out.data() + n * d.O * L;
@@ -212,6 +223,8 @@ template <class T>
 Array<T> conv_input_grad(const T* grad, const T* w, const ConvDims& d) {
     const std::size_t L = d.positions(), K = d.taps(), Og = d.group_out();
     Array<T> gx = Array<T>::from_shape({d.N, d.C, d.H, d.W});
+    if constexpr (std::is_same_v<T, float>)
+        if (detail::onednn_conv_input_grad(onednn_dims(d), grad, w, gx.data())) return gx;
     std::fill(gx.data(), gx.data() + gx.size(), T(0));
     const bool direct = d.columns_are_image();
     for (std::size_t n = 0; n < d.N; ++n) {
@@ -231,6 +244,8 @@ template <class T>
 Array<T> conv_weight_grad(const T* x, const T* grad, const ConvDims& d) {
     const std::size_t L = d.positions(), K = d.taps(), Og = d.group_out();
     Array<T> gw = Array<T>::from_shape({d.O, d.group_in(), d.kh, d.kw});
+    if constexpr (std::is_same_v<T, float>)
+        if (detail::onednn_conv_weight_grad(onednn_dims(d), x, grad, gw.data())) return gw;
     std::fill(gw.data(), gw.data() + gw.size(), T(0));
     for (std::size_t n = 0; n < d.N; ++n) {
         const T* columns = columns_of(x + n * d.image(), d);
