@@ -86,6 +86,25 @@ Trainer& Trainer::on_epoch_end(EpochCallback callback) {
     return *this;
 }
 
+Trainer& Trainer::distribute(Communicator& communicator, std::size_t bucket_bytes) {
+    // The step's loss rides along with the gradients (one extra number), so
+    // that every process sees the global batch's loss and stops on a
+    // non-finite one together.
+    reducer_ = std::make_unique<GradientReducer<float>>(communicator, model_.parameters(), 1, bucket_bytes);
+    communicator_ = &communicator;
+    return *this;
+}
+
+void Trainer::broadcast_state(bool parameters) {
+    const auto broadcast = [this](const std::vector<Tensor<float>>& tensors) {
+        for (Tensor<float> t : tensors) communicator_->broadcast(t.data_mut().data(), t.size() * sizeof(float));
+    };
+    if (parameters) broadcast(model_.parameters());
+    broadcast(model_.buffers());
+}
+
+Score Trainer::validate() { return communicator_ ? evaluate(model_, valid_, *communicator_) : evaluate(model_, valid_); }
+
 void Trainer::resume(const std::string& path) {
     // load_checkpoint restores model and optimizer all or nothing, but the
     // checks after it can still fail: then they get their values back, so a
@@ -146,7 +165,8 @@ Outcome Trainer::run() {
     // Training batches run in train(), validation in eval() (evaluate()); the
     // caller gets the model back in the modes it had.
     const TrainingModeGuard modes(model_);
-    if (untrained_valid_loss_ < 0) untrained_valid_loss_ = evaluate(model_, valid_).loss;
+    if (communicator_) broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
+    if (untrained_valid_loss_ < 0) untrained_valid_loss_ = validate().loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
         const nn::StateDict<float> last_good = model_.state_dict();
         try {
@@ -159,7 +179,7 @@ Outcome Trainer::run() {
             if (early_stopping_.enabled() && early_stopping_.has_best()) early_stopping_.restore_best(model_);
             return Outcome::NonFiniteLoss;
         }
-        if (options_.verbose()) print_epoch_line(history_.back(), options_.epochs());
+        if (options_.verbose() && writer()) print_epoch_line(history_.back(), options_.epochs());
         if (on_epoch_end_) on_epoch_end_(history_.back());
         diverged_at_ = divergence(history_.size());
         if (!diverged_at_.empty()) {
@@ -170,7 +190,7 @@ Outcome Trainer::run() {
             if (best_within) early_stopping_.restore_best(model_);
             return Outcome::Diverged;
         }
-        if (!options_.checkpoint().empty()) write_checkpoint();
+        if (!options_.checkpoint().empty() && writer()) write_checkpoint();
     }
     if (early_stopping_.enabled() && early_stopping_.has_best()) early_stopping_.restore_best(model_);
     return early_stopping_.should_stop() ? Outcome::EarlyStopped : Outcome::AllEpochs;
@@ -200,10 +220,12 @@ const std::string& Trainer::data_identity() const {
 }
 
 EpochRecord Trainer::train_epoch(std::size_t epoch) {
-    BatchLoader loader(train_, LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed()));
+    LoaderOptions loader_options = LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed());
+    if (communicator_) loader_options.shard(communicator_->rank(), communicator_->size());
+    BatchLoader loader(train_, loader_options);
     loader.start_epoch(epoch - 1);
     std::optional<EpochProgress> progress;
-    if (options_.verbose()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());
+    if (options_.verbose() && writer()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());
     Batch batch;
     double loss_sum = 0;
     std::size_t correct = 0, seen = 0, batch_number = 0;
@@ -212,29 +234,66 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     const auto start = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
         ++batch_number;
-        const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
-        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
-        const Tensor<float> logits = model_(inputs);
-        Tensor<float> loss = loss_ ? loss_(logits, batch.labels) : cross_entropy(logits, batch.labels);
-        const double value = loss.item();
-        if (!std::isfinite(value))
-            throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
-        loss.backward();
-        optimizer_.step();
-        optimizer_.zero_grad();
-        loss_sum += value * double(batch.labels.size());
-        correct += count_correct(logits.data(), batch.labels);
-        seen += batch.labels.size();
+        // The rows of the whole batch, over all processes.
+        const std::size_t global_rows = std::min(options_.batch_size(), train_.size() - seen);
+        loss_sum += train_step(batch, epoch, batch_number, global_rows, correct) * double(global_rows);
+        seen += global_rows;
         if (progress) progress->batch_done(batch_number, loss_sum / double(seen));
     }
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     if (progress) progress->finish();
+    // Each process counted the answers of its own rows.
+    double correct_sum = double(correct);
+    if (communicator_) communicator_->allreduce_sum(&correct_sum, 1);
 
-    const Score valid = evaluate(model_, valid_);
+    const Score valid = validate();
     if (!std::isfinite(valid.loss)) throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", validation"};
     early_stopping_.observe(epoch, valid.loss, model_);
-    return {double(epoch), loss_sum / double(seen), double(correct) / double(seen), valid.loss, valid.accuracy,
+    return {double(epoch), loss_sum / double(seen), correct_sum / double(seen), valid.loss, valid.accuracy,
             elapsed.count()};
+}
+
+double Trainer::train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
+                           std::size_t& correct) {
+    const std::size_t rows = batch.labels.size();
+    const auto non_finite = [&] {
+        return NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
+    };
+    std::uint64_t seed = batch_seed(options_.seed(), epoch, batch_number);
+    // Each process draws its own masks for its own rows.
+    if (communicator_ && communicator_->size() > 1) seed = derive_seed(seed, communicator_->rank());
+    const SeedScope draws(seed);
+    if (communicator_) broadcast_state(/*parameters=*/false);
+    Tensor<float> loss;
+    double value = 0;
+    if (rows > 0) {  // a process's share of a short last batch may be empty
+        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
+        const Tensor<float> logits = model_(inputs);
+        loss = loss_ ? loss_(logits, batch.labels) : cross_entropy(logits, batch.labels);
+        value = loss.item();
+        correct += count_correct(logits.data(), batch.labels);
+    }
+    if (!communicator_) {
+        if (!std::isfinite(value)) throw non_finite();
+        loss.backward();
+    } else {
+        // Weighted by its share, the processes' losses add up to the global
+        // batch's mean, and so do their gradients.
+        const double share = double(rows) / double(global_rows);
+        reducer_->begin_step({value * share});
+        if (rows > 0) {
+            const auto hook = reducer_->hook();
+            mul(loss, Tensor<float>::scalar(float(share))).backward();
+        }
+        value = reducer_->finish()[0];  // the same on every process: all stop together
+        if (!std::isfinite(value)) {
+            optimizer_.zero_grad();
+            throw non_finite();
+        }
+    }
+    optimizer_.step();
+    optimizer_.zero_grad();
+    return value;
 }
 
 void Trainer::write_checkpoint() const {

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -27,9 +28,13 @@
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/optim/optimizer.hpp>
+#include <tapegrad/train/communicator.hpp>
 #include <tapegrad/train/early_stopping.hpp>
+#include <tapegrad/train/evaluate.hpp>
+#include <tapegrad/train/gradient_reducer.hpp>
 #include <tapegrad/train/history.hpp>
 
 /// Training loops and what they need around them: the Trainer and its
@@ -134,6 +139,28 @@ public:
     /// it off. Returns the trainer.
     Trainer& on_epoch_end(EpochCallback callback);
 
+    /// Makes this trainer one process of a data-parallel job over
+    /// `communicator` (which must outlive it; dist/mpi.hpp has one over MPI),
+    /// from now on. Every process builds the same trainer (same data, model,
+    /// options, hooks) and calls the same functions. Then run() first gives
+    /// every process rank 0's parameters and buffers; each process trains on
+    /// its contiguous share of every global batch of options.batch_size
+    /// samples (LoaderOptions::shard), weighting its loss by its share, and
+    /// the gradients are summed over the processes in buckets of
+    /// `bucket_bytes` started while backward runs (GradientReducer), so every
+    /// step is the one-process step on the global batch, up to rounding, and
+    /// every process keeps the same weights. The buffers (batch norm's
+    /// statistics) are rank 0's before every batch, as in PyTorch's DDP.
+    /// Validation is shared out and summed (evaluate()), early stopping and
+    /// divergence see the same numbers everywhere, and only rank 0 prints and
+    /// writes the checkpoint. resume() reads the checkpoint on every process
+    /// (it holds nothing of one process), so a run resumes on any number of
+    /// processes. A transform or a dropout mask sees only the process's rows:
+    /// they draw other (as random) numbers than one process would.
+    /// Returns the trainer.
+    Trainer& distribute(Communicator& communicator,
+                        std::size_t bucket_bytes = GradientReducer<float>::default_bucket_bytes);
+
     /// Loads a checkpoint written by a trainer with the same fingerprint, the
     /// same training and validation data (compared by size and CRC-32) and the
     /// optimizer's current lr (the trainer never changes the lr: a caller that
@@ -171,6 +198,14 @@ public:
 
 private:
     EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
+    // One training batch: forward, backward (and the sum over the processes),
+    // the step; returns the loss of the whole (global) batch and adds this
+    // process's correct answers to `correct`.
+    double train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
+                      std::size_t& correct);
+    Score validate();
+    void broadcast_state(bool parameters);  // rank 0's buffers (and parameters) to every process
+    bool writer() const { return !communicator_ || communicator_->writer(); }
     void write_checkpoint() const;
     std::string divergence(std::size_t epoch) const;  // "" when training has not diverged
     const std::string& data_identity() const;
@@ -188,6 +223,8 @@ private:
     std::string non_finite_at_, diverged_at_;
     double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
     mutable std::string data_identity_;  // computed on first use
+    Communicator* communicator_ = nullptr;  // set by distribute()
+    std::unique_ptr<GradientReducer<float>> reducer_;
 };
 
 }  // namespace tapegrad::train
