@@ -4,6 +4,7 @@
 //
 //   tapegrad_bench train DATA_DIR BATCH EPOCHS   one warm-up epoch, then EPOCHS timed
 //   tapegrad_bench cnn DATA_DIR BATCH EPOCHS     the CNN of issue #12: WARMUP steps (env, default 50), then EPOCHS timed
+//   tapegrad_bench machine                       the BLAS kernel tapegrad uses and its thread count
 //   tapegrad_bench gemm REPS                     sgemm GFLOP/s, batch-200 shapes and 2048^3
 //   tapegrad_bench tape LENGTH REPS              per-op cost of the tape on tiny tensors
 #include <sys/resource.h>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/ops/conv_onednn.hpp>
 #include <tapegrad/autograd/ops/gemm.hpp>
@@ -212,8 +214,15 @@ double sgemm_gflops(std::size_t m, std::size_t n, std::size_t k, bool ta, bool t
     return median(rates);
 }
 
+// Which OpenBLAS kernel runs tapegrad's products (and whether tapegrad chose
+// it), on how many threads.
+int machine() {
+    std::printf("{\"kind\": \"blas\", \"impl\": \"tapegrad\", \"kernel\": \"%s\", \"threads\": %d}\n",
+                detail::blas_kernel().c_str(), blas_threads());
+    return 0;
+}
+
 int gemm(int reps) {
-    std::printf("{\"kind\": \"blas\", \"impl\": \"tapegrad\", \"kernel\": \"%s\"}\n", detail::blas_kernel().c_str());
     struct Shape3 {
         const char* what;
         std::size_t m, n, k;
@@ -279,6 +288,7 @@ int main(int argc, char** argv) {
     try {
         if (cmd == "train" && argc == 5) return train(argv[2], std::stoul(argv[3]), std::stoi(argv[4]));
         if (cmd == "cnn" && argc == 5) return cnn(argv[2], std::stoul(argv[3]), std::stoi(argv[4]));
+        if (cmd == "machine" && argc == 2) return machine();
         if (cmd == "gemm" && argc == 3) return gemm(std::stoi(argv[2]));
         if (cmd == "tape" && argc == 4) return tape(std::stoi(argv[2]), std::stoi(argv[3]));
     } catch (const std::exception& e) {
@@ -286,6 +296,6 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::fprintf(stderr,
-                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS | gemm REPS | tape LENGTH REPS\n");
+                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS | machine | gemm REPS | tape LENGTH REPS\n");
     return 2;
 }
