@@ -10,6 +10,7 @@
 # epoch time is the training pass alone, from the metrics CSV rank 0 writes.
 # Needs a build with MPI (meson option mpi; Open MPI's mpirun) and the
 # Fashion-MNIST IDX files (DATA). Results: $BUILD/mpi-scaling.jsonl.
+# shellcheck disable=SC2086 # $MPIRUN: a command, split into words on purpose
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-bench}

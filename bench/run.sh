@@ -18,6 +18,7 @@
 # For testing the bench itself only: BENCH_FAKE_CPU_FLAGS and
 # BENCH_FAKE_CPU_VENDOR (see machine.py) and BENCH_FAKE_OPENBLAS_KERNEL (what
 # PyTorch's OpenBLAS is taken to have picked) change which kernel is forced.
+# shellcheck disable=SC2086 # $TAPEGRAD, $AS_INSTALLED: env commands, split into words on purpose
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-bench}
@@ -91,7 +92,7 @@ config_env() {
 run_torch() {  # run_torch LABEL PART BATCH ARGS...: torch_bench.py in configuration LABEL
     label=$1 part=$2 batch=$3
     shift 3
-    # shellcheck disable=SC2046 # the variables are words without spaces
+    # shellcheck disable=SC2046 # config_env's assignments are words without spaces
     run "$label" "$part" "$batch" $AS_INSTALLED BENCH_LABEL="$label" $(config_env "$label") \
         "$PY" bench/torch_bench.py "$@"
 }
@@ -111,7 +112,7 @@ if [ -n "$KERNEL" ]; then
     probe "torch-$KERNEL"
     probe "torch-threads-$KERNEL"
 fi
-"$PY" bench/machine.py meta "$OUT" >>"$OUT"
+"$PY" bench/machine.py meta "$OUT" >"$TMP/meta" && cat "$TMP/meta" >>"$OUT"
 
 has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 if has gemm; then run tapegrad gemm - $TAPEGRAD "$BIN" gemm 5 || true; fi
