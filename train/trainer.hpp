@@ -37,6 +37,10 @@
 #include <tapegrad/train/gradient_reducer.hpp>
 #include <tapegrad/train/history.hpp>
 
+namespace tapegrad::detail {
+class WorkerPool;  // train/worker_pool.hpp
+}
+
 /// Training loops and what they need around them: the Trainer and its
 /// options, evaluation, early stopping, checkpoints that resume bit for bit,
 /// the metrics history with its CSV and SVG plot, and progress output.
@@ -88,6 +92,33 @@ public:
     /// finite and >= 1 (default 10).
     TAPEGRAD_OPTION(double, divergence_factor, value == 0 || (std::isfinite(value) && value >= 1),
                     "0 (off) or finite and >= 1") = 10;
+    /// How many threads share each training batch, at least 1 (default 1).
+    ///
+    /// 1: the batch runs whole on the calling thread, its matrix products on
+    /// the BLAS's threads (set_blas_threads(), autograd/blas.hpp).
+    ///
+    /// n > 1: the batch is cut into n contiguous row ranges ("shards", the
+    /// first rows / n rounded down, and so on; fewer when the batch has fewer
+    /// rows), each run forward and backward on a thread of its own (n - 1 made
+    /// once per run()), its products on one BLAS thread: run() sets
+    /// set_blas_threads(1) while it trains and restores the count for
+    /// validation. Each shard's loss is weighted by its share of the rows, so
+    /// the shards' gradients add up to the batch mean's; they are added in
+    /// shard order (0 + 1 + ...) into the parameters' grad(), then the
+    /// optimizer steps once. Shard s of batch b in epoch k runs in a SeedScope
+    /// seeded by (seed, k, b, its first row), so its dropout masks repeat on
+    /// resume. Batch norm, as PyTorch's DistributedDataParallel without
+    /// SyncBatchNorm: each shard normalises with its own statistics, and only
+    /// shard 0 updates the running statistics, from its rows
+    /// (nn::FrozenRunningStatsGuard on the others). The model's forward runs
+    /// on several threads at once, so a module of the caller's must not change
+    /// its own state in a training forward.
+    ///
+    /// Results are bit-reproducible for a given count (and BLAS kernel), and
+    /// resume bit for bit; different counts give slightly different bits
+    /// (other sums, other dropout masks), like other BLAS thread counts.
+    /// The loss (the default or loss()) must be a mean over the rows.
+    TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = 1;
 };
 
 /// Why Trainer::run() returned.
@@ -197,12 +228,30 @@ public:
     const std::string& diverged_at() const { return diverged_at_; }
 
 private:
+    // What the forward passes of a batch (or of part of it) give besides gradients.
+    struct BatchTotals {
+        double loss_sum = 0;      // the loss times the rows, summed
+        std::size_t correct = 0;  // rows whose largest logit is the label
+    };
+
     EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
-    // One training batch: forward, backward (and the sum over the processes),
-    // the step; returns the loss of the whole (global) batch and adds this
-    // process's correct answers to `correct`.
-    double train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
-                      std::size_t& correct);
+    // Adds to the optimizer's parameters' grad() the gradient of the loss of
+    // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
+    // weighted by (end - begin) / batch_rows, where `inputs` and `labels` hold
+    // this process's rows of the batch, batch_rows the rows of the whole
+    // batch (over all processes, see distribute(); else labels.size()), and
+    // first_row is the place of inputs' row 0 in the whole batch: the gradient
+    // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
+    // of it that add up to it otherwise. Splits the rows across
+    // options().shards() threads. Throws NonFiniteLoss.
+    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
+                                  std::size_t end, std::size_t epoch, std::size_t batch, std::size_t batch_rows,
+                                  std::size_t first_row);
+    // The same for this process's share of a batch of `batch_rows` rows
+    // shared by the processes (distribute()), then summed over them: every
+    // process gets the whole batch's totals and gradient.
+    BatchTotals distributed_gradients(const Batch& batch, std::size_t epoch, std::size_t batch_number,
+                                      std::size_t batch_rows);
     Score validate();
     void broadcast_state(bool parameters);  // rank 0's buffers (and parameters) to every process
     bool writer() const { return !communicator_ || communicator_->writer(); }
@@ -223,6 +272,7 @@ private:
     std::string non_finite_at_, diverged_at_;
     double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
     mutable std::string data_identity_;  // computed on first use
+    std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
     Communicator* communicator_ = nullptr;  // set by distribute()
     std::unique_ptr<GradientReducer<float>> reducer_;
 };

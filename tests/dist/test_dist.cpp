@@ -41,7 +41,7 @@ void train_double(nn::Module<double>& model, const Dataset& data, std::size_t ba
         options.shard(comm->rank(), comm->size());
         // As the Trainer does: every process starts from rank 0's weights.
         for (Tensor<double> p : model.parameters()) comm->broadcast(p.data_mut().data(), p.size() * sizeof(double));
-        reducer = std::make_unique<train::GradientReducer<double>>(*comm, model.parameters(), 0, bucket_bytes);
+        reducer = std::make_unique<train::GradientReducer<double>>(*comm, model.parameters(), bucket_bytes);
         if (buckets) *buckets = reducer->bucket_count();
     }
     BatchLoader loader(data, options);
