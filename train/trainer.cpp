@@ -396,7 +396,6 @@ Trainer::BatchTotals Trainer::distributed_gradients(const Batch& batch, std::siz
     // N processes of one thread drop out as one process of N threads.
     const std::uint64_t seed = batch_seed(options_.seed(), epoch, batch_number);
     const SeedScope draws(size > 1 ? shard_seed(seed, first_row) : seed);
-    broadcast_state(/*parameters=*/false);  // batch norm's statistics: rank 0's, as in PyTorch's DDP
     reducer_->begin_step();
     BatchTotals totals;
     if (rows > 0) {  // a process's share of a short last batch may be empty
@@ -411,6 +410,10 @@ Trainer::BatchTotals Trainer::distributed_gradients(const Batch& batch, std::siz
         }
     }
     const std::vector<double> sums = reducer_->finish({totals.loss_sum, double(totals.correct)});
+    // Buffers (batch norm's running statistics) are rank 0's, which its rows
+    // updated (the first of the batch: the others' stay frozen), as PyTorch's
+    // DDP broadcasts them; for validation too.
+    broadcast_state(/*parameters=*/false);
     if (!std::isfinite(sums[0])) {
         optimizer_.zero_grad();
         throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};

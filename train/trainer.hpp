@@ -180,15 +180,20 @@ public:
     /// the gradients are summed over the processes in buckets of
     /// `bucket_bytes` started while backward runs (GradientReducer), so every
     /// step is the one-process step on the global batch, up to rounding, and
-    /// every process keeps the same weights. The buffers (batch norm's
-    /// statistics) are rank 0's before every batch, as in PyTorch's DDP.
+    /// every process keeps the same weights. Rank 0's rows come first in every
+    /// batch, and its buffers (batch norm's running statistics, updated by
+    /// those rows alone, as with shards()) are given to every process after
+    /// every batch, as PyTorch's DDP does. So N processes of one thread train
+    /// as one process with shards(N), dropout masks included (tested).
     /// Validation is shared out and summed (evaluate()), early stopping and
     /// divergence see the same numbers everywhere, and only rank 0 prints and
     /// writes the checkpoint. resume() reads the checkpoint on every process
     /// (it holds nothing of one process), so a run resumes on any number of
-    /// processes. A transform or a dropout mask sees only the process's rows:
-    /// they draw other (as random) numbers than one process would.
-    /// Returns the trainer.
+    /// processes. A transform (transform_batches) gets the process's rows
+    /// only, so a random one draws other (as random) numbers than one process
+    /// would. With shards(n), each process splits its rows across n threads.
+    /// The hooks, the loss and the model must not call the communicator
+    /// themselves. Returns the trainer.
     Trainer& distribute(Communicator& communicator,
                         std::size_t bucket_bytes = GradientReducer<float>::default_bucket_bytes);
 
