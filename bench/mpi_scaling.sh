@@ -1,7 +1,8 @@
 #!/bin/sh
 # Issue #14 on one machine: the mnist example's training epoch as 2 MPI
 # processes of 1 thread each against 1 process of 2 threads (and 1 process
-# of 1 thread, the unit of both), for the MLP and the CNN, interleaved.
+# of 1 thread, the unit of both; and 1 process of 2 shards where the example
+# has --shards), for the MLP and the CNN, interleaved.
 #
 #   bench/mpi_scaling.sh                         # build dir build-bench, both models
 #   MODELS=mlp ROUNDS=5 bench/mpi_scaling.sh
@@ -29,6 +30,7 @@ if ! ldd "$BIN" | grep -q libmpi; then
 fi
 MPIRUN="mpirun --bind-to none"  # let the OS place the processes, as it does the single process's threads
 [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
+SHARDS=$("$BIN" --help | grep -e --shards || true)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -65,6 +67,11 @@ while [ "$round" -le "$ROUNDS" ]; do
         measure "$m" 1x1 env OPENBLAS_NUM_THREADS=1 "$BIN"
         measure "$m" 1x2 env OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE "$BIN"
         measure "$m" 2x1 $MPIRUN -np 2 -x OPENBLAS_NUM_THREADS=1 "$BIN"
+        # Issue #13's per-core shards, where the example offers them: one
+        # process, each batch split across 2 threads of single-threaded products.
+        if [ -n "$SHARDS" ]; then
+            measure "$m" "1x2 shards" env OPENBLAS_NUM_THREADS=1 "$BIN" --shards 2
+        fi
     done
     round=$((round + 1))
 done
