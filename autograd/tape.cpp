@@ -8,6 +8,7 @@
 #include <string>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/same_shape.hpp>
 
 namespace tapegrad {
 
@@ -50,10 +51,14 @@ EnableGradGuard::~EnableGradGuard() { grad_mode = previous_; }
 
 template <class T>
 Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward) {
-    if (anomaly_mode && !all_finite(value))
+    return record<T>(name, Tensor<T>(std::move(value)), std::move(inputs), std::move(backward));
+}
+
+template <class T>
+Tensor<T> record(const char* name, Tensor<T> out, TensorList<T> inputs, BackwardFn<T> backward) {
+    if (anomaly_mode && !all_finite(out.data()))
         throw Error(std::string("anomaly: '") + name + "' produced NaN or Inf in its output of shape " +
-                    shape_str(Shape(value.shape().begin(), value.shape().end())));
-    Tensor<T> out(std::move(value));
+                    shape_str(out.shape()));
     if (!grad_mode) return out;
     bool needed = false;
     for (const auto& in : inputs) needed = needed || in.requires_grad();
@@ -190,10 +195,12 @@ void accumulate(Tensor<T>& total, Tensor<T> g, bool create_graph) {
     } else if (create_graph) {
         EnableGradGuard recording;  // the sum is part of the recorded backward pass
         total = add(total, g);
-    } else if (exclusively_owned(total)) {
-        total.data_mut() += g.data();
+    } else if (exclusively_owned(total) && total.data().shape() == g.data().shape()) {
+        // In place, by xtensor's loop for equal shapes: `+=` would evaluate
+        // into a temporary array first, in case the operands overlap.
+        xt::assign_data(total.data_mut(), total.data() + g.data(), /*trivial_broadcast=*/true);
     } else {
-        total = Tensor<T>(Array<T>(total.data() + g.data()));
+        total = detail::evaluate<T>(total.data() + g.data(), total.data(), g.data());
     }
 }
 
@@ -453,6 +460,8 @@ TensorList<T> grad(const TensorList<T>& outputs, const TensorList<T>& inputs, co
 
 template Tensor<float> record(const char*, Array<float>, TensorList<float>, BackwardFn<float>);
 template Tensor<double> record(const char*, Array<double>, TensorList<double>, BackwardFn<double>);
+template Tensor<float> record(const char*, Tensor<float>, TensorList<float>, BackwardFn<float>);
+template Tensor<double> record(const char*, Tensor<double>, TensorList<double>, BackwardFn<double>);
 template void run_backward(const Tensor<float>&, const Tensor<float>&, bool, bool);
 template void run_backward(const Tensor<double>&, const Tensor<double>&, bool, bool);
 template TensorList<float> grad(const TensorList<float>&, const TensorList<float>&, const TensorList<float>&, bool, bool,
