@@ -8,13 +8,17 @@
 
 #include <zlib.h>
 
+#include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/random.hpp>
+#include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/data/loader.hpp>
+#include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/progress.hpp>
+#include <tapegrad/train/worker_pool.hpp>
 
 namespace tapegrad::train {
 
@@ -32,6 +36,39 @@ constexpr std::uint64_t batch_draws_stream = 0x6472'6f70'6f75'7473ULL;  // "drop
 std::uint64_t batch_seed(std::uint64_t seed, std::size_t epoch, std::size_t batch) {
     return derive_seed(derive_seed(derive_seed(seed, batch_draws_stream), epoch), batch);
 }
+
+// The seed of the SeedScope of the shard of that batch that starts at row
+// `first`, when the batch is split (TrainerOptions::shards): named by its
+// first row, so that a split of the same rows by other means (ranks) draws
+// the same masks.
+std::uint64_t shard_seed(std::uint64_t batch_seed, std::size_t first) { return derive_seed(batch_seed, first); }
+
+// Rows [first, last) of a batch's inputs, a copy.
+Tensor<float> rows_of(const Tensor<float>& inputs, std::size_t first, std::size_t last) {
+    Shape shape = inputs.shape();
+    const std::size_t row_size = shape[0] ? inputs.size() / shape[0] : 0;
+    shape[0] = last - first;
+    Array<float> rows = Array<float>::from_shape(shape);
+    std::copy_n(inputs.data().data() + first * row_size, (last - first) * row_size, rows.data());
+    return Tensor<float>(std::move(rows));
+}
+
+// Sets BLAS products to one thread while it lives (the shards' own threads
+// share the cores), then restores the count found.
+class OneBlasThread {
+public:
+    OneBlasThread() : previous_(blas_threads()) {
+        if (previous_ > 1) set_blas_threads(1);
+    }
+    ~OneBlasThread() {
+        if (previous_ > 1) set_blas_threads(previous_);
+    }
+    OneBlasThread(const OneBlasThread&) = delete;
+    OneBlasThread& operator=(const OneBlasThread&) = delete;
+
+private:
+    int previous_;
+};
 
 // What identifies a data set for resuming: its shape and the CRC-32 of its
 // inputs and labels (cheap next to an epoch; not a defence against forgery,
@@ -85,6 +122,25 @@ Trainer& Trainer::on_epoch_end(EpochCallback callback) {
     on_epoch_end_ = std::move(callback);
     return *this;
 }
+
+Trainer& Trainer::distribute(Communicator& communicator, std::size_t bucket_bytes) {
+    // The step's loss rides along with the gradients (one extra number), so
+    // that every process sees the global batch's loss and stops on a
+    // non-finite one together.
+    reducer_ = std::make_unique<GradientReducer<float>>(communicator, model_.parameters(), 1, bucket_bytes);
+    communicator_ = &communicator;
+    return *this;
+}
+
+void Trainer::broadcast_state(bool parameters) {
+    const auto broadcast = [this](const std::vector<Tensor<float>>& tensors) {
+        for (Tensor<float> t : tensors) communicator_->broadcast(t.data_mut().data(), t.size() * sizeof(float));
+    };
+    if (parameters) broadcast(model_.parameters());
+    broadcast(model_.buffers());
+}
+
+Score Trainer::validate() { return communicator_ ? evaluate(model_, valid_, *communicator_) : evaluate(model_, valid_); }
 
 void Trainer::resume(const std::string& path) {
     // load_checkpoint restores model and optimizer all or nothing, but the
@@ -146,7 +202,14 @@ Outcome Trainer::run() {
     // Training batches run in train(), validation in eval() (evaluate()); the
     // caller gets the model back in the modes it had.
     const TrainingModeGuard modes(model_);
-    if (untrained_valid_loss_ < 0) untrained_valid_loss_ = evaluate(model_, valid_).loss;
+    // The shards' threads, made once for the whole run.
+    struct Workers {
+        std::shared_ptr<tapegrad::detail::WorkerPool>& pool;
+        ~Workers() { pool.reset(); }
+    } workers{workers_};
+    if (options_.shards() > 1) workers_ = std::make_shared<tapegrad::detail::WorkerPool>(options_.shards());
+    if (communicator_) broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
+    if (untrained_valid_loss_ < 0) untrained_valid_loss_ = validate().loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
         const nn::StateDict<float> last_good = model_.state_dict();
         try {
@@ -159,7 +222,7 @@ Outcome Trainer::run() {
             if (early_stopping_.enabled() && early_stopping_.has_best()) early_stopping_.restore_best(model_);
             return Outcome::NonFiniteLoss;
         }
-        if (options_.verbose()) print_epoch_line(history_.back(), options_.epochs());
+        if (options_.verbose() && writer()) print_epoch_line(history_.back(), options_.epochs());
         if (on_epoch_end_) on_epoch_end_(history_.back());
         diverged_at_ = divergence(history_.size());
         if (!diverged_at_.empty()) {
@@ -170,7 +233,7 @@ Outcome Trainer::run() {
             if (best_within) early_stopping_.restore_best(model_);
             return Outcome::Diverged;
         }
-        if (!options_.checkpoint().empty()) write_checkpoint();
+        if (!options_.checkpoint().empty() && writer()) write_checkpoint();
     }
     if (early_stopping_.enabled() && early_stopping_.has_best()) early_stopping_.restore_best(model_);
     return early_stopping_.should_stop() ? Outcome::EarlyStopped : Outcome::AllEpochs;
@@ -200,41 +263,146 @@ const std::string& Trainer::data_identity() const {
 }
 
 EpochRecord Trainer::train_epoch(std::size_t epoch) {
-    BatchLoader loader(train_, LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed()));
+    LoaderOptions loader_options = LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed());
+    if (communicator_) loader_options.shard(communicator_->rank(), communicator_->size());
+    BatchLoader loader(train_, loader_options);
     loader.start_epoch(epoch - 1);
     std::optional<EpochProgress> progress;
-    if (options_.verbose()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());
+    if (options_.verbose() && writer()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());
     Batch batch;
     double loss_sum = 0;
     std::size_t correct = 0, seen = 0, batch_number = 0;
 
     model_.train();
     const auto start = std::chrono::steady_clock::now();
-    while (loader.next(batch)) {
-        ++batch_number;
-        const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
-        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
-        const Tensor<float> logits = model_(inputs);
-        Tensor<float> loss = loss_ ? loss_(logits, batch.labels) : cross_entropy(logits, batch.labels);
-        const double value = loss.item();
-        if (!std::isfinite(value))
-            throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
-        loss.backward();
-        optimizer_.step();
-        optimizer_.zero_grad();
-        loss_sum += value * double(batch.labels.size());
-        correct += count_correct(logits.data(), batch.labels);
-        seen += batch.labels.size();
-        if (progress) progress->batch_done(batch_number, loss_sum / double(seen));
+    {
+        std::optional<OneBlasThread> one_blas_thread;
+        if (workers_) one_blas_thread.emplace();
+        while (loader.next(batch)) {
+            ++batch_number;
+            // The rows of the whole batch, over all processes.
+            const std::size_t global_rows = std::min(options_.batch_size(), train_.size() - seen);
+            loss_sum += train_step(batch, epoch, batch_number, global_rows, correct) * double(global_rows);
+            seen += global_rows;
+            if (progress) progress->batch_done(batch_number, loss_sum / double(seen));
+        }
     }
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     if (progress) progress->finish();
+    // Each process counted the answers of its own rows.
+    double correct_sum = double(correct);
+    if (communicator_) communicator_->allreduce_sum(&correct_sum, 1);
 
-    const Score valid = evaluate(model_, valid_);
+    const Score valid = validate();
     if (!std::isfinite(valid.loss)) throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", validation"};
     early_stopping_.observe(epoch, valid.loss, model_);
-    return {double(epoch), loss_sum / double(seen), double(correct) / double(seen), valid.loss, valid.accuracy,
+    return {double(epoch), loss_sum / double(seen), correct_sum / double(seen), valid.loss, valid.accuracy,
             elapsed.count()};
+}
+
+double Trainer::train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
+                           std::size_t& correct) {
+    const std::size_t rows = batch.labels.size();
+    std::uint64_t seed = batch_seed(options_.seed(), epoch, batch_number);
+    // Each process draws its own masks for its own rows.
+    if (communicator_ && communicator_->size() > 1) seed = derive_seed(seed, communicator_->rank());
+    const SeedScope draws(seed);
+    if (communicator_) broadcast_state(/*parameters=*/false);
+    // Weighted by its share, the processes' losses add up to the global
+    // batch's mean, and so do their gradients.
+    const double share = double(rows) / double(global_rows);
+    BatchTotals totals;
+    if (rows > 0) {  // a process's share of a short last batch may be empty
+        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
+        totals = compute_gradients(inputs, batch.labels, seed, share);
+    } else if (reducer_) {
+        reducer_->begin_step({0.0});  // nothing to add, but the sums need this process
+    }
+    correct += totals.correct;
+    // This process's rows' mean loss times their share; with a communicator
+    // the sum over the processes, the same on every one: all stop together.
+    double value = rows > 0 ? totals.loss_sum / double(rows) * share : 0;
+    if (communicator_) value = reducer_->finish()[0];
+    if (!std::isfinite(value)) {
+        optimizer_.zero_grad();
+        throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
+    }
+    optimizer_.step();
+    optimizer_.zero_grad();
+    return value;
+}
+
+Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::uint64_t seed,
+                                                double weight) {
+    const std::size_t rows = labels.size();
+    const std::size_t shards = std::min({options_.shards(), rows, workers_ ? workers_->size() : 1});
+    if (shards == 1) {
+        // All rows on this thread, in the caller's SeedScope: gradients
+        // straight into grad(), handed to the reducer as backward finishes them.
+        const Tensor<float> logits = model_(inputs);
+        Tensor<float> loss = loss_ ? loss_(logits, labels) : cross_entropy(logits, labels);
+        const double value = loss.item();
+        const BatchTotals totals{value * double(rows), count_correct(logits.data(), labels)};
+        if (!reducer_) {
+            if (std::isfinite(value)) loss.backward();
+            return totals;
+        }
+        reducer_->begin_step({value * weight});
+        const auto hook = reducer_->hook();
+        mul(loss, Tensor<float>::scalar(float(weight))).backward();
+        return totals;
+    }
+
+    // The parameters to differentiate: the optimizer's (grad() takes only
+    // tensors that require a gradient).
+    TensorList<float> params;
+    for (const auto& p : optimizer_.params())
+        if (p.requires_grad()) params.push_back(p);
+    struct Shard {
+        BatchTotals totals;
+        TensorList<float> grads;
+    };
+    std::vector<Shard> results(shards);
+    const bool anomaly = anomaly_detection_enabled();
+    const auto run_shard = [&](std::size_t s) {
+        const std::size_t first = rows * s / shards, last = rows * (s + 1) / shards;
+        const SeedScope draws(shard_seed(seed, first));
+        // Only the shard at the batch's first row updates batch norm's running statistics.
+        std::optional<nn::FrozenRunningStatsGuard> frozen;
+        if (first != 0) frozen.emplace();
+        std::optional<DetectAnomalyGuard> checks;  // the caller's thread-local setting, on this thread too
+        if (anomaly) checks.emplace();
+        const Labels shard_labels(labels.begin() + std::ptrdiff_t(first), labels.begin() + std::ptrdiff_t(last));
+        const Tensor<float> logits = model_(rows_of(inputs, first, last));
+        Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);
+        const double value = loss.item();
+        results[s].totals = {value * double(last - first), count_correct(logits.data(), shard_labels)};
+        if (!std::isfinite(value) && !reducer_) return;  // the caller stops; nothing to differentiate
+        // The rows' share of the batch mean.
+        const float shard_weight = float(double(last - first) / double(rows) * weight);
+        results[s].grads = grad(loss * shard_weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
+    };
+    workers_->run(shards, run_shard);
+
+    // Shard 0 + shard 1 + ..., always in this order.
+    BatchTotals totals;
+    for (const Shard& shard : results) {
+        totals.loss_sum += shard.totals.loss_sum;
+        totals.correct += shard.totals.correct;
+    }
+    if (!std::isfinite(totals.loss_sum) && !reducer_) return totals;  // grad() stays as it was
+    NoGradGuard no_grad;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        Tensor<float> sum = params[i].grad();
+        for (const Shard& shard : results) {
+            const Tensor<float>& g = shard.grads[i];
+            if (g.defined()) sum = sum.defined() ? add(sum, g) : g;
+        }
+        if (sum.defined()) params[i].set_grad(sum);
+    }
+    // The reducer takes the gradients from grad() in finish().
+    if (reducer_) reducer_->begin_step({totals.loss_sum / double(rows) * weight});
+    return totals;
 }
 
 void Trainer::write_checkpoint() const {

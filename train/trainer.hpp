@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -27,10 +28,18 @@
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/optim/optimizer.hpp>
+#include <tapegrad/train/communicator.hpp>
 #include <tapegrad/train/early_stopping.hpp>
+#include <tapegrad/train/evaluate.hpp>
+#include <tapegrad/train/gradient_reducer.hpp>
 #include <tapegrad/train/history.hpp>
+
+namespace tapegrad::detail {
+class WorkerPool;  // train/worker_pool.hpp
+}
 
 /// Training loops and what they need around them: the Trainer and its
 /// options, evaluation, early stopping, checkpoints that resume bit for bit,
@@ -83,6 +92,33 @@ public:
     /// finite and >= 1 (default 10).
     TAPEGRAD_OPTION(double, divergence_factor, value == 0 || (std::isfinite(value) && value >= 1),
                     "0 (off) or finite and >= 1") = 10;
+    /// How many threads share each training batch, at least 1 (default 1).
+    ///
+    /// 1: the batch runs whole on the calling thread, its matrix products on
+    /// the BLAS's threads (set_blas_threads(), autograd/blas.hpp).
+    ///
+    /// n > 1: the batch is cut into n contiguous row ranges ("shards", the
+    /// first rows / n rounded down, and so on; fewer when the batch has fewer
+    /// rows), each run forward and backward on a thread of its own (n - 1 made
+    /// once per run()), its products on one BLAS thread: run() sets
+    /// set_blas_threads(1) while it trains and restores the count for
+    /// validation. Each shard's loss is weighted by its share of the rows, so
+    /// the shards' gradients add up to the batch mean's; they are added in
+    /// shard order (0 + 1 + ...) into the parameters' grad(), then the
+    /// optimizer steps once. Shard s of batch b in epoch k runs in a SeedScope
+    /// seeded by (seed, k, b, its first row), so its dropout masks repeat on
+    /// resume. Batch norm, as PyTorch's DistributedDataParallel without
+    /// SyncBatchNorm: each shard normalises with its own statistics, and only
+    /// shard 0 updates the running statistics, from its rows
+    /// (nn::FrozenRunningStatsGuard on the others). The model's forward runs
+    /// on several threads at once, so a module of the caller's must not change
+    /// its own state in a training forward.
+    ///
+    /// Results are bit-reproducible for a given count (and BLAS kernel), and
+    /// resume bit for bit; different counts give slightly different bits
+    /// (other sums, other dropout masks), like other BLAS thread counts.
+    /// The loss (the default or loss()) must be a mean over the rows.
+    TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = 1;
 };
 
 /// Why Trainer::run() returned.
@@ -134,6 +170,28 @@ public:
     /// it off. Returns the trainer.
     Trainer& on_epoch_end(EpochCallback callback);
 
+    /// Makes this trainer one process of a data-parallel job over
+    /// `communicator` (which must outlive it; dist/mpi.hpp has one over MPI),
+    /// from now on. Every process builds the same trainer (same data, model,
+    /// options, hooks) and calls the same functions. Then run() first gives
+    /// every process rank 0's parameters and buffers; each process trains on
+    /// its contiguous share of every global batch of options.batch_size
+    /// samples (LoaderOptions::shard), weighting its loss by its share, and
+    /// the gradients are summed over the processes in buckets of
+    /// `bucket_bytes` started while backward runs (GradientReducer), so every
+    /// step is the one-process step on the global batch, up to rounding, and
+    /// every process keeps the same weights. The buffers (batch norm's
+    /// statistics) are rank 0's before every batch, as in PyTorch's DDP.
+    /// Validation is shared out and summed (evaluate()), early stopping and
+    /// divergence see the same numbers everywhere, and only rank 0 prints and
+    /// writes the checkpoint. resume() reads the checkpoint on every process
+    /// (it holds nothing of one process), so a run resumes on any number of
+    /// processes. A transform or a dropout mask sees only the process's rows:
+    /// they draw other (as random) numbers than one process would.
+    /// Returns the trainer.
+    Trainer& distribute(Communicator& communicator,
+                        std::size_t bucket_bytes = GradientReducer<float>::default_bucket_bytes);
+
     /// Loads a checkpoint written by a trainer with the same fingerprint, the
     /// same training and validation data (compared by size and CRC-32) and the
     /// optimizer's current lr (the trainer never changes the lr: a caller that
@@ -170,7 +228,30 @@ public:
     const std::string& diverged_at() const { return diverged_at_; }
 
 private:
+    // What the forward passes of a batch (or of part of it) give besides gradients.
+    struct BatchTotals {
+        double loss_sum = 0;      // the loss times the rows, summed
+        std::size_t correct = 0;  // rows whose largest logit is the label
+    };
+
     EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
+    // One training batch: forward, backward (and the sum over the processes),
+    // the step; returns the loss of the whole (global) batch and adds this
+    // process's correct answers to `correct`. Throws NonFiniteLoss.
+    double train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
+                      std::size_t& correct);
+    // Adds to the optimizer's parameters' grad() the gradient of `weight`
+    // times the mean loss of the rows of `inputs` and `labels` (this
+    // process's part of a batch), split across options().shards() threads;
+    // what the rows draw comes from `seed`. With a communicator it starts the
+    // step's sums (GradientReducer::begin_step), hands the gradients over as
+    // backward finishes them, and leaves finish() to the caller. Without one,
+    // a non-finite loss is not differentiated (grad() stays as it was); the
+    // caller stops then.
+    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::uint64_t seed, double weight);
+    Score validate();
+    void broadcast_state(bool parameters);  // rank 0's buffers (and parameters) to every process
+    bool writer() const { return !communicator_ || communicator_->writer(); }
     void write_checkpoint() const;
     std::string divergence(std::size_t epoch) const;  // "" when training has not diverged
     const std::string& data_identity() const;
@@ -188,6 +269,9 @@ private:
     std::string non_finite_at_, diverged_at_;
     double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
     mutable std::string data_identity_;  // computed on first use
+    std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
+    Communicator* communicator_ = nullptr;  // set by distribute()
+    std::unique_ptr<GradientReducer<float>> reducer_;
 };
 
 }  // namespace tapegrad::train
