@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 #include <optional>
+#include <thread>
 
 #include <zlib.h>
 
@@ -100,6 +101,12 @@ void print_epoch_line(const EpochRecord& r, std::size_t epochs) {
     std::fflush(stdout);
 }
 }  // namespace
+
+std::size_t default_shards() {
+    const int blas = blas_threads();
+    if (blas > 0) return std::size_t(blas);
+    return std::max(1u, std::thread::hardware_concurrency());
+}
 
 Trainer::Trainer(nn::Module<float>& model, optim::Optimizer<float>& optimizer, const Dataset& train,
                  const Dataset& valid, TrainerOptions options)
@@ -207,9 +214,12 @@ Outcome Trainer::run() {
     if (communicator_) broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
     // The shards' threads, made once for the whole run.
     struct Workers {
-        std::shared_ptr<tapegrad::detail::WorkerPool>& pool;
-        ~Workers() { pool.reset(); }
-    } workers{workers_};
+        Trainer& trainer;
+        ~Workers() {
+            trainer.workers_.reset();
+            trainer.shard_grads_.clear();
+        }
+    } workers{*this};
     if (options_.shards() > 1) workers_ = std::make_shared<tapegrad::detail::WorkerPool>(options_.shards());
     if (untrained_valid_loss_ < 0) untrained_valid_loss_ = validate().loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
@@ -340,13 +350,15 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
     TensorList<float> params;
     for (const auto& p : optimizer_.params())
         if (p.requires_grad()) params.push_back(p);
-    struct Shard {
-        BatchTotals totals;
-        TensorList<float> grads;
-    };
-    std::vector<Shard> results(shards);
+    std::vector<BatchTotals> totals_of(shards);
+    shard_grads_.resize(std::max(shard_grads_.size(), shards));
     const bool anomaly = anomaly_detection_enabled();
     const auto run_shard = [&](std::size_t s) {
+        // The previous batch's gradients of this shard, freed by the thread
+        // that made them: the per-thread allocator caches then stay in
+        // balance (frees on another thread would grow that thread's cache
+        // while this one asks the system for more).
+        shard_grads_[s].clear();
         const std::size_t first = begin + (end - begin) * s / shards, last = begin + (end - begin) * (s + 1) / shards;
         const SeedScope draws(shard_seed(batch_seed(options_.seed(), epoch, batch), first_row + first));
         // Only the shard at the batch's first row updates batch norm's running statistics.
@@ -361,8 +373,8 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         if (!std::isfinite(value)) throw non_finite();
         // The rows' share of the batch mean.
         const float weight = float(double(last - first) / double(batch_rows));
-        results[s].grads = grad(loss * weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
-        results[s].totals = {value * double(last - first), count_correct(logits.data(), shard_labels)};
+        shard_grads_[s] = grad(loss * weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
+        totals_of[s] = {value * double(last - first), count_correct(logits.data(), shard_labels)};
     };
     if (shards == 1)
         run_shard(0);
@@ -371,15 +383,15 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
 
     // Shard 0 + shard 1 + ..., always in this order, added to what grad() held.
     BatchTotals totals;
-    for (const Shard& shard : results) {
-        totals.loss_sum += shard.totals.loss_sum;
-        totals.correct += shard.totals.correct;
+    for (const BatchTotals& shard : totals_of) {
+        totals.loss_sum += shard.loss_sum;
+        totals.correct += shard.correct;
     }
     NoGradGuard no_grad;
     for (std::size_t i = 0; i < params.size(); ++i) {
         Tensor<float> sum = params[i].grad();
-        for (const Shard& shard : results) {
-            const Tensor<float>& g = shard.grads[i];
+        for (std::size_t s = 0; s < shards; ++s) {
+            const Tensor<float>& g = shard_grads_[s][i];
             if (g.defined()) sum = sum.defined() ? add(sum, g) : g;
         }
         if (sum.defined()) params[i].set_grad(sum);

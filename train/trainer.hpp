@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/options.hpp>
@@ -47,6 +48,12 @@ class WorkerPool;  // train/worker_pool.hpp
 /// Everything here trains `float` classifiers (nn::Module<float>) on a
 /// Dataset.
 namespace tapegrad::train {
+
+/// The default of TrainerOptions::shards: the BLAS's thread count when
+/// called (blas_threads(): OpenBLAS's OPENBLAS_NUM_THREADS, or every core it
+/// may run on, or what set_blas_threads() chose), or the hardware's thread
+/// count for a BLAS without thread control; at least 1.
+std::size_t default_shards();
 
 /// How a Trainer runs: epochs, batches, early stopping, checkpoints, output.
 /// LibTorch-style options (autograd/options.hpp):
@@ -92,7 +99,10 @@ public:
     /// finite and >= 1 (default 10).
     TAPEGRAD_OPTION(double, divergence_factor, value == 0 || (std::isfinite(value) && value >= 1),
                     "0 (off) or finite and >= 1") = 10;
-    /// How many threads share each training batch, at least 1 (default 1).
+    /// How many threads share each training batch, at least 1. Default:
+    /// default_shards(), one per core, which measured faster than the BLAS's
+    /// own threads on the notebook's MLP at batch 32-1000 (bench/README.md,
+    /// "Both cores").
     ///
     /// 1: the batch runs whole on the calling thread, its matrix products on
     /// the BLAS's threads (set_blas_threads(), autograd/blas.hpp).
@@ -110,15 +120,17 @@ public:
     /// resume. Batch norm, as PyTorch's DistributedDataParallel without
     /// SyncBatchNorm: each shard normalises with its own statistics, and only
     /// shard 0 updates the running statistics, from its rows
-    /// (nn::FrozenRunningStatsGuard on the others). The model's forward runs
-    /// on several threads at once, so a module of the caller's must not change
-    /// its own state in a training forward.
+    /// (nn::FrozenRunningStatsGuard on the others). The model's forward and
+    /// the loss run on several threads at once, once per shard: a module or
+    /// loss of the caller's that changes state in them (a counter, a list of
+    /// what it saw) must synchronise it, or train with shards(1). The batch
+    /// transform runs once per batch, on the calling thread.
     ///
     /// Results are bit-reproducible for a given count (and BLAS kernel), and
     /// resume bit for bit; different counts give slightly different bits
     /// (other sums, other dropout masks), like other BLAS thread counts.
     /// The loss (the default or loss()) must be a mean over the rows.
-    TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = 1;
+    TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = default_shards();
 };
 
 /// Why Trainer::run() returned.
@@ -280,6 +292,7 @@ private:
     std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
     Communicator* communicator_ = nullptr;  // set by distribute()
     std::unique_ptr<GradientReducer<float>> reducer_;
+    std::vector<std::vector<Tensor<float>>> shard_grads_;  // each shard's last gradients (compute_gradients)
 };
 
 }  // namespace tapegrad::train
