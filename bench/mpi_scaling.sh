@@ -67,6 +67,9 @@ while [ "$round" -le "$ROUNDS" ]; do
         measure "$m" 1x1 env OPENBLAS_NUM_THREADS=1 "$BIN"
         measure "$m" 1x2 env OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE "$BIN"
         measure "$m" 2x1 $MPIRUN -np 2 -x OPENBLAS_NUM_THREADS=1 "$BIN"
+        # Open MPI's waiting processes spin unless it sees more processes
+        # than cores; on a machine busy with other work, yielding may pay.
+        measure "$m" "2x1 yield" $MPIRUN --mca mpi_yield_when_idle 1 -np 2 -x OPENBLAS_NUM_THREADS=1 "$BIN"
         # Issue #13's per-core shards, where the example offers them: one
         # process, each batch split across 2 threads of single-threaded products.
         if [ -n "$SHARDS" ]; then
