@@ -48,6 +48,24 @@ bool all_finite(const Array<T>& values) {
 EnableGradGuard::EnableGradGuard() : previous_(grad_mode) { grad_mode = true; }
 EnableGradGuard::~EnableGradGuard() { grad_mode = previous_; }
 
+namespace {
+// The hook of the innermost LeafGradientHookGuard alive on this thread.
+template <class T>
+thread_local const LeafGradientHook<T>* leaf_gradient_hook = nullptr;
+}  // namespace
+
+template <class T>
+LeafGradientHookGuard<T>::LeafGradientHookGuard(LeafGradientHook<T> hook)
+    : hook_(std::move(hook)), previous_(leaf_gradient_hook<T>) {
+    leaf_gradient_hook<T> = &hook_;
+}
+template <class T>
+LeafGradientHookGuard<T>::~LeafGradientHookGuard() {
+    leaf_gradient_hook<T> = previous_;
+}
+template class LeafGradientHookGuard<float>;
+template class LeafGradientHookGuard<double>;
+
 template <class T>
 Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward) {
     if (anomaly_mode && !all_finite(value))
@@ -284,10 +302,14 @@ public:
         const std::vector<char> needed = pruned ? needed_for(keep) : std::vector<char>();
         // Gradient formulas are tensor ops: recorded only when create_graph asks.
         NoGradGuard no_grad;
+        const LeafGradientHook<T>* const hook = pruned ? nullptr : leaf_gradient_hook<T>;
         for (std::size_t i = order_.size(); i-- > 0;) {
             // A plain pointer: `order_` owns the node, and with it `fn`, until the end.
             GradFn<T>* const fn = order_[i].impl()->grad_fn.get();
-            if (!fn || !grads_[i].defined()) continue;  // a leaf's gradient is complete: it stays
+            // A leaf's gradient is complete when the walk reaches it: every
+            // tensor computed from it comes after it in the order. It stays.
+            if (!fn && hook && grads_[i].defined()) (*hook)(order_[i], grads_[i]);
+            if (!fn || !grads_[i].defined()) continue;
             const Tensor<T> g = pruned && keep[i] ? grads_[i] : std::move(grads_[i]);
             if (pruned && !leads_to_needed(*fn, needed)) continue;
             TensorList<T> input_grads;

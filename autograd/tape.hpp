@@ -155,6 +155,38 @@ Tensor<T> record(const char* name, Array<T> value, std::initializer_list<Tensor<
     return record<T>(name, std::move(value), TensorList<T>(inputs), BackwardFn<T>(std::forward<F>(backward)));
 }
 
+/// What a LeafGradientHookGuard calls: `leaf` is a leaf the pass reached and
+/// `grad` the pass's complete gradient for it, not yet added to leaf.grad().
+template <class T>
+using LeafGradientHook = std::function<void(const Tensor<T>& leaf, const Tensor<T>& grad)>;
+
+/// RAII: while one is alive on this thread, every backward() run on this
+/// thread calls `hook` once for each leaf it reaches with a gradient, as soon
+/// as that gradient is final (every op that used the leaf has run its gradient
+/// formula), while the rest of the pass still runs. The order is the pass's
+/// (fixed by the graph: the leaves used last in the forward usually come
+/// first). `grad` is this pass's gradient alone: backward() adds it to .grad
+/// only at its end, with all the others (see run_backward). grad() calls no
+/// hook. Like PyTorch's register_post_accumulate_grad_hook, it is there so
+/// that data-parallel training can start averaging a parameter's gradient
+/// while backward still runs (train/gradient_reducer.hpp). A hook that throws
+/// makes backward() throw, which then changes nothing. Guards nest: the
+/// innermost one is in force.
+template <class T>
+class LeafGradientHookGuard {
+public:
+    /// Calls `hook` from every backward() on this thread until destroyed.
+    explicit LeafGradientHookGuard(LeafGradientHook<T> hook);
+    /// Restores the hook found by the constructor (none, usually).
+    ~LeafGradientHookGuard();
+    LeafGradientHookGuard(const LeafGradientHookGuard&) = delete;
+    LeafGradientHookGuard& operator=(const LeafGradientHookGuard&) = delete;
+
+private:
+    LeafGradientHook<T> hook_;
+    const LeafGradientHook<T>* previous_;
+};
+
 /// The engine behind Tensor::backward (which says what it does and throws);
 /// an undefined grad_output means 1 for a one-element root. Strong exception
 /// guarantee: if it throws, every leaf's .grad and the graph are as they were

@@ -4,6 +4,8 @@
 //
 //   tapegrad_bench train DATA_DIR BATCH EPOCHS [CONFIG]   one warm-up epoch, then EPOCHS timed
 //   tapegrad_bench cnn DATA_DIR BATCH EPOCHS [CONFIG]     the CNN of issue #12: WARMUP steps (env, default 50), then EPOCHS timed
+//   tapegrad_bench steps mlp|cnn DATA_DIR BATCH STEPS   seconds per training step (issue #14's scaling model)
+//   tapegrad_bench machine                       the BLAS kernel tapegrad uses and its thread count
 //   tapegrad_bench gemm REPS                     sgemm GFLOP/s, batch-200 shapes and 2048^3
 //   tapegrad_bench tape LENGTH REPS              per-op cost of the tape on tiny tensors
 //
@@ -24,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <thread>
@@ -45,6 +48,7 @@
 #include <tapegrad/nn/pooling.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/optimizer.hpp>
 #include <tapegrad/optim/sgd.hpp>
 #include <tapegrad/train/trainer.hpp>
 
@@ -168,14 +172,10 @@ int train_mlp(const std::string& dir, std::size_t batch_size, int epochs, const 
 
 // The CNN of issue #12, as bench/torch_bench.py's cnn: conv 5x5 1->16 pad 2,
 // ReLU, max-pool 2, conv 5x5 16->32 pad 2, ReLU, max-pool 2, flatten, Linear
-// 1568-100, ReLU, dropout 0.25, Linear 100-10; Adam lr 1e-3, cross-entropy,
-// float32 images in [0, 1], shuffled batches.
-int cnn(const std::string& dir, std::size_t batch_size, int epochs, const std::string& config_name) {
-    // Batches of (n, 1, 28, 28) images.
-    const Dataset data = with_sample_shape(load_mnist_dir(dir, "train"), {1, 28, 28});
-    const std::uint64_t seed = 1;
+// 1568-100, ReLU, dropout 0.25, Linear 100-10, on (n, 1, 28, 28) images.
+std::shared_ptr<nn::Sequential<float>> make_cnn(std::uint64_t seed) {
     using std::make_shared;
-    nn::Sequential<float> net({
+    return make_shared<nn::Sequential<float>>(std::vector<nn::Sequential<float>::Ptr>{
         make_shared<nn::Conv2d<float>>(nn::Conv2dOptions(1, 16, 5).padding(2).seed(derive_seed(seed, 0))),
         make_shared<nn::ReLU<float>>(),
         make_shared<nn::MaxPool2d<float>>(nn::MaxPool2dOptions(2)),
@@ -188,6 +188,15 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs, const std::s
         make_shared<nn::Dropout<float>>(0.25),
         make_shared<nn::Linear<float>>(nn::LinearOptions(100, 10).seed(derive_seed(seed, 3))),
     });
+}
+
+// The CNN above with Adam lr 1e-3, cross-entropy, float32 images in [0, 1],
+// shuffled batches.
+int cnn(const std::string& dir, std::size_t batch_size, int epochs, const std::string& config_name) {
+    const Dataset data = with_sample_shape(load_mnist_dir(dir, "train"), {1, 28, 28});
+    const std::uint64_t seed = 1;
+    const auto model = make_cnn(seed);
+    nn::Sequential<float>& net = *model;
     optim::Adam<float> adam(net.parameters(), optim::AdamOptions(1e-3));
     const Config config = config_named(config_name);
 
@@ -204,6 +213,65 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs, const std::s
     }
     const std::string conv = detail::onednn_backend().empty() ? "im2col" : detail::onednn_backend();
     run_trainer("cnn", net, adam, data, batch_size, epochs, 0, config, ", \"conv\": \"" + conv + "\"");
+    return 0;
+}
+
+// Seconds per training step at one batch size, for issue #14's scaling model
+// (bench/scaling_model.py): the MLP of `train` (SGD) or the CNN of `cnn`
+// (Adam), WARMUP steps (env, default 20), then STEPS timed in 10 blocks; the
+// median block's wall and CPU seconds per step (CPU: this process's threads,
+// steadier than the wall clock on a busy machine).
+int steps(const std::string& model, const std::string& dir, std::size_t batch_size, long count) {
+    if (model != "mlp" && model != "cnn") throw Error("steps: the model is mlp or cnn, got '" + model + "'");
+    if (count < 10) throw Error("steps: at least 10 steps, got " + std::to_string(count));
+    const bool is_cnn = model == "cnn";
+    Dataset data = load_mnist_dir(dir, "train");
+    if (is_cnn) data = with_sample_shape(std::move(data), {1, 28, 28});
+    std::shared_ptr<nn::Module<float>> net;
+    std::unique_ptr<optim::Optimizer<float>> opt;
+    if (is_cnn) {
+        net = make_cnn(1);
+        opt = std::make_unique<optim::Adam<float>>(net->parameters(), optim::AdamOptions(1e-3));
+    } else {
+        net = nn::make_mlp<float>(
+            nn::MLPOptions({784, 100, 100, 10}, "sigmoid").init(nn::Init::PyTorchDefault).seed(1));
+        opt = std::make_unique<optim::SGD<float>>(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+    }
+    BatchLoader loader(data, LoaderOptions(batch_size).seed(1));
+    Batch batch;
+    std::uint64_t epoch = 0;
+    loader.start_epoch(epoch);
+    auto step = [&] {
+        if (!loader.next(batch)) {
+            loader.start_epoch(++epoch);
+            loader.next(batch);
+        }
+        opt->zero_grad();
+        Tensor<float> loss = cross_entropy(net->forward(batch.inputs), batch.labels);
+        loss.backward();
+        opt->step();
+        return double(loss.item());
+    };
+    const char* warmup_env = std::getenv("WARMUP");
+    const long warmup = warmup_env ? std::atol(warmup_env) : 20;
+    for (long s = 0; s < warmup; ++s) step();
+    std::vector<double> wall, cpu;
+    const long per_block = count / 10;
+    double loss = 0;
+    for (int b = 0; b < 10; ++b) {
+        const double cpu0 = cpu_seconds();
+        const auto t0 = Clock::now();
+        for (long s = 0; s < per_block; ++s) loss = step();
+        wall.push_back(seconds_since(t0) / double(per_block));
+        cpu.push_back((cpu_seconds() - cpu0) / double(per_block));
+    }
+    std::size_t parameters = 0;
+    for (const auto& p : net->parameters()) parameters += p.size();
+    std::printf("{\"kind\": \"steps\", \"impl\": \"tapegrad\", \"model\": \"%s\", \"batch\": %zu, "
+                "\"steps\": %ld, \"wall_s_per_step\": %.7f, \"cpu_s_per_step\": %.7f, \"blas_threads\": %d, "
+                "\"parameters\": %zu, \"loss\": %.4f}\n",
+                model.c_str(), batch_size, per_block * 10, median(wall), median(cpu), blas_threads(), parameters,
+                loss);
     return 0;
 }
 
@@ -230,8 +298,15 @@ double sgemm_gflops(std::size_t m, std::size_t n, std::size_t k, bool ta, bool t
     return median(rates);
 }
 
+// Which OpenBLAS kernel runs tapegrad's products (and whether tapegrad chose
+// it), on how many threads.
+int machine() {
+    std::printf("{\"kind\": \"blas\", \"impl\": \"tapegrad\", \"kernel\": \"%s\", \"threads\": %d}\n",
+                detail::blas_kernel().c_str(), blas_threads());
+    return 0;
+}
+
 int gemm(int reps) {
-    std::printf("{\"kind\": \"blas\", \"impl\": \"tapegrad\", \"kernel\": \"%s\"}\n", detail::blas_kernel().c_str());
     struct Shape3 {
         const char* what;
         std::size_t m, n, k;
@@ -298,6 +373,8 @@ int main(int argc, char** argv) {
         const std::string config = argc == 6 ? argv[5] : "";
         if (cmd == "train" && (argc == 5 || argc == 6)) return train_mlp(argv[2], std::stoul(argv[3]), std::stoi(argv[4]), config);
         if (cmd == "cnn" && (argc == 5 || argc == 6)) return cnn(argv[2], std::stoul(argv[3]), std::stoi(argv[4]), config);
+        if (cmd == "steps" && argc == 6) return steps(argv[2], argv[3], std::stoul(argv[4]), std::stol(argv[5]));
+        if (cmd == "machine" && argc == 2) return machine();
         if (cmd == "gemm" && argc == 3) return gemm(std::stoi(argv[2]));
         if (cmd == "tape" && argc == 4) return tape(std::stoi(argv[2]), std::stoi(argv[3]));
     } catch (const std::exception& e) {
@@ -305,6 +382,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::fprintf(stderr,
-                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS [blas|shards] | gemm REPS | tape LENGTH REPS\n");
+                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS [blas|shards] | steps mlp|cnn DATA_DIR BATCH STEPS "
+                 "| machine | gemm REPS | tape LENGTH REPS\n");
     return 2;
 }

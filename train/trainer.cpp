@@ -130,6 +130,25 @@ Trainer& Trainer::on_epoch_end(EpochCallback callback) {
     return *this;
 }
 
+Trainer& Trainer::distribute(Communicator& communicator, std::size_t bucket_bytes) {
+    // The step's loss rides along with the gradients (one extra number), so
+    // that every process sees the global batch's loss and stops on a
+    // non-finite one together.
+    reducer_ = std::make_unique<GradientReducer<float>>(communicator, model_.parameters(), 1, bucket_bytes);
+    communicator_ = &communicator;
+    return *this;
+}
+
+void Trainer::broadcast_state(bool parameters) {
+    const auto broadcast = [this](const std::vector<Tensor<float>>& tensors) {
+        for (Tensor<float> t : tensors) communicator_->broadcast(t.data_mut().data(), t.size() * sizeof(float));
+    };
+    if (parameters) broadcast(model_.parameters());
+    broadcast(model_.buffers());
+}
+
+Score Trainer::validate() { return communicator_ ? evaluate(model_, valid_, *communicator_) : evaluate(model_, valid_); }
+
 void Trainer::resume(const std::string& path) {
     // load_checkpoint restores model and optimizer all or nothing, but the
     // checks after it can still fail: then they get their values back, so a
@@ -199,7 +218,8 @@ Outcome Trainer::run() {
         }
     } workers{*this};
     if (options_.shards() > 1) workers_ = std::make_shared<tapegrad::detail::WorkerPool>(options_.shards());
-    if (untrained_valid_loss_ < 0) untrained_valid_loss_ = evaluate(model_, valid_).loss;
+    if (communicator_) broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
+    if (untrained_valid_loss_ < 0) untrained_valid_loss_ = validate().loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
         const nn::StateDict<float> last_good = model_.state_dict();
         try {
@@ -212,7 +232,7 @@ Outcome Trainer::run() {
             if (early_stopping_.enabled() && early_stopping_.has_best()) early_stopping_.restore_best(model_);
             return Outcome::NonFiniteLoss;
         }
-        if (options_.verbose()) print_epoch_line(history_.back(), options_.epochs());
+        if (options_.verbose() && writer()) print_epoch_line(history_.back(), options_.epochs());
         if (on_epoch_end_) on_epoch_end_(history_.back());
         diverged_at_ = divergence(history_.size());
         if (!diverged_at_.empty()) {
@@ -223,7 +243,7 @@ Outcome Trainer::run() {
             if (best_within) early_stopping_.restore_best(model_);
             return Outcome::Diverged;
         }
-        if (!options_.checkpoint().empty()) write_checkpoint();
+        if (!options_.checkpoint().empty() && writer()) write_checkpoint();
     }
     if (early_stopping_.enabled() && early_stopping_.has_best()) early_stopping_.restore_best(model_);
     return early_stopping_.should_stop() ? Outcome::EarlyStopped : Outcome::AllEpochs;
@@ -253,10 +273,12 @@ const std::string& Trainer::data_identity() const {
 }
 
 EpochRecord Trainer::train_epoch(std::size_t epoch) {
-    BatchLoader loader(train_, LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed()));
+    LoaderOptions loader_options = LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed());
+    if (communicator_) loader_options.shard(communicator_->rank(), communicator_->size());
+    BatchLoader loader(train_, loader_options);
     loader.start_epoch(epoch - 1);
     std::optional<EpochProgress> progress;
-    if (options_.verbose()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());
+    if (options_.verbose() && writer()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());
     Batch batch;
     double loss_sum = 0;
     std::size_t correct = 0, seen = 0, batch_number = 0;
@@ -268,44 +290,77 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
         if (workers_) one_blas_thread.emplace();
         while (loader.next(batch)) {
             ++batch_number;
-            const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
-            const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
-            const std::size_t rows = batch.labels.size();
-            const BatchTotals totals = compute_gradients(inputs, batch.labels, 0, rows, epoch, batch_number);
-            optimizer_.step();
-            optimizer_.zero_grad();
-            loss_sum += totals.loss_sum;
-            correct += totals.correct;
-            seen += rows;
+            // The rows of the whole batch, over all processes.
+            const std::size_t global_rows = std::min(options_.batch_size(), train_.size() - seen);
+            loss_sum += train_step(batch, epoch, batch_number, global_rows, correct) * double(global_rows);
+            seen += global_rows;
             if (progress) progress->batch_done(batch_number, loss_sum / double(seen));
         }
     }
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     if (progress) progress->finish();
+    // Each process counted the answers of its own rows.
+    double correct_sum = double(correct);
+    if (communicator_) communicator_->allreduce_sum(&correct_sum, 1);
 
-    const Score valid = evaluate(model_, valid_);
+    const Score valid = validate();
     if (!std::isfinite(valid.loss)) throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", validation"};
     early_stopping_.observe(epoch, valid.loss, model_);
-    return {double(epoch), loss_sum / double(seen), double(correct) / double(seen), valid.loss, valid.accuracy,
+    return {double(epoch), loss_sum / double(seen), correct_sum / double(seen), valid.loss, valid.accuracy,
             elapsed.count()};
 }
 
-Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
-                                                std::size_t end, std::size_t epoch, std::size_t batch) {
+double Trainer::train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
+                           std::size_t& correct) {
+    const std::size_t rows = batch.labels.size();
+    std::uint64_t seed = batch_seed(options_.seed(), epoch, batch_number);
+    // Each process draws its own masks for its own rows.
+    if (communicator_ && communicator_->size() > 1) seed = derive_seed(seed, communicator_->rank());
+    const SeedScope draws(seed);
+    if (communicator_) broadcast_state(/*parameters=*/false);
+    // Weighted by its share, the processes' losses add up to the global
+    // batch's mean, and so do their gradients.
+    const double share = double(rows) / double(global_rows);
+    BatchTotals totals;
+    if (rows > 0) {  // a process's share of a short last batch may be empty
+        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
+        totals = compute_gradients(inputs, batch.labels, seed, share);
+    } else if (reducer_) {
+        reducer_->begin_step({0.0});  // nothing to add, but the sums need this process
+    }
+    correct += totals.correct;
+    // This process's rows' mean loss times their share; with a communicator
+    // the sum over the processes, the same on every one: all stop together.
+    double value = rows > 0 ? totals.loss_sum / double(rows) * share : 0;
+    if (communicator_) value = reducer_->finish()[0];
+    if (!std::isfinite(value)) {
+        optimizer_.zero_grad();
+        throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
+    }
+    optimizer_.step();
+    optimizer_.zero_grad();
+    return value;
+}
+
+Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::uint64_t seed,
+                                                double weight) {
     const std::size_t rows = labels.size();
-    const auto non_finite = [&] {
-        return NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch)};
-    };
-    const std::size_t shards = std::min({options_.shards(), end - begin, workers_ ? workers_->size() : 1});
-    if (shards == 1 && begin == 0 && end == rows) {
-        // The whole batch on this thread, in the batch's SeedScope (opened by
-        // the caller): no copy, no weight, gradients straight into grad().
+    const std::size_t shards = std::min({options_.shards(), rows, workers_ ? workers_->size() : 1});
+    if (shards == 1) {
+        // All rows on this thread, in the caller's SeedScope: gradients
+        // straight into grad(), handed to the reducer as backward finishes them.
         const Tensor<float> logits = model_(inputs);
         Tensor<float> loss = loss_ ? loss_(logits, labels) : cross_entropy(logits, labels);
         const double value = loss.item();
-        if (!std::isfinite(value)) throw non_finite();
-        loss.backward();
-        return {value * double(rows), count_correct(logits.data(), labels)};
+        const BatchTotals totals{value * double(rows), count_correct(logits.data(), labels)};
+        if (!reducer_) {
+            if (std::isfinite(value)) loss.backward();
+            return totals;
+        }
+        reducer_->begin_step({value * weight});
+        const auto hook = reducer_->hook();
+        mul(loss, Tensor<float>::scalar(float(weight))).backward();
+        return totals;
     }
 
     // The parameters to differentiate: the optimizer's (grad() takes only
@@ -322,8 +377,8 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         // balance (frees on another thread would grow that thread's cache
         // while this one asks the system for more).
         shard_grads_[s].clear();
-        const std::size_t first = begin + (end - begin) * s / shards, last = begin + (end - begin) * (s + 1) / shards;
-        const SeedScope draws(shard_seed(batch_seed(options_.seed(), epoch, batch), first));
+        const std::size_t first = rows * s / shards, last = rows * (s + 1) / shards;
+        const SeedScope draws(shard_seed(seed, first));
         // Only the shard at the batch's first row updates batch norm's running statistics.
         std::optional<nn::FrozenRunningStatsGuard> frozen;
         if (first != 0) frozen.emplace();
@@ -333,23 +388,21 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         const Tensor<float> logits = model_(rows_of(inputs, first, last));
         Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);
         const double value = loss.item();
-        if (!std::isfinite(value)) throw non_finite();
-        // The rows' share of the batch mean.
-        const float weight = float(double(last - first) / double(rows));
-        shard_grads_[s] = grad(loss * weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
         totals_of[s] = {value * double(last - first), count_correct(logits.data(), shard_labels)};
+        if (!std::isfinite(value) && !reducer_) return;  // the caller stops; nothing to differentiate
+        // The rows' share of the batch mean.
+        const float shard_weight = float(double(last - first) / double(rows) * weight);
+        shard_grads_[s] = grad(loss * shard_weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
     };
-    if (shards == 1)
-        run_shard(0);
-    else
-        workers_->run(shards, run_shard);
+    workers_->run(shards, run_shard);
 
-    // Shard 0 + shard 1 + ..., always in this order, added to what grad() held.
+    // Shard 0 + shard 1 + ..., always in this order.
     BatchTotals totals;
     for (const BatchTotals& shard : totals_of) {
         totals.loss_sum += shard.loss_sum;
         totals.correct += shard.correct;
     }
+    if (!std::isfinite(totals.loss_sum) && !reducer_) return totals;  // grad() stays as it was
     NoGradGuard no_grad;
     for (std::size_t i = 0; i < params.size(); ++i) {
         Tensor<float> sum = params[i].grad();
@@ -359,6 +412,8 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         }
         if (sum.defined()) params[i].set_grad(sum);
     }
+    // The reducer takes the gradients from grad() in finish().
+    if (reducer_) reducer_->begin_step({totals.loss_sum / double(rows) * weight});
     return totals;
 }
 

@@ -29,9 +29,13 @@
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/optim/optimizer.hpp>
+#include <tapegrad/train/communicator.hpp>
 #include <tapegrad/train/early_stopping.hpp>
+#include <tapegrad/train/evaluate.hpp>
+#include <tapegrad/train/gradient_reducer.hpp>
 #include <tapegrad/train/history.hpp>
 
 namespace tapegrad::detail {
@@ -178,6 +182,28 @@ public:
     /// it off. Returns the trainer.
     Trainer& on_epoch_end(EpochCallback callback);
 
+    /// Makes this trainer one process of a data-parallel job over
+    /// `communicator` (which must outlive it; dist/mpi.hpp has one over MPI),
+    /// from now on. Every process builds the same trainer (same data, model,
+    /// options, hooks) and calls the same functions. Then run() first gives
+    /// every process rank 0's parameters and buffers; each process trains on
+    /// its contiguous share of every global batch of options.batch_size
+    /// samples (LoaderOptions::shard), weighting its loss by its share, and
+    /// the gradients are summed over the processes in buckets of
+    /// `bucket_bytes` started while backward runs (GradientReducer), so every
+    /// step is the one-process step on the global batch, up to rounding, and
+    /// every process keeps the same weights. The buffers (batch norm's
+    /// statistics) are rank 0's before every batch, as in PyTorch's DDP.
+    /// Validation is shared out and summed (evaluate()), early stopping and
+    /// divergence see the same numbers everywhere, and only rank 0 prints and
+    /// writes the checkpoint. resume() reads the checkpoint on every process
+    /// (it holds nothing of one process), so a run resumes on any number of
+    /// processes. A transform or a dropout mask sees only the process's rows:
+    /// they draw other (as random) numbers than one process would.
+    /// Returns the trainer.
+    Trainer& distribute(Communicator& communicator,
+                        std::size_t bucket_bytes = GradientReducer<float>::default_bucket_bytes);
+
     /// Loads a checkpoint written by a trainer with the same fingerprint, the
     /// same training and validation data (compared by size and CRC-32) and the
     /// optimizer's current lr (the trainer never changes the lr: a caller that
@@ -221,14 +247,23 @@ private:
     };
 
     EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
-    // Adds to the optimizer's parameters' grad() the gradient of the loss of
-    // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
-    // weighted by (end - begin) / rows, where `inputs` and `labels` hold all
-    // the batch's rows: the gradient of the whole batch's mean loss for
-    // [0, rows), and parts of it that add up to it otherwise. Splits the rows
-    // across options().shards() threads. Throws NonFiniteLoss.
-    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
-                                  std::size_t end, std::size_t epoch, std::size_t batch);
+    // One training batch: forward, backward (and the sum over the processes),
+    // the step; returns the loss of the whole (global) batch and adds this
+    // process's correct answers to `correct`. Throws NonFiniteLoss.
+    double train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
+                      std::size_t& correct);
+    // Adds to the optimizer's parameters' grad() the gradient of `weight`
+    // times the mean loss of the rows of `inputs` and `labels` (this
+    // process's part of a batch), split across options().shards() threads;
+    // what the rows draw comes from `seed`. With a communicator it starts the
+    // step's sums (GradientReducer::begin_step), hands the gradients over as
+    // backward finishes them, and leaves finish() to the caller. Without one,
+    // a non-finite loss is not differentiated (grad() stays as it was); the
+    // caller stops then.
+    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::uint64_t seed, double weight);
+    Score validate();
+    void broadcast_state(bool parameters);  // rank 0's buffers (and parameters) to every process
+    bool writer() const { return !communicator_ || communicator_->writer(); }
     void write_checkpoint() const;
     std::string divergence(std::size_t epoch) const;  // "" when training has not diverged
     const std::string& data_identity() const;
@@ -248,6 +283,8 @@ private:
     mutable std::string data_identity_;  // computed on first use
     std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
     std::vector<std::vector<Tensor<float>>> shard_grads_;  // each shard's last gradients (compute_gradients)
+    Communicator* communicator_ = nullptr;  // set by distribute()
+    std::unique_ptr<GradientReducer<float>> reducer_;
 };
 
 }  // namespace tapegrad::train
