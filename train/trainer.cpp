@@ -345,7 +345,10 @@ double Trainer::train_step(const Batch& batch, std::size_t epoch, std::size_t ba
 Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::uint64_t seed,
                                                 double weight) {
     const std::size_t rows = labels.size();
-    const std::size_t shards = std::min({options_.shards(), rows, workers_ ? workers_->size() : 1});
+    // At least two rows a shard: batch norm needs two values per channel, so
+    // a short last batch (say 3 rows) would otherwise fail on 2 threads.
+    const std::size_t shards =
+        std::min({options_.shards(), std::max<std::size_t>(rows / 2, 1), workers_ ? workers_->size() : 1});
     if (shards == 1) {
         // All rows on this thread, in the caller's SeedScope: gradients
         // straight into grad(), handed to the reducer as backward finishes them.
