@@ -41,6 +41,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include <tapegrad/autograd/tensor.hpp>
@@ -143,16 +144,29 @@ bool anomaly_detection_enabled();
 template <class T>
 Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward);
 
+/// The same with the value already in a tensor of its own, which the op made
+/// (e.g. by detail::evaluate_like, ops/same_shape.hpp) and nobody else holds:
+/// the graph node is attached to `output` itself. Moving an xarray into a new
+/// tensor costs as much as a tiny op, so the ops that matter on tiny tensors
+/// write their values in place and record this way.
+template <class T>
+Tensor<T> record(const char* name, Tensor<T> output, TensorList<T> inputs, BackwardFn<T> backward);
+
 /// The usual call, record<T>(name, value, {a, b}, [](...) { ... }): the same,
 /// but the input list and the std::function are built only when the output
 /// gets a graph node, so an op that records nothing (under NoGradGuard, e.g.
-/// every op inside backward) does not allocate them.
-template <class T, class F>
-Tensor<T> record(const char* name, Array<T> value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
+/// every op inside backward) does not allocate them. `value` is an Array<T>
+/// or a Tensor<T> made by the op (see above).
+template <class T, class Value, class F>
+Tensor<T> record(const char* name, Value&& value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
+    static_assert(std::is_same_v<std::decay_t<Value>, Tensor<T>> || std::is_convertible_v<Value&&, Array<T>>,
+                  "record: the value is an Array<T> (or an expression of one) or a Tensor<T> the op made");
+    using Stored = std::conditional_t<std::is_same_v<std::decay_t<Value>, Tensor<T>>, Tensor<T>, Array<T>>;
     const bool needed = grad_enabled() && std::any_of(inputs.begin(), inputs.end(),
                                                       [](const Tensor<T>& in) { return in.requires_grad(); });
-    if (!needed) return record<T>(name, std::move(value), TensorList<T>{}, BackwardFn<T>{});
-    return record<T>(name, std::move(value), TensorList<T>(inputs), BackwardFn<T>(std::forward<F>(backward)));
+    if (!needed) return record<T>(name, Stored(std::forward<Value>(value)), TensorList<T>{}, BackwardFn<T>{});
+    return record<T>(name, Stored(std::forward<Value>(value)), TensorList<T>(inputs),
+                     BackwardFn<T>(std::forward<F>(backward)));
 }
 
 /// What a LeafGradientHookGuard calls: `leaf` is a leaf the pass reached and

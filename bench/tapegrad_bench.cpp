@@ -382,7 +382,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::fprintf(stderr,
-                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS [blas|shards] | steps mlp|cnn DATA_DIR BATCH STEPS "
-                 "| machine | gemm REPS | tape LENGTH REPS\n");
+                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS [blas|shards] | steps mlp|cnn DATA_DIR BATCH STEPS | "
+                 "machine | gemm REPS | tape LENGTH REPS\n");
     return 2;
 }

@@ -193,15 +193,20 @@ public:
     /// the gradients are summed over the processes in buckets of
     /// `bucket_bytes` started while backward runs (GradientReducer), so every
     /// step is the one-process step on the global batch, up to rounding, and
-    /// every process keeps the same weights. The buffers (batch norm's
-    /// statistics) are rank 0's before every batch, as in PyTorch's DDP.
+    /// every process keeps the same weights. Rank 0's rows come first in every
+    /// batch, and its buffers (batch norm's running statistics, updated by
+    /// those rows alone, as with shards()) are given to every process after
+    /// every batch, as PyTorch's DDP does. So N processes of one thread train
+    /// as one process with shards(N), dropout masks included (tested).
     /// Validation is shared out and summed (evaluate()), early stopping and
     /// divergence see the same numbers everywhere, and only rank 0 prints and
     /// writes the checkpoint. resume() reads the checkpoint on every process
     /// (it holds nothing of one process), so a run resumes on any number of
-    /// processes. A transform or a dropout mask sees only the process's rows:
-    /// they draw other (as random) numbers than one process would.
-    /// Returns the trainer.
+    /// processes. A transform (transform_batches) gets the process's rows
+    /// only, so a random one draws other (as random) numbers than one process
+    /// would. With shards(n), each process splits its rows across n threads.
+    /// The hooks, the loss and the model must not call the communicator
+    /// themselves. Returns the trainer.
     Trainer& distribute(Communicator& communicator,
                         std::size_t bucket_bytes = GradientReducer<float>::default_bucket_bytes);
 
@@ -248,20 +253,23 @@ private:
     };
 
     EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
-    // One training batch: forward, backward (and the sum over the processes),
-    // the step; returns the loss of the whole (global) batch and adds this
-    // process's correct answers to `correct`. Throws NonFiniteLoss.
-    double train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
-                      std::size_t& correct);
-    // Adds to the optimizer's parameters' grad() the gradient of `weight`
-    // times the mean loss of the rows of `inputs` and `labels` (this
-    // process's part of a batch), split across options().shards() threads;
-    // what the rows draw comes from `seed`. With a communicator it starts the
-    // step's sums (GradientReducer::begin_step), hands the gradients over as
-    // backward finishes them, and leaves finish() to the caller. Without one,
-    // a non-finite loss is not differentiated (grad() stays as it was); the
-    // caller stops then.
-    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::uint64_t seed, double weight);
+    // Adds to the optimizer's parameters' grad() the gradient of the loss of
+    // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
+    // weighted by (end - begin) / batch_rows, where `inputs` and `labels` hold
+    // this process's rows of the batch, batch_rows the rows of the whole
+    // batch (over all processes, see distribute(); else labels.size()), and
+    // first_row is the place of inputs' row 0 in the whole batch: the gradient
+    // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
+    // of it that add up to it otherwise. Splits the rows across
+    // options().shards() threads. Throws NonFiniteLoss.
+    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
+                                  std::size_t end, std::size_t epoch, std::size_t batch, std::size_t batch_rows,
+                                  std::size_t first_row);
+    // The same for this process's share of a batch of `batch_rows` rows
+    // shared by the processes (distribute()), then summed over them: every
+    // process gets the whole batch's totals and gradient.
+    BatchTotals distributed_gradients(const Batch& batch, std::size_t epoch, std::size_t batch_number,
+                                      std::size_t batch_rows);
     Score validate();
     void broadcast_state(bool parameters);  // rank 0's buffers (and parameters) to every process
     bool writer() const { return !communicator_ || communicator_->writer(); }
@@ -283,9 +291,9 @@ private:
     double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
     mutable std::string data_identity_;  // computed on first use
     std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
-    std::vector<std::vector<Tensor<float>>> shard_grads_;  // each shard's last gradients (compute_gradients)
     Communicator* communicator_ = nullptr;  // set by distribute()
     std::unique_ptr<GradientReducer<float>> reducer_;
+    std::vector<std::vector<Tensor<float>>> shard_grads_;  // each shard's last gradients (compute_gradients)
 };
 
 }  // namespace tapegrad::train
