@@ -327,7 +327,10 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
     const auto non_finite = [&] {
         return NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch)};
     };
-    const std::size_t shards = std::min({options_.shards(), end - begin, workers_ ? workers_->size() : 1});
+    // At least two rows a shard: batch norm needs two values per channel, so
+    // a short last batch (say 3 rows) would otherwise fail on 2 threads.
+    const std::size_t shards = std::min(
+        {options_.shards(), std::max<std::size_t>((end - begin) / 2, 1), workers_ ? workers_->size() : 1});
     if (shards == 1 && begin == 0 && end == rows) {
         // The whole batch (or this process's share) on this thread, in the
         // batch's SeedScope (opened by the caller): no copy, gradients

@@ -108,8 +108,9 @@ public:
     /// the BLAS's threads (set_blas_threads(), autograd/blas.hpp).
     ///
     /// n > 1: the batch is cut into n contiguous row ranges ("shards", the
-    /// first rows / n rounded down, and so on; fewer when the batch has fewer
-    /// rows), each run forward and backward on a thread of its own (n - 1 made
+    /// first rows / n rounded down, and so on; fewer when the batch has
+    /// under 2n rows, so that each has two rows at least, as batch norm
+    /// needs), each run forward and backward on a thread of its own (n - 1 made
     /// once per run()), its products on one BLAS thread: run() sets
     /// set_blas_threads(1) while it trains and restores the count for
     /// validation. Each shard's loss is weighted by its share of the rows, so

@@ -187,3 +187,14 @@ TEST_CASE("a non-finite loss on any shard stops training and names the batch") {
     CHECK(trainer.non_finite_at() == "epoch 1, batch 2");
     CHECK(run.model->state_dict() == before);  // epoch 1 never completed
 }
+
+TEST_CASE("a short last batch on shards still gives every shard two rows, as batch norm needs") {
+    // 19 samples in batches of 16: the last batch has 3 rows. Cut in 2, one
+    // shard would get a single row, and batch norm refuses a training batch
+    // with one value per channel; so 3 rows run as one shard.
+    Run run(net(), 19);
+    Trainer trainer = run.trainer(TrainerOptions().epochs(2).batch_size(16).shards(2));
+    CHECK(trainer.run() == Outcome::AllEpochs);
+    const auto& bn = dynamic_cast<const nn::BatchNorm1d<float>&>((*run.model)[1]);
+    CHECK(bn.num_batches_tracked().item() == 4);
+}
