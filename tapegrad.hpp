@@ -4,6 +4,7 @@
 /// train/trainer.hpp, ...).
 #pragma once
 
+#include <tapegrad/config.hpp>
 #include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/conv_geometry.hpp>
 #include <tapegrad/autograd/gradcheck.hpp>
@@ -34,9 +35,14 @@
 #include <tapegrad/optim/lr_scheduler.hpp>
 #include <tapegrad/optim/sgd.hpp>
 #include <tapegrad/train/checkpoint.hpp>
+#include <tapegrad/train/communicator.hpp>
 #include <tapegrad/train/early_stopping.hpp>
 #include <tapegrad/train/evaluate.hpp>
+#include <tapegrad/train/gradient_reducer.hpp>
 #include <tapegrad/train/history.hpp>
 #include <tapegrad/train/progress.hpp>
 #include <tapegrad/train/svg_plot.hpp>
 #include <tapegrad/train/trainer.hpp>
+#if TAPEGRAD_HAS_MPI
+#include <tapegrad/dist/mpi.hpp>
+#endif

@@ -1,19 +1,24 @@
 // The backward engine: a reverse topological walk over the recorded graph.
 #include <tapegrad/autograd/tape.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <mutex>
+#include <new>
 #include <string>
+#include <vector>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/same_shape.hpp>
 
 namespace tapegrad {
 
 namespace {
 thread_local bool grad_mode = true;
 thread_local bool anomaly_mode = false;
+
 std::atomic<std::size_t> live_nodes{0};
 }  // namespace
 
@@ -48,12 +53,34 @@ bool all_finite(const Array<T>& values) {
 EnableGradGuard::EnableGradGuard() : previous_(grad_mode) { grad_mode = true; }
 EnableGradGuard::~EnableGradGuard() { grad_mode = previous_; }
 
+namespace {
+// The hook of the innermost LeafGradientHookGuard alive on this thread.
+template <class T>
+thread_local const LeafGradientHook<T>* leaf_gradient_hook = nullptr;
+}  // namespace
+
+template <class T>
+LeafGradientHookGuard<T>::LeafGradientHookGuard(LeafGradientHook<T> hook)
+    : hook_(std::move(hook)), previous_(leaf_gradient_hook<T>) {
+    leaf_gradient_hook<T> = &hook_;
+}
+template <class T>
+LeafGradientHookGuard<T>::~LeafGradientHookGuard() {
+    leaf_gradient_hook<T> = previous_;
+}
+template class LeafGradientHookGuard<float>;
+template class LeafGradientHookGuard<double>;
+
 template <class T>
 Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward) {
-    if (anomaly_mode && !all_finite(value))
+    return record<T>(name, Tensor<T>(std::move(value)), std::move(inputs), std::move(backward));
+}
+
+template <class T>
+Tensor<T> record(const char* name, Tensor<T> out, TensorList<T> inputs, BackwardFn<T> backward) {
+    if (anomaly_mode && !all_finite(out.data()))
         throw Error(std::string("anomaly: '") + name + "' produced NaN or Inf in its output of shape " +
-                    shape_str(Shape(value.shape().begin(), value.shape().end())));
-    Tensor<T> out(std::move(value));
+                    shape_str(out.shape()));
     if (!grad_mode) return out;
     bool needed = false;
     for (const auto& in : inputs) needed = needed || in.requires_grad();
@@ -65,9 +92,6 @@ Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, Backwar
 }
 
 namespace {
-
-template <class T>
-using ImplPtr = std::shared_ptr<TensorImpl<T>>;
 
 std::atomic<std::uint64_t> walk_epoch{0};
 
@@ -137,40 +161,47 @@ private:
 // the call stack), from each root in turn. The order lists every tensor after
 // all the tensors it was computed from; each interior node's backward_slot is
 // set to its position, each leaf's position is kept in `leaves`.
+//
+// The order holds plain pointers to the handles through which the walk
+// reached each tensor (a root, or an entry of a GradFn's inputs), not copies
+// of them: a copy is two atomic reference-count updates per node, a visible
+// part of a tiny op's cost. Those handles live as long as the graph, which
+// the roots keep alive, until release_graph() clears the inputs.
 template <class T>
-std::vector<Tensor<T>> topological_order(const TensorList<T>& roots, LeafSlots<T>& leaves) {
-    std::vector<Tensor<T>> order;
+std::vector<const Tensor<T>*> topological_order(const TensorList<T>& roots, LeafSlots<T>& leaves) {
+    std::vector<const Tensor<T>*> order;
     const std::uint64_t epoch = ++walk_epoch;
     struct Frame {
-        ImplPtr<T> impl;
+        const Tensor<T>* tensor;
         std::size_t next_input;
     };
     std::vector<Frame> stack;
-    auto reach = [&](const ImplPtr<T>& t) {
-        if (!t->grad_fn) {
+    auto reach = [&](const Tensor<T>& t) {
+        TensorImpl<T>* const impl = t.impl().get();
+        if (!impl->grad_fn) {
             // A leaf has no inputs: it is finished as soon as it is seen.
-            if (leaves.add(t.get(), order.size())) order.emplace_back(t);
-        } else if (t->visit_epoch != epoch) {
-            t->visit_epoch = epoch;
-            stack.push_back({t, 0});
+            if (leaves.add(impl, order.size())) order.push_back(&t);
+        } else if (impl->visit_epoch != epoch) {
+            impl->visit_epoch = epoch;
+            stack.push_back({&t, 0});
         }
     };
     for (const Tensor<T>& root : roots) {
-        reach(root.impl());
+        reach(root);
         while (!stack.empty()) {
             Frame& frame = stack.back();
-            const GradFn<T>& fn = *frame.impl->grad_fn;
+            const GradFn<T>& fn = *frame.tensor->impl()->grad_fn;
             if (fn.released)
                 throw Error("backward: the graph behind '" + std::string(fn.name) +
                             "' was freed by an earlier backward; pass retain_graph=true to that backward "
                             "to go through the graph twice");
             if (frame.next_input < fn.inputs.size()) {
-                const ImplPtr<T>& input = fn.inputs[frame.next_input++].impl();
-                if (input->requires_grad) reach(input);
+                const Tensor<T>& input = fn.inputs[frame.next_input++];
+                if (input.impl()->requires_grad) reach(input);
                 continue;
             }
-            frame.impl->backward_slot = order.size();
-            order.emplace_back(std::move(frame.impl));
+            frame.tensor->impl()->backward_slot = order.size();
+            order.push_back(frame.tensor);
             stack.pop_back();
         }
     }
@@ -190,10 +221,12 @@ void accumulate(Tensor<T>& total, Tensor<T> g, bool create_graph) {
     } else if (create_graph) {
         EnableGradGuard recording;  // the sum is part of the recorded backward pass
         total = add(total, g);
-    } else if (exclusively_owned(total)) {
-        total.data_mut() += g.data();
+    } else if (exclusively_owned(total) && total.data().shape() == g.data().shape()) {
+        // In place, by xtensor's loop for equal shapes: `+=` would evaluate
+        // into a temporary array first, in case the operands overlap.
+        xt::assign_data(total.data_mut(), total.data() + g.data(), /*trivial_broadcast=*/true);
     } else {
-        total = Tensor<T>(Array<T>(total.data() + g.data()));
+        total = detail::evaluate<T>(total.data() + g.data(), total.data(), g.data());
     }
 }
 
@@ -261,7 +294,8 @@ void commit_leaf_gradients(const LeafSlots<T>& leaves, std::vector<Tensor<T>>& g
 template <class T>
 class Pass {
 public:
-    explicit Pass(const TensorList<T>& roots) : order_(topological_order(roots, leaves_)), grads_(order_.size()) {}
+    explicit Pass(const TensorList<T>& roots)
+        : roots_(roots), order_(topological_order(roots_, leaves_)), grads_(order_.size()) {}
 
     // Where `t` sits in the order, or npos when the pass does not reach it.
     static constexpr std::size_t npos = std::size_t(-1);
@@ -269,7 +303,7 @@ public:
         const TensorImpl<T>* impl = t.impl().get();
         const std::size_t slot = impl->grad_fn ? impl->backward_slot : leaves_.slot(impl);
         // The scratch slot of a tensor this pass did not reach is stale: check it.
-        return slot < order_.size() && order_[slot].impl().get() == impl ? slot : npos;
+        return slot < order_.size() && order_[slot]->impl().get() == impl ? slot : npos;
     }
     std::size_t size() const { return order_.size(); }
     Tensor<T>& grad(std::size_t slot) { return grads_[slot]; }
@@ -284,10 +318,14 @@ public:
         const std::vector<char> needed = pruned ? needed_for(keep) : std::vector<char>();
         // Gradient formulas are tensor ops: recorded only when create_graph asks.
         NoGradGuard no_grad;
+        const LeafGradientHook<T>* const hook = pruned ? nullptr : leaf_gradient_hook<T>;
         for (std::size_t i = order_.size(); i-- > 0;) {
-            // A plain pointer: `order_` owns the node, and with it `fn`, until the end.
-            GradFn<T>* const fn = order_[i].impl()->grad_fn.get();
-            if (!fn || !grads_[i].defined()) continue;  // a leaf's gradient is complete: it stays
+            // A plain pointer: the roots own the node, and with it `fn`, until the end.
+            GradFn<T>* const fn = order_[i]->impl()->grad_fn.get();
+            // A leaf's gradient is complete when the walk reaches it: every
+            // tensor computed from it comes after it in the order. It stays.
+            if (!fn && hook && grads_[i].defined()) (*hook)(*order_[i], grads_[i]);
+            if (!fn || !grads_[i].defined()) continue;
             const Tensor<T> g = pruned && keep[i] ? grads_[i] : std::move(grads_[i]);
             if (pruned && !leads_to_needed(*fn, needed)) continue;
             TensorList<T> input_grads;
@@ -295,7 +333,7 @@ public:
                 std::unique_ptr<EnableGradGuard> recording;
                 if (create_graph) recording = std::make_unique<EnableGradGuard>();
                 try {
-                    input_grads = fn->backward(fn->inputs, order_[i], g);
+                    input_grads = fn->backward(fn->inputs, *order_[i], g);
                 } catch (const Error& e) {
                     // Say which gradient formula failed, not only the op inside it.
                     throw Error("backward of '" + std::string(fn->name) + "': " + e.what());
@@ -327,9 +365,11 @@ public:
     void commit_to_leaves(bool create_graph) { commit_leaf_gradients(leaves_, grads_, create_graph); }
 
     // Frees the graph's saved state, so that a later backward through it throws.
+    // Inputs first: clearing a node's inputs may free the handles through
+    // which its inputs were reached (order_'s earlier entries), never later ones.
     void release_graph() {
-        for (const Tensor<T>& node : order_) {
-            if (GradFn<T>* fn = node.impl()->grad_fn.get()) {
+        for (const Tensor<T>* node : order_) {
+            if (GradFn<T>* fn = node->impl()->grad_fn.get()) {
                 fn->inputs.clear();
                 fn->backward = nullptr;
                 fn->released = true;
@@ -353,13 +393,14 @@ private:
     std::vector<char> needed_for(const std::vector<char>& keep) const {
         std::vector<char> needed = keep;
         for (std::size_t i = 0; i < order_.size(); ++i)
-            if (const GradFn<T>* fn = order_[i].impl()->grad_fn.get())
+            if (const GradFn<T>* fn = order_[i]->impl()->grad_fn.get())
                 needed[i] = needed[i] || leads_to_needed(*fn, needed);
         return needed;
     }
 
+    const TensorList<T> roots_;  // they keep the whole graph, and the handles in order_, alive
     LeafSlots<T> leaves_;
-    const std::vector<Tensor<T>> order_;
+    const std::vector<const Tensor<T>*> order_;
     std::vector<Tensor<T>> grads_;
 };
 
@@ -453,6 +494,8 @@ TensorList<T> grad(const TensorList<T>& outputs, const TensorList<T>& inputs, co
 
 template Tensor<float> record(const char*, Array<float>, TensorList<float>, BackwardFn<float>);
 template Tensor<double> record(const char*, Array<double>, TensorList<double>, BackwardFn<double>);
+template Tensor<float> record(const char*, Tensor<float>, TensorList<float>, BackwardFn<float>);
+template Tensor<double> record(const char*, Tensor<double>, TensorList<double>, BackwardFn<double>);
 template void run_backward(const Tensor<float>&, const Tensor<float>&, bool, bool);
 template void run_backward(const Tensor<double>&, const Tensor<double>&, bool, bool);
 template TensorList<float> grad(const TensorList<float>&, const TensorList<float>&, const TensorList<float>&, bool, bool,

@@ -41,6 +41,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include <tapegrad/autograd/tensor.hpp>
@@ -143,17 +144,62 @@ bool anomaly_detection_enabled();
 template <class T>
 Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward);
 
+/// The same with the value already in a tensor of its own, which the op made
+/// (e.g. by detail::evaluate_like, ops/same_shape.hpp) and nobody else holds:
+/// the graph node is attached to `output` itself. Moving an xarray into a new
+/// tensor costs as much as a tiny op, so the ops that matter on tiny tensors
+/// write their values in place and record this way.
+template <class T>
+Tensor<T> record(const char* name, Tensor<T> output, TensorList<T> inputs, BackwardFn<T> backward);
+
 /// The usual call, record<T>(name, value, {a, b}, [](...) { ... }): the same,
 /// but the input list and the std::function are built only when the output
 /// gets a graph node, so an op that records nothing (under NoGradGuard, e.g.
-/// every op inside backward) does not allocate them.
-template <class T, class F>
-Tensor<T> record(const char* name, Array<T> value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
+/// every op inside backward) does not allocate them. `value` is an Array<T>
+/// or a Tensor<T> made by the op (see above).
+template <class T, class Value, class F>
+Tensor<T> record(const char* name, Value&& value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
+    static_assert(std::is_same_v<std::decay_t<Value>, Tensor<T>> || std::is_convertible_v<Value&&, Array<T>>,
+                  "record: the value is an Array<T> (or an expression of one) or a Tensor<T> the op made");
+    using Stored = std::conditional_t<std::is_same_v<std::decay_t<Value>, Tensor<T>>, Tensor<T>, Array<T>>;
     const bool needed = grad_enabled() && std::any_of(inputs.begin(), inputs.end(),
                                                       [](const Tensor<T>& in) { return in.requires_grad(); });
-    if (!needed) return record<T>(name, std::move(value), TensorList<T>{}, BackwardFn<T>{});
-    return record<T>(name, std::move(value), TensorList<T>(inputs), BackwardFn<T>(std::forward<F>(backward)));
+    if (!needed) return record<T>(name, Stored(std::forward<Value>(value)), TensorList<T>{}, BackwardFn<T>{});
+    return record<T>(name, Stored(std::forward<Value>(value)), TensorList<T>(inputs),
+                     BackwardFn<T>(std::forward<F>(backward)));
 }
+
+/// What a LeafGradientHookGuard calls: `leaf` is a leaf the pass reached and
+/// `grad` the pass's complete gradient for it, not yet added to leaf.grad().
+template <class T>
+using LeafGradientHook = std::function<void(const Tensor<T>& leaf, const Tensor<T>& grad)>;
+
+/// RAII: while one is alive on this thread, every backward() run on this
+/// thread calls `hook` once for each leaf it reaches with a gradient, as soon
+/// as that gradient is final (every op that used the leaf has run its gradient
+/// formula), while the rest of the pass still runs. The order is the pass's
+/// (fixed by the graph: the leaves used last in the forward usually come
+/// first). `grad` is this pass's gradient alone: backward() adds it to .grad
+/// only at its end, with all the others (see run_backward). grad() calls no
+/// hook. Like PyTorch's register_post_accumulate_grad_hook, it is there so
+/// that data-parallel training can start averaging a parameter's gradient
+/// while backward still runs (train/gradient_reducer.hpp). A hook that throws
+/// makes backward() throw, which then changes nothing. Guards nest: the
+/// innermost one is in force.
+template <class T>
+class LeafGradientHookGuard {
+public:
+    /// Calls `hook` from every backward() on this thread until destroyed.
+    explicit LeafGradientHookGuard(LeafGradientHook<T> hook);
+    /// Restores the hook found by the constructor (none, usually).
+    ~LeafGradientHookGuard();
+    LeafGradientHookGuard(const LeafGradientHookGuard&) = delete;
+    LeafGradientHookGuard& operator=(const LeafGradientHookGuard&) = delete;
+
+private:
+    LeafGradientHook<T> hook_;
+    const LeafGradientHook<T>* previous_;
+};
 
 /// The engine behind Tensor::backward (which says what it does and throws);
 /// an undefined grad_output means 1 for a one-element root. Strong exception

@@ -1,5 +1,6 @@
 #include <tapegrad/autograd/tensor.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <ostream>
@@ -18,17 +19,22 @@ TensorImpl<T>::~TensorImpl() {
     // Take over the chain of GradFns that only this tensor keeps alive and free
     // it with an explicit stack instead of recursive destructors.
     if (!grad_fn || grad_fn.use_count() != 1) return;
+    // The common case needs no stack: no input is left to this node alone
+    // with a history of its own (in a backward pass, release_graph() has
+    // already dropped the inputs).
+    const auto owns_a_chain = [](const Tensor<T>& input) {
+        const auto& impl = input.impl();
+        return impl && impl.use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1;
+    };
+    if (std::none_of(grad_fn->inputs.begin(), grad_fn->inputs.end(), owns_a_chain)) return;
     std::vector<std::shared_ptr<GradFn<T>>> pending;
     pending.push_back(std::move(grad_fn));
     while (!pending.empty()) {
         std::shared_ptr<GradFn<T>> fn = std::move(pending.back());
         pending.pop_back();
         if (fn.use_count() != 1) continue;  // still owned elsewhere
-        for (Tensor<T>& input : fn->inputs) {
-            const auto& impl = input.impl();
-            if (impl && impl.use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1)
-                pending.push_back(std::move(impl->grad_fn));
-        }
+        for (Tensor<T>& input : fn->inputs)
+            if (owns_a_chain(input)) pending.push_back(std::move(input.impl()->grad_fn));
         // fn dies here; the inputs it frees no longer own their GradFns.
     }
 }
@@ -128,14 +134,8 @@ Tensor<T> Tensor<T>::normal(const Shape& shape, T mean, T stddev, std::uint64_t 
 }
 
 template <class T>
-const TensorImpl<T>& Tensor<T>::checked() const {
-    if (!impl_) throw Error("use of an undefined tensor");
-    return *impl_;
-}
-template <class T>
-TensorImpl<T>& Tensor<T>::checked() {
-    if (!impl_) throw Error("use of an undefined tensor");
-    return *impl_;
+void Tensor<T>::throw_undefined() {
+    throw Error("use of an undefined tensor");
 }
 
 template <class T>
@@ -147,10 +147,6 @@ template <class T>
 std::size_t Tensor<T>::dim() const { return checked().data.dimension(); }
 template <class T>
 std::size_t Tensor<T>::size() const { return checked().data.size(); }
-template <class T>
-const typename Tensor<T>::Array& Tensor<T>::data() const { return checked().data; }
-template <class T>
-typename Tensor<T>::Array& Tensor<T>::data_mut() { return checked().data; }
 
 template <class T>
 T Tensor<T>::item() const {
@@ -187,9 +183,6 @@ T& Tensor<T>::at(std::initializer_list<std::size_t> index) {
     auto& d = checked().data;
     return d.data()[flat_index(d, index)];
 }
-
-template <class T>
-bool Tensor<T>::requires_grad() const { return impl_ && impl_->requires_grad; }
 
 template <class T>
 Tensor<T>& Tensor<T>::set_requires_grad(bool value) {

@@ -74,6 +74,13 @@ struct TensorImpl {
 
     /// A node holding `d`, recording history if `rg`.
     explicit TensorImpl(Array<T> d, bool rg = false) : data(std::move(d)), requires_grad(rg) {}
+    /// Tag for the constructor below.
+    struct Uninitialized {};
+    /// A node whose values, of `shape`, are allocated but not written: an op
+    /// writes them next. Built in place, as moving an xarray into a node costs
+    /// more than a tiny op itself (its shape, strides and backstrides are
+    /// small vectors swapped element by element).
+    TensorImpl(Uninitialized, const typename Array<T>::shape_type& shape) : data(shape) {}
     TensorImpl(const TensorImpl&) = delete;
     TensorImpl& operator=(const TensorImpl&) = delete;
     // Releases long graphs without recursing once per node (a 100,000-op chain
@@ -139,11 +146,11 @@ public:
     /// The number of elements.
     std::size_t size() const;
     /// The values (read-only).
-    const Array& data() const;
+    const Array& data() const { return checked().data; }
     /// Mutable access to the values, e.g. for optimizer updates. Writing to a
     /// tensor that an operation saved for backward changes its gradient, as in
     /// PyTorch's in-place ops; do it under no_grad on leaves only.
-    Array& data_mut();
+    Array& data_mut() { return checked().data; }
     T item() const;  ///< the single value of a one-element tensor; throws Error otherwise
     /// The element at `index` (one index per axis); throws Error if the index
     /// has the wrong rank or is out of range.
@@ -154,7 +161,7 @@ public:
     // ---- autograd --------------------------------------------------------
     /// Whether ops applied to this tensor record their history, so that
     /// backward() reaches it (false for an undefined tensor).
-    bool requires_grad() const;
+    bool requires_grad() const { return impl_ && impl_->requires_grad; }
     /// Turns recording on or off, like torch's requires_grad_(); returns this
     /// tensor, so it chains. Turning it off on a tensor an op made throws
     /// Error (use detach()).
@@ -188,10 +195,29 @@ public:
     bool same_as(const Tensor& other) const { return impl_ == other.impl_; }
 
 private:
-    const TensorImpl<T>& checked() const;
-    TensorImpl<T>& checked();
+    // Inline: data() and requires_grad() are called several times per op, and
+    // a call apiece was a visible part of a tiny op's cost.
+    const TensorImpl<T>& checked() const {
+        if (!impl_) throw_undefined();
+        return *impl_;
+    }
+    TensorImpl<T>& checked() {
+        if (!impl_) throw_undefined();
+        return *impl_;
+    }
+    [[noreturn]] static void throw_undefined();
     std::shared_ptr<TensorImpl<T>> impl_;
 };
+
+namespace detail {
+/// A new tensor of `shape` (no history) whose values an op writes next; they
+/// are left unwritten.
+template <class T>
+Tensor<T> uninitialized(const typename Array<T>::shape_type& shape) {
+    return Tensor<T>(std::allocate_shared<TensorImpl<T>>(memory::BlockAllocator<TensorImpl<T>>(),
+                                                         typename TensorImpl<T>::Uninitialized{}, shape));
+}
+}  // namespace detail
 
 /// Prints the shape and values (for debugging; the format may change).
 template <class T>

@@ -3,15 +3,17 @@
 printed as the same JSON lines (bench/run.sh runs both, bench/report.py
 makes the table).
 
+  torch_bench.py probe                         this configuration: threads, OpenBLAS's kernel (after one sgemm)
   torch_bench.py train DATA_DIR BATCH EPOCHS   one warm-up epoch, then EPOCHS timed
   torch_bench.py cnn DATA_DIR BATCH EPOCHS     the CNN of issue #12: WARMUP steps, then EPOCHS timed
   torch_bench.py tape LENGTH REPS              per-op cost of autograd on tiny tensors
 
-The label ("torch", "torch-best", "torch-threads") comes from $BENCH_LABEL:
-run.sh starts this script as installed and in other configurations
-(OPENBLAS_CORETYPE, which OpenBLAS reads only when it loads; the thread
-count). torch.set_num_threads($BENCH_THREADS) only when that is set: without
-it PyTorch keeps its own default.
+The label ("torch", "torch-threads", ...) comes from $BENCH_LABEL: run.sh
+starts this script in each of PyTorch's configurations, which differ only in
+their environment (OPENBLAS_NUM_THREADS and OPENBLAS_CORETYPE, which
+OpenBLAS reads only when it loads; BENCH_THREADS).
+torch.set_num_threads($BENCH_THREADS) only when that is set: without it
+PyTorch keeps its own default.
 """
 import gzip
 import json
@@ -133,6 +135,28 @@ def cnn(data_dir, batch, epochs):
                       "rss_after_epoch_mb": rss, "dataset_mb": x.numel() * 4 / 2**20}), flush=True)
 
 
+def probe():
+    """One line on this configuration: PyTorch's intra-op threads, and the
+    kernel and threads of the OpenBLAS it loaded (threadpoolctl reads them
+    from the library). One float32 product first, so that a kernel this CPU
+    cannot run dies here ("Illegal instruction") and run.sh records the
+    configuration as failed before timing anything."""
+    a = torch.full((256, 256), 0.5)
+    torch.mm(a, a)
+    blas = {}
+    try:
+        import threadpoolctl
+        blas = next((i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"), {})
+    except ImportError:  # python3-threadpoolctl missing: the kernel stays unknown
+        pass
+    env = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "BENCH_THREADS")
+           if k in os.environ}
+    print(json.dumps({"kind": "torch_config", "impl": LABEL, "env": env, "torch": torch.__version__,
+                      "torch_threads": torch.get_num_threads(), "openblas_kernel": blas.get("architecture"),
+                      "openblas_threads": blas.get("num_threads"), "openblas_version": blas.get("version")}),
+          flush=True)
+
+
 def tape(length, reps):
     for side in (1, 16):
         fwd, bwd = [], []
@@ -160,7 +184,9 @@ def main():
     if os.environ.get("BENCH_THREADS"):
         torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
     args = sys.argv[1:]
-    if len(args) == 4 and args[0] == "train":
+    if args == ["probe"]:
+        probe()
+    elif len(args) == 4 and args[0] == "train":
         train(args[1], int(args[2]), int(args[3]))
     elif len(args) == 4 and args[0] == "cnn":
         cnn(args[1], int(args[2]), int(args[3]))

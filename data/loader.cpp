@@ -50,8 +50,10 @@ std::size_t BatchLoader::batches_per_epoch() const {
 }
 
 bool BatchLoader::next(Batch& batch) {
-    const std::size_t rows = std::min(options_.batch_size(), order_.size() - cursor_);
-    if (rows == 0 || (options_.drop_last() && rows < options_.batch_size())) return false;
+    const std::size_t all_rows = std::min(options_.batch_size(), order_.size() - cursor_);
+    if (all_rows == 0 || (options_.drop_last() && all_rows < options_.batch_size())) return false;
+    const std::size_t first = all_rows * options_.shard_index() / options_.shard_count(),
+                      rows = all_rows * (options_.shard_index() + 1) / options_.shard_count() - first;
     const std::size_t width = data_.features();
 
     batch.inputs = Tensor<float>();  // let go of last batch's handle, so the buffer can be reused
@@ -68,12 +70,12 @@ bool BatchLoader::next(Batch& batch) {
     const float* src = data_.inputs.data();
     batch.labels.resize(rows);
     for (std::size_t r = 0; r < rows; ++r) {
-        const std::size_t i = order_[cursor_ + r];
-        if (cursor_ + r + 1 < order_.size()) prefetch_row(src + order_[cursor_ + r + 1] * width, width);
+        const std::size_t at = cursor_ + first + r, i = order_[at];
+        if (at + 1 < order_.size()) prefetch_row(src + order_[at + 1] * width, width);
         std::memcpy(dst + r * width, src + i * width, width * sizeof(float));
         batch.labels[r] = data_.labels[i];
     }
-    cursor_ += rows;
+    cursor_ += all_rows;
     batch.inputs = buffer_;
     return true;
 }

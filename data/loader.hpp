@@ -59,6 +59,30 @@ public:
     /// Epoch k is shuffled by derive_seed(seed, k). Unset: a shuffling loader
     /// draws the seed from tapegrad::draw_seed() once, when it is built.
     TAPEGRAD_OPTION_ANY(std::optional<std::uint64_t>, seed);
+
+public:
+    /// A distributed sampler: serve shard `index` of `count` of every batch,
+    /// rows [index * n / count, (index + 1) * n / count) of the n rows the
+    /// unsharded loader would serve, so that the shards of all `count`
+    /// processes (each with the same seed) make up exactly its batches, and
+    /// every process serves the same number of batches (a shard may be
+    /// empty: a batch of 0 rows). Default: shard 0 of 1, the whole batch.
+    /// Throws tapegrad::Error unless index < count.
+    LoaderOptions& shard(std::size_t index, std::size_t count) {
+        if (index >= count)
+            throw Error(std::string(options_name) + ": shard index must be below the shard count (" +
+                        std::to_string(count) + "), got " + std::to_string(index));
+        shard_index_ = index;
+        shard_count_ = count;
+        return *this;
+    }
+    /// Which shard of every batch is served, 0-based (default 0).
+    std::size_t shard_index() const noexcept { return shard_index_; }
+    /// How many shards every batch is cut into (default 1).
+    std::size_t shard_count() const noexcept { return shard_count_; }
+
+private:
+    std::size_t shard_index_ = 0, shard_count_ = 1;
 };
 
 /// Serves a Dataset as mini-batches, one epoch at a time, in an order that
@@ -77,8 +101,8 @@ public:
     /// Rewinds to the first batch of `epoch` (0-based), in that epoch's order.
     void start_epoch(std::uint64_t epoch);
 
-    /// The next batch of the current epoch, into `batch`; false when the epoch
-    /// is over. The inputs buffer is reused when nothing else still holds the
+    /// The next batch of the current epoch (this loader's shard of it, see
+    /// LoaderOptions::shard), into `batch`; false when the epoch is over. The inputs buffer is reused when nothing else still holds the
     /// previous batch's tensor, so passing the same Batch each time allocates
     /// nothing; a tensor kept elsewhere (say, by a live graph) is never touched.
     bool next(Batch& batch);

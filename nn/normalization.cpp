@@ -6,6 +6,14 @@
 
 namespace tapegrad::nn {
 
+namespace {
+thread_local bool stats_frozen = false;
+}
+
+FrozenRunningStatsGuard::FrozenRunningStatsGuard() : previous_(stats_frozen) { stats_frozen = true; }
+FrozenRunningStatsGuard::~FrozenRunningStatsGuard() { stats_frozen = previous_; }
+bool running_stats_frozen() { return stats_frozen; }
+
 template <class T>
 BatchNormBase<T>::BatchNormBase(const BatchNormOptions& options, std::string name, std::vector<std::size_t> ranks)
     : options_(options), name_(std::move(name)), ranks_(std::move(ranks)) {
@@ -34,13 +42,16 @@ Tensor<T> BatchNormBase<T>::forward(const Tensor<T>& input) {
     const bool tracking = options_.track_running_stats();
     // As PyTorch: without running statistics, batch statistics even in evaluation.
     const bool use_batch_stats = this->is_training() || !tracking;
-    const bool counting = this->is_training() && tracking;
+    const bool counting = this->is_training() && tracking && !stats_frozen;
     // momentum unset: the running statistics average every batch so far,
     // this one included.
     const T batches = counting ? num_batches_tracked_.item() + T(1) : T(0);
     const double momentum = options_.momentum() ? *options_.momentum() : counting ? 1 / double(batches) : 0.0;
-    Tensor<T> output = batch_norm(input, running_mean_, running_var_, weight_, bias_, use_batch_stats, momentum,
-                                  options_.eps());
+    // Frozen in training: batch statistics, and no running ones to update
+    // (another thread may be updating them).
+    const bool frozen = this->is_training() && stats_frozen;
+    Tensor<T> output = batch_norm(input, frozen ? Tensor<T>() : running_mean_, frozen ? Tensor<T>() : running_var_,
+                                  weight_, bias_, use_batch_stats, momentum, options_.eps());
     if (counting) num_batches_tracked_.data_mut()() = batches;  // once batch_norm has not thrown
     return output;
 }

@@ -12,6 +12,29 @@
 
 namespace tapegrad::nn {
 
+/// RAII guard: while one is alive on this thread, batch norm layers in
+/// training mode still normalise with the batch's statistics but leave their
+/// running statistics and batch count alone (they neither read nor write
+/// them). train::Trainer opens one on every batch shard but the first when it
+/// splits batches across threads (TrainerOptions::shards), so that one thread
+/// alone updates them, from its shard's statistics. Create and destroy it on
+/// the same thread.
+class FrozenRunningStatsGuard {
+public:
+    /// Freezes the running statistics on this thread.
+    FrozenRunningStatsGuard();
+    /// Restores the state found by the constructor.
+    ~FrozenRunningStatsGuard();
+    FrozenRunningStatsGuard(const FrozenRunningStatsGuard&) = delete;
+    FrozenRunningStatsGuard& operator=(const FrozenRunningStatsGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+/// Whether a FrozenRunningStatsGuard is alive on this thread.
+bool running_stats_frozen();
+
 /// BatchNormOptions(16).momentum(0.1).eps(1e-5).affine(true).track_running_stats(true):
 /// PyTorch's arguments and defaults. Each setter throws tapegrad::Error naming
 /// the option and the value when it is out of range.
@@ -48,6 +71,8 @@ public:
 /// biased variance and, when tracking, updates the running statistics (with
 /// the unbiased variance) and counts the batch; in evaluation (eval()) it uses
 /// the running statistics. A float layer counts batches exactly up to 2^24.
+/// Under a FrozenRunningStatsGuard, training leaves the running statistics
+/// and the count as they are.
 template <class T>
 class BatchNormBase : public Module<T> {
 public:

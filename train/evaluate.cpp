@@ -38,24 +38,44 @@ std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels)
     return correct;
 }
 
-Score evaluate(nn::Module<float>& model, const Dataset& data) {
+namespace {
+// The sums of the cross-entropy and of the correct answers over this
+// process's shard of `data` (all of it without a communicator).
+std::pair<double, double> evaluate_sums(nn::Module<float>& model, const Dataset& data, const Communicator* communicator) {
     // A mean over no samples is 0/0: refused rather than reported as NaN.
     if (data.size() == 0) throw Error("evaluate: the data set is empty");
     TrainingModeGuard modes(model);
     model.eval();
     NoGradGuard no_grad;
     // Chunks bound the memory of the hidden activations on a large set.
-    BatchLoader chunks(data, LoaderOptions(2000).shuffle(false));
+    LoaderOptions options = LoaderOptions(2000).shuffle(false);
+    if (communicator) options.shard(communicator->rank(), communicator->size());
+    BatchLoader chunks(data, options);
     Batch batch;
     double loss_sum = 0;
     std::size_t correct = 0;
     while (chunks.next(batch)) {
+        if (batch.labels.empty()) continue;  // this process's share of a small chunk
         const Tensor<float> logits = model(batch.inputs);
         loss_sum += cross_entropy(logits, batch.labels, Reduction::Sum).item();
         correct += count_correct(logits.data(), batch.labels);
     }
+    return {loss_sum, static_cast<double>(correct)};
+}
+}  // namespace
+
+Score evaluate(nn::Module<float>& model, const Dataset& data) {
+    const auto [loss_sum, correct] = evaluate_sums(model, data, nullptr);
     const double n = static_cast<double>(data.size());
-    return {loss_sum / n, static_cast<double>(correct) / n};
+    return {loss_sum / n, correct / n};
+}
+
+Score evaluate(nn::Module<float>& model, const Dataset& data, Communicator& communicator) {
+    const auto [loss_sum, correct] = evaluate_sums(model, data, &communicator);
+    double sums[] = {loss_sum, correct};
+    communicator.allreduce_sum(sums, 2);
+    const double n = static_cast<double>(data.size());
+    return {sums[0] / n, sums[1] / n};
 }
 
 }  // namespace tapegrad::train

@@ -9,6 +9,7 @@
 #include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/train/communicator.hpp>
 
 namespace tapegrad::train {
 
@@ -50,5 +51,12 @@ std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels)
 /// tapegrad::Error on an empty data set. Throws what the model or cross_entropy throw,
 /// e.g. tapegrad::Error when the features do not fit the model.
 Score evaluate(nn::Module<float>& model, const Dataset& data);
+
+/// The same over the processes of a data-parallel job, each process running
+/// the model on its share of every chunk (LoaderOptions::shard): the sums of
+/// the losses and of the correct answers are added up over the processes, so
+/// every process gets the whole set's score, the single process's up to
+/// rounding. Every process must call it, with the same data.
+Score evaluate(nn::Module<float>& model, const Dataset& data, Communicator& communicator);
 
 }  // namespace tapegrad::train

@@ -4,17 +4,23 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <optional>
+#include <thread>
 
 #include <zlib.h>
 
+#include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/random.hpp>
+#include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/data/loader.hpp>
+#include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/progress.hpp>
+#include <tapegrad/train/worker_pool.hpp>
 
 namespace tapegrad::train {
 
@@ -32,6 +38,39 @@ constexpr std::uint64_t batch_draws_stream = 0x6472'6f70'6f75'7473ULL;  // "drop
 std::uint64_t batch_seed(std::uint64_t seed, std::size_t epoch, std::size_t batch) {
     return derive_seed(derive_seed(derive_seed(seed, batch_draws_stream), epoch), batch);
 }
+
+// The seed of the SeedScope of the shard of that batch that starts at row
+// `first`, when the batch is split (TrainerOptions::shards): named by its
+// first row, so that a split of the same rows by other means (ranks) draws
+// the same masks.
+std::uint64_t shard_seed(std::uint64_t batch_seed, std::size_t first) { return derive_seed(batch_seed, first); }
+
+// Rows [first, last) of a batch's inputs, a copy.
+Tensor<float> rows_of(const Tensor<float>& inputs, std::size_t first, std::size_t last) {
+    Shape shape = inputs.shape();
+    const std::size_t row_size = shape[0] ? inputs.size() / shape[0] : 0;
+    shape[0] = last - first;
+    Array<float> rows = Array<float>::from_shape(shape);
+    std::copy_n(inputs.data().data() + first * row_size, (last - first) * row_size, rows.data());
+    return Tensor<float>(std::move(rows));
+}
+
+// Sets BLAS products to one thread while it lives (the shards' own threads
+// share the cores), then restores the count found.
+class OneBlasThread {
+public:
+    OneBlasThread() : previous_(blas_threads()) {
+        if (previous_ > 1) set_blas_threads(1);
+    }
+    ~OneBlasThread() {
+        if (previous_ > 1) set_blas_threads(previous_);
+    }
+    OneBlasThread(const OneBlasThread&) = delete;
+    OneBlasThread& operator=(const OneBlasThread&) = delete;
+
+private:
+    int previous_;
+};
 
 // What identifies a data set for resuming: its shape and the CRC-32 of its
 // inputs and labels (cheap next to an epoch; not a defence against forgery,
@@ -63,6 +102,12 @@ void print_epoch_line(const EpochRecord& r, std::size_t epochs) {
 }
 }  // namespace
 
+std::size_t default_shards() {
+    const int blas = blas_threads();
+    if (blas > 0) return std::size_t(blas);
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
 Trainer::Trainer(nn::Module<float>& model, optim::Optimizer<float>& optimizer, const Dataset& train,
                  const Dataset& valid, TrainerOptions options)
     : model_(model), optimizer_(optimizer), train_(train), valid_(valid), options_(std::move(options)),
@@ -85,6 +130,26 @@ Trainer& Trainer::on_epoch_end(EpochCallback callback) {
     on_epoch_end_ = std::move(callback);
     return *this;
 }
+
+Trainer& Trainer::distribute(Communicator& communicator, std::size_t bucket_bytes) {
+    // The parameters the optimizer steps, as compute_gradients differentiates them.
+    std::vector<Tensor<float>> params;
+    for (const auto& p : optimizer_.params())
+        if (p.requires_grad()) params.push_back(p);
+    reducer_ = std::make_unique<GradientReducer<float>>(communicator, std::move(params), bucket_bytes);
+    communicator_ = &communicator;
+    return *this;
+}
+
+void Trainer::broadcast_state(bool parameters) {
+    const auto broadcast = [this](const std::vector<Tensor<float>>& tensors) {
+        for (Tensor<float> t : tensors) communicator_->broadcast(t.data_mut().data(), t.size() * sizeof(float));
+    };
+    if (parameters) broadcast(model_.parameters());
+    broadcast(model_.buffers());
+}
+
+Score Trainer::validate() { return communicator_ ? evaluate(model_, valid_, *communicator_) : evaluate(model_, valid_); }
 
 void Trainer::resume(const std::string& path) {
     // load_checkpoint restores model and optimizer all or nothing, but the
@@ -146,7 +211,17 @@ Outcome Trainer::run() {
     // Training batches run in train(), validation in eval() (evaluate()); the
     // caller gets the model back in the modes it had.
     const TrainingModeGuard modes(model_);
-    if (untrained_valid_loss_ < 0) untrained_valid_loss_ = evaluate(model_, valid_).loss;
+    if (communicator_) broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
+    // The shards' threads, made once for the whole run.
+    struct Workers {
+        Trainer& trainer;
+        ~Workers() {
+            trainer.workers_.reset();
+            trainer.shard_grads_.clear();
+        }
+    } workers{*this};
+    if (options_.shards() > 1) workers_ = std::make_shared<tapegrad::detail::WorkerPool>(options_.shards());
+    if (untrained_valid_loss_ < 0) untrained_valid_loss_ = validate().loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
         const nn::StateDict<float> last_good = model_.state_dict();
         try {
@@ -159,7 +234,7 @@ Outcome Trainer::run() {
             if (early_stopping_.enabled() && early_stopping_.has_best()) early_stopping_.restore_best(model_);
             return Outcome::NonFiniteLoss;
         }
-        if (options_.verbose()) print_epoch_line(history_.back(), options_.epochs());
+        if (options_.verbose() && writer()) print_epoch_line(history_.back(), options_.epochs());
         if (on_epoch_end_) on_epoch_end_(history_.back());
         diverged_at_ = divergence(history_.size());
         if (!diverged_at_.empty()) {
@@ -170,7 +245,7 @@ Outcome Trainer::run() {
             if (best_within) early_stopping_.restore_best(model_);
             return Outcome::Diverged;
         }
-        if (!options_.checkpoint().empty()) write_checkpoint();
+        if (!options_.checkpoint().empty() && writer()) write_checkpoint();
     }
     if (early_stopping_.enabled() && early_stopping_.has_best()) early_stopping_.restore_best(model_);
     return early_stopping_.should_stop() ? Outcome::EarlyStopped : Outcome::AllEpochs;
@@ -200,41 +275,162 @@ const std::string& Trainer::data_identity() const {
 }
 
 EpochRecord Trainer::train_epoch(std::size_t epoch) {
-    BatchLoader loader(train_, LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed()));
+    LoaderOptions loader_options = LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed());
+    if (communicator_) loader_options.shard(communicator_->rank(), communicator_->size());
+    BatchLoader loader(train_, loader_options);
     loader.start_epoch(epoch - 1);
     std::optional<EpochProgress> progress;
-    if (options_.verbose()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());
+    if (options_.verbose() && writer()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());
     Batch batch;
     double loss_sum = 0;
     std::size_t correct = 0, seen = 0, batch_number = 0;
 
     model_.train();
     const auto start = std::chrono::steady_clock::now();
-    while (loader.next(batch)) {
-        ++batch_number;
-        const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
-        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
-        const Tensor<float> logits = model_(inputs);
-        Tensor<float> loss = loss_ ? loss_(logits, batch.labels) : cross_entropy(logits, batch.labels);
-        const double value = loss.item();
-        if (!std::isfinite(value))
-            throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
-        loss.backward();
-        optimizer_.step();
-        optimizer_.zero_grad();
-        loss_sum += value * double(batch.labels.size());
-        correct += count_correct(logits.data(), batch.labels);
-        seen += batch.labels.size();
-        if (progress) progress->batch_done(batch_number, loss_sum / double(seen));
+    {
+        std::optional<OneBlasThread> one_blas_thread;
+        if (workers_) one_blas_thread.emplace();
+        while (loader.next(batch)) {
+            ++batch_number;
+            // The rows of the whole batch (over all processes: this one has its share).
+            const std::size_t batch_rows = std::min(options_.batch_size(), train_.size() - seen);
+            BatchTotals totals;
+            if (communicator_) {
+                totals = distributed_gradients(batch, epoch, batch_number, batch_rows);
+            } else {
+                const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
+                const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
+                totals = compute_gradients(inputs, batch.labels, 0, batch_rows, epoch, batch_number, batch_rows, 0);
+            }
+            optimizer_.step();
+            optimizer_.zero_grad();
+            loss_sum += totals.loss_sum;
+            correct += totals.correct;
+            seen += batch_rows;
+            if (progress) progress->batch_done(batch_number, loss_sum / double(seen));
+        }
     }
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     if (progress) progress->finish();
 
-    const Score valid = evaluate(model_, valid_);
+    const Score valid = validate();
     if (!std::isfinite(valid.loss)) throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", validation"};
     early_stopping_.observe(epoch, valid.loss, model_);
     return {double(epoch), loss_sum / double(seen), double(correct) / double(seen), valid.loss, valid.accuracy,
             elapsed.count()};
+}
+
+Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
+                                                std::size_t end, std::size_t epoch, std::size_t batch,
+                                                std::size_t batch_rows, std::size_t first_row) {
+    const std::size_t rows = labels.size();
+    const auto non_finite = [&] {
+        return NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch)};
+    };
+    const std::size_t shards = std::min({options_.shards(), end - begin, workers_ ? workers_->size() : 1});
+    if (shards == 1 && begin == 0 && end == rows) {
+        // The whole batch (or this process's share) on this thread, in the
+        // batch's SeedScope (opened by the caller): no copy, gradients
+        // straight into grad(), weighted only when the batch is shared.
+        std::optional<nn::FrozenRunningStatsGuard> frozen;
+        if (first_row != 0) frozen.emplace();
+        const Tensor<float> logits = model_(inputs);
+        Tensor<float> loss = loss_ ? loss_(logits, labels) : cross_entropy(logits, labels);
+        const double value = loss.item();
+        if (!std::isfinite(value)) throw non_finite();
+        if (rows == batch_rows)
+            loss.backward();
+        else
+            (loss * float(double(rows) / double(batch_rows))).backward();
+        return {value * double(rows), count_correct(logits.data(), labels)};
+    }
+
+    // The parameters to differentiate: the optimizer's (grad() takes only
+    // tensors that require a gradient).
+    TensorList<float> params;
+    for (const auto& p : optimizer_.params())
+        if (p.requires_grad()) params.push_back(p);
+    std::vector<BatchTotals> totals_of(shards);
+    shard_grads_.resize(std::max(shard_grads_.size(), shards));
+    const bool anomaly = anomaly_detection_enabled();
+    const auto run_shard = [&](std::size_t s) {
+        // The previous batch's gradients of this shard, freed by the thread
+        // that made them: the per-thread allocator caches then stay in
+        // balance (frees on another thread would grow that thread's cache
+        // while this one asks the system for more).
+        shard_grads_[s].clear();
+        const std::size_t first = begin + (end - begin) * s / shards, last = begin + (end - begin) * (s + 1) / shards;
+        const SeedScope draws(shard_seed(batch_seed(options_.seed(), epoch, batch), first_row + first));
+        // Only the shard at the batch's first row updates batch norm's running statistics.
+        std::optional<nn::FrozenRunningStatsGuard> frozen;
+        if (first_row + first != 0) frozen.emplace();
+        std::optional<DetectAnomalyGuard> checks;  // the caller's thread-local setting, on this thread too
+        if (anomaly) checks.emplace();
+        const Labels shard_labels(labels.begin() + std::ptrdiff_t(first), labels.begin() + std::ptrdiff_t(last));
+        const Tensor<float> logits = model_(rows_of(inputs, first, last));
+        Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);
+        const double value = loss.item();
+        if (!std::isfinite(value)) throw non_finite();
+        // The rows' share of the batch mean.
+        const float weight = float(double(last - first) / double(batch_rows));
+        shard_grads_[s] = grad(loss * weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
+        totals_of[s] = {value * double(last - first), count_correct(logits.data(), shard_labels)};
+    };
+    if (shards == 1)
+        run_shard(0);
+    else
+        workers_->run(shards, run_shard);
+
+    // Shard 0 + shard 1 + ..., always in this order, added to what grad() held.
+    BatchTotals totals;
+    for (const BatchTotals& shard : totals_of) {
+        totals.loss_sum += shard.loss_sum;
+        totals.correct += shard.correct;
+    }
+    NoGradGuard no_grad;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        Tensor<float> sum = params[i].grad();
+        for (std::size_t s = 0; s < shards; ++s) {
+            const Tensor<float>& g = shard_grads_[s][i];
+            if (g.defined()) sum = sum.defined() ? add(sum, g) : g;
+        }
+        if (sum.defined()) params[i].set_grad(sum);
+    }
+    return totals;
+}
+
+Trainer::BatchTotals Trainer::distributed_gradients(const Batch& batch, std::size_t epoch, std::size_t batch_number,
+                                                    std::size_t batch_rows) {
+    const std::size_t rows = batch.labels.size(), rank = communicator_->rank(), size = communicator_->size();
+    // Where this process's rows start in the whole batch (LoaderOptions::shard).
+    const std::size_t first_row = batch_rows * rank / size;
+    // Draws as the thread shard that starts at that row would (shards()), so
+    // N processes of one thread drop out as one process of N threads.
+    const std::uint64_t seed = batch_seed(options_.seed(), epoch, batch_number);
+    const SeedScope draws(size > 1 ? shard_seed(seed, first_row) : seed);
+    reducer_->begin_step();
+    BatchTotals totals;
+    if (rows > 0) {  // a process's share of a short last batch may be empty
+        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
+        // The sums start while backward runs (when it runs on this thread).
+        const auto hook = reducer_->hook();
+        try {
+            totals = compute_gradients(inputs, batch.labels, 0, rows, epoch, batch_number, batch_rows, first_row);
+        } catch (const NonFiniteLoss&) {
+            // Decided with the other processes below: they must not wait for this one.
+            totals.loss_sum = std::numeric_limits<double>::quiet_NaN();
+        }
+    }
+    const std::vector<double> sums = reducer_->finish({totals.loss_sum, double(totals.correct)});
+    // Buffers (batch norm's running statistics) are rank 0's, which its rows
+    // updated (the first of the batch: the others' stay frozen), as PyTorch's
+    // DDP broadcasts them; for validation too.
+    broadcast_state(/*parameters=*/false);
+    if (!std::isfinite(sums[0])) {
+        optimizer_.zero_grad();
+        throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
+    }
+    return {sums[0], static_cast<std::size_t>(sums[1])};
 }
 
 void Trainer::write_checkpoint() const {

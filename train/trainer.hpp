@@ -20,17 +20,27 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/optim/optimizer.hpp>
+#include <tapegrad/train/communicator.hpp>
 #include <tapegrad/train/early_stopping.hpp>
+#include <tapegrad/train/evaluate.hpp>
+#include <tapegrad/train/gradient_reducer.hpp>
 #include <tapegrad/train/history.hpp>
+
+namespace tapegrad::detail {
+class WorkerPool;  // train/worker_pool.hpp
+}
 
 /// Training loops and what they need around them: the Trainer and its
 /// options, evaluation, early stopping, checkpoints that resume bit for bit,
@@ -38,6 +48,12 @@
 /// Everything here trains `float` classifiers (nn::Module<float>) on a
 /// Dataset.
 namespace tapegrad::train {
+
+/// The default of TrainerOptions::shards: the BLAS's thread count when
+/// called (blas_threads(): OpenBLAS's OPENBLAS_NUM_THREADS, or every core it
+/// may run on, or what set_blas_threads() chose), or the hardware's thread
+/// count for a BLAS without thread control; at least 1.
+std::size_t default_shards();
 
 /// How a Trainer runs: epochs, batches, early stopping, checkpoints, output.
 /// LibTorch-style options (autograd/options.hpp):
@@ -83,6 +99,38 @@ public:
     /// finite and >= 1 (default 10).
     TAPEGRAD_OPTION(double, divergence_factor, value == 0 || (std::isfinite(value) && value >= 1),
                     "0 (off) or finite and >= 1") = 10;
+    /// How many threads share each training batch, at least 1. Default:
+    /// default_shards(), one per core, which measured faster than the BLAS's
+    /// own threads on the notebook's MLP at batch 32-1000 (bench/README.md,
+    /// "Both cores").
+    ///
+    /// 1: the batch runs whole on the calling thread, its matrix products on
+    /// the BLAS's threads (set_blas_threads(), autograd/blas.hpp).
+    ///
+    /// n > 1: the batch is cut into n contiguous row ranges ("shards", the
+    /// first rows / n rounded down, and so on; fewer when the batch has fewer
+    /// rows), each run forward and backward on a thread of its own (n - 1 made
+    /// once per run()), its products on one BLAS thread: run() sets
+    /// set_blas_threads(1) while it trains and restores the count for
+    /// validation. Each shard's loss is weighted by its share of the rows, so
+    /// the shards' gradients add up to the batch mean's; they are added in
+    /// shard order (0 + 1 + ...) into the parameters' grad(), then the
+    /// optimizer steps once. Shard s of batch b in epoch k runs in a SeedScope
+    /// seeded by (seed, k, b, its first row), so its dropout masks repeat on
+    /// resume. Batch norm, as PyTorch's DistributedDataParallel without
+    /// SyncBatchNorm: each shard normalises with its own statistics, and only
+    /// shard 0 updates the running statistics, from its rows
+    /// (nn::FrozenRunningStatsGuard on the others). The model's forward and
+    /// the loss run on several threads at once, once per shard: a module or
+    /// loss of the caller's that changes state in them (a counter, a list of
+    /// what it saw) must synchronise it, or train with shards(1). The batch
+    /// transform runs once per batch, on the calling thread.
+    ///
+    /// Results are bit-reproducible for a given count (and BLAS kernel), and
+    /// resume bit for bit; different counts give slightly different bits
+    /// (other sums, other dropout masks), like other BLAS thread counts.
+    /// The loss (the default or loss()) must be a mean over the rows.
+    TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = default_shards();
 };
 
 /// Why Trainer::run() returned.
@@ -134,6 +182,33 @@ public:
     /// it off. Returns the trainer.
     Trainer& on_epoch_end(EpochCallback callback);
 
+    /// Makes this trainer one process of a data-parallel job over
+    /// `communicator` (which must outlive it; dist/mpi.hpp has one over MPI),
+    /// from now on. Every process builds the same trainer (same data, model,
+    /// options, hooks) and calls the same functions. Then run() first gives
+    /// every process rank 0's parameters and buffers; each process trains on
+    /// its contiguous share of every global batch of options.batch_size
+    /// samples (LoaderOptions::shard), weighting its loss by its share, and
+    /// the gradients are summed over the processes in buckets of
+    /// `bucket_bytes` started while backward runs (GradientReducer), so every
+    /// step is the one-process step on the global batch, up to rounding, and
+    /// every process keeps the same weights. Rank 0's rows come first in every
+    /// batch, and its buffers (batch norm's running statistics, updated by
+    /// those rows alone, as with shards()) are given to every process after
+    /// every batch, as PyTorch's DDP does. So N processes of one thread train
+    /// as one process with shards(N), dropout masks included (tested).
+    /// Validation is shared out and summed (evaluate()), early stopping and
+    /// divergence see the same numbers everywhere, and only rank 0 prints and
+    /// writes the checkpoint. resume() reads the checkpoint on every process
+    /// (it holds nothing of one process), so a run resumes on any number of
+    /// processes. A transform (transform_batches) gets the process's rows
+    /// only, so a random one draws other (as random) numbers than one process
+    /// would. With shards(n), each process splits its rows across n threads.
+    /// The hooks, the loss and the model must not call the communicator
+    /// themselves. Returns the trainer.
+    Trainer& distribute(Communicator& communicator,
+                        std::size_t bucket_bytes = GradientReducer<float>::default_bucket_bytes);
+
     /// Loads a checkpoint written by a trainer with the same fingerprint, the
     /// same training and validation data (compared by size and CRC-32) and the
     /// optimizer's current lr (the trainer never changes the lr: a caller that
@@ -170,7 +245,33 @@ public:
     const std::string& diverged_at() const { return diverged_at_; }
 
 private:
+    // What the forward passes of a batch (or of part of it) give besides gradients.
+    struct BatchTotals {
+        double loss_sum = 0;      // the loss times the rows, summed
+        std::size_t correct = 0;  // rows whose largest logit is the label
+    };
+
     EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
+    // Adds to the optimizer's parameters' grad() the gradient of the loss of
+    // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
+    // weighted by (end - begin) / batch_rows, where `inputs` and `labels` hold
+    // this process's rows of the batch, batch_rows the rows of the whole
+    // batch (over all processes, see distribute(); else labels.size()), and
+    // first_row is the place of inputs' row 0 in the whole batch: the gradient
+    // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
+    // of it that add up to it otherwise. Splits the rows across
+    // options().shards() threads. Throws NonFiniteLoss.
+    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
+                                  std::size_t end, std::size_t epoch, std::size_t batch, std::size_t batch_rows,
+                                  std::size_t first_row);
+    // The same for this process's share of a batch of `batch_rows` rows
+    // shared by the processes (distribute()), then summed over them: every
+    // process gets the whole batch's totals and gradient.
+    BatchTotals distributed_gradients(const Batch& batch, std::size_t epoch, std::size_t batch_number,
+                                      std::size_t batch_rows);
+    Score validate();
+    void broadcast_state(bool parameters);  // rank 0's buffers (and parameters) to every process
+    bool writer() const { return !communicator_ || communicator_->writer(); }
     void write_checkpoint() const;
     std::string divergence(std::size_t epoch) const;  // "" when training has not diverged
     const std::string& data_identity() const;
@@ -188,6 +289,10 @@ private:
     std::string non_finite_at_, diverged_at_;
     double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
     mutable std::string data_identity_;  // computed on first use
+    std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
+    Communicator* communicator_ = nullptr;  // set by distribute()
+    std::unique_ptr<GradientReducer<float>> reducer_;
+    std::vector<std::vector<Tensor<float>>> shard_grads_;  // each shard's last gradients (compute_gradients)
 };
 
 }  // namespace tapegrad::train

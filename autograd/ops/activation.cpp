@@ -6,6 +6,7 @@
 
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/ops/fused.hpp>
+#include <tapegrad/autograd/ops/same_shape.hpp>
 #include <tapegrad/autograd/options.hpp>
 
 namespace tapegrad {
@@ -14,7 +15,7 @@ template <class T>
 Tensor<T> sigmoid(const Tensor<T>& a) {
     // 1/(1+e^-x) overflows e^-x for x << 0 in float, but to +inf, and 1/inf = 0
     // is the right limit: no NaN arises.
-    return record<T>("sigmoid", T(1) / (T(1) + xt::exp(-a.data())), {a},
+    return record<T>("sigmoid", detail::evaluate<T>(T(1) / (T(1) + xt::exp(-a.data())), a.data()), {a},
                      [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
                          return TensorList<T>{detail::grad_formula<T>(
                              [](const auto& gy, const auto& y) { return gy * (y * (T(1) - y)); }, g, out)};
@@ -23,7 +24,7 @@ Tensor<T> sigmoid(const Tensor<T>& a) {
 
 template <class T>
 Tensor<T> tanh(const Tensor<T>& a) {
-    return record<T>("tanh", xt::tanh(a.data()), {a}, [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+    return record<T>("tanh", detail::evaluate<T>(xt::tanh(a.data()), a.data()), {a}, [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
         return TensorList<T>{
             detail::grad_formula<T>([](const auto& gy, const auto& y) { return gy * (T(1) - y * y); }, g, out)};
     });
@@ -31,7 +32,7 @@ Tensor<T> tanh(const Tensor<T>& a) {
 
 template <class T>
 Tensor<T> relu(const Tensor<T>& a) {
-    return record<T>("relu", xt::maximum(a.data(), T(0)), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("relu", detail::evaluate<T>(xt::maximum(a.data(), T(0)), a.data()), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         // The 0/1 mask is piecewise constant: a constant in the graph.
         return TensorList<T>{mul(g, Tensor<T>(Array<T>(xt::cast<T>(in[0].data() > T(0)))))};
     });

@@ -3,6 +3,7 @@
 #include <xtensor/xbroadcast.hpp>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/same_shape.hpp>
 
 namespace tapegrad {
 
@@ -39,7 +40,7 @@ Tensor<T> grad_for(const Tensor<T>& g, const Tensor<T>& input) {
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("add", a, b);
-    return record<T>("add", a.data() + b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("add", detail::evaluate<T>(a.data() + b.data(), a.data(), b.data()), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         return TensorList<T>{grad_for(g, in[0]), grad_for(g, in[1])};
     });
 }
@@ -47,7 +48,7 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("sub", a, b);
-    return record<T>("sub", a.data() - b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("sub", detail::evaluate<T>(a.data() - b.data(), a.data(), b.data()), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         return TensorList<T>{grad_for(g, in[0]), in[1].requires_grad() ? grad_for(neg(g), in[1]) : Tensor<T>()};
     });
 }
@@ -55,7 +56,7 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("mul", a, b);
-    return record<T>("mul", a.data() * b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("mul", detail::evaluate<T>(a.data() * b.data(), a.data(), b.data()), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         return TensorList<T>{in[0].requires_grad() ? grad_for(mul(g, in[1]), in[0]) : Tensor<T>(),
                              in[1].requires_grad() ? grad_for(mul(g, in[0]), in[1]) : Tensor<T>()};
     });
@@ -64,7 +65,7 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("div", a, b);
-    return record<T>("div", a.data() / b.data(), {a, b}, [](const TensorList<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
+    return record<T>("div", detail::evaluate<T>(a.data() / b.data(), a.data(), b.data()), {a, b}, [](const TensorList<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
         // d(a/b)/db = -(a/b)/b
         return TensorList<T>{in[0].requires_grad() ? grad_for(div(g, in[1]), in[0]) : Tensor<T>(),
                              in[1].requires_grad() ? grad_for(neg(div(mul(g, out), in[1])), in[1]) : Tensor<T>()};
@@ -73,35 +74,35 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> neg(const Tensor<T>& a) {
-    return record<T>("neg", -a.data(), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("neg", detail::evaluate<T>(-a.data(), a.data()), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
         return TensorList<T>{neg(g)};
     });
 }
 
 template <class T>
 Tensor<T> add(const Tensor<T>& a, Scalar<T> s) {
-    return record<T>("add_scalar", a.data() + s, {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("add_scalar", detail::evaluate<T>(a.data() + s, a.data()), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
         return TensorList<T>{g};
     });
 }
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, Scalar<T> s) {
-    return record<T>("mul_scalar", a.data() * s, {a}, [s](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("mul_scalar", detail::evaluate<T>(a.data() * s, a.data()), {a}, [s](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
         return TensorList<T>{mul(g, s)};
     });
 }
 
 template <class T>
 Tensor<T> rsub(Scalar<T> s, const Tensor<T>& a) {
-    return record<T>("rsub_scalar", s - a.data(), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("rsub_scalar", detail::evaluate<T>(s - a.data(), a.data()), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
         return TensorList<T>{neg(g)};
     });
 }
 
 template <class T>
 Tensor<T> rdiv(Scalar<T> s, const Tensor<T>& a) {
-    return record<T>("rdiv_scalar", s / a.data(), {a}, [](const TensorList<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
+    return record<T>("rdiv_scalar", detail::evaluate<T>(s / a.data(), a.data()), {a}, [](const TensorList<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
         // d(s/a)/da = -(s/a)/a
         return TensorList<T>{neg(div(mul(g, out), in[0]))};
     });

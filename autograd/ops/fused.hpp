@@ -5,6 +5,7 @@
 
 #include <xtensor/xarray.hpp>
 
+#include <tapegrad/autograd/ops/same_shape.hpp>
 #include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad::detail {
@@ -16,13 +17,14 @@ namespace tapegrad::detail {
 //    op and the gradient can be differentiated again (gradgradcheck);
 //  - otherwise on their arrays: xtensor composes the expression lazily and
 //    evaluates it in one vectorised loop, with no temporary arrays and no
-//    graph nodes.
+//    graph nodes (written in place when the operands have one shape,
+//    same_shape.hpp).
 // The formula may use only operators and unqualified calls such as exp(y),
 // which find tapegrad's ops for Tensors and xtensor's functions for arrays.
 template <class T, class F, class... Args>
 Tensor<T> grad_formula(const F& f, const Args&... args) {
     if (grad_enabled()) return f(args...);
-    return Tensor<T>(Array<T>(f(args.data()...)));
+    return evaluate<T>(f(args.data()...), args.data()...);
 }
 
 }  // namespace tapegrad::detail

@@ -8,6 +8,10 @@
 // 3 training stopped because the loss became non-finite or training diverged
 // (validation loss above 10x the untrained network's, or a non-finite weight;
 // then no weights are saved).
+//
+// Under `mpirun -np N` (with a tapegrad built with MPI) the N processes train
+// together, data-parallel: each its share of every batch of --batch-size,
+// rank 0 alone printing and writing files. A process that fails ends the job.
 #include <cstdio>
 #include <iostream>
 
@@ -22,6 +26,9 @@
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/svg_plot.hpp>
 #include <tapegrad/train/trainer.hpp>
+#if TAPEGRAD_HAS_MPI
+#include <tapegrad/dist/mpi.hpp>
+#endif
 #include "cnn.hpp"
 #include "options.hpp"
 
@@ -123,10 +130,15 @@ train::TrainerOptions trainer_options(const mnist::Options& o, std::size_t valid
         .batch_size(o.batch_size)
         .seed(derive_seed(o.seed, batch_order_stream))
         .early_stopping_patience(o.early_stop)
+        .shards(o.shards)
         .checkpoint(o.checkpoint)
         .fingerprint(mnist::training_fingerprint(o, validation_samples))
         .verbose(true);
 }
+
+// The processes training together under mpirun; nullptr: this one alone.
+train::Communicator* world = nullptr;
+bool writer() { return !world || world->writer(); }
 
 // What the trainer did with the weights, on stderr as before the table of results.
 void report_outcome(train::Outcome outcome, const train::Trainer& trainer) {
@@ -156,7 +168,8 @@ void write_outputs(const mnist::Options& o, const train::Trainer& trainer, const
 
 void print_test_accuracy(nn::Module<float>& model, const Dataset& test) {
     model.eval();
-    std::printf("test accuracy: %.4f\n", train::evaluate(model, test).accuracy);
+    const train::Score score = world ? train::evaluate(model, test, *world) : train::evaluate(model, test);
+    if (writer()) std::printf("test accuracy: %.4f\n", score.accuracy);
 }
 
 std::unique_ptr<optim::Optimizer<float>> make_optimizer(const mnist::Options& o, nn::Module<float>& model) {
@@ -171,6 +184,7 @@ int train_and_test(const mnist::Options& o, Setup& s) {
     train::Trainer trainer(*s.model, *optimizer, s.split.train, s.split.validation,
                            trainer_options(o, s.split.validation.size()));
     if (o.shift > 0) trainer.transform_batches(random_shifts(o, image_side(s.split.train.features())));
+    if (world) trainer.distribute(*world);
     if (!o.resume.empty()) {
         try {
             trainer.resume(o.resume);
@@ -179,11 +193,17 @@ int train_and_test(const mnist::Options& o, Setup& s) {
             return exit_bad_input;
         }
     }
-    std::printf("training %zu samples, validating on %zu, testing on %zu\n", s.split.train.size(),
-                s.split.validation.size(), s.test.size());
+    if (writer()) {
+        std::printf("training %zu samples, validating on %zu, testing on %zu", s.split.train.size(),
+                    s.split.validation.size(), s.test.size());
+        if (world) std::printf(" on %zu processes", world->size());
+        std::printf("\n");
+    }
     const train::Outcome outcome = trainer.run();
-    report_outcome(outcome, trainer);
-    write_outputs(o, trainer, *s.model, outcome);
+    if (writer()) {
+        report_outcome(outcome, trainer);
+        write_outputs(o, trainer, *s.model, outcome);
+    }
     print_test_accuracy(*s.model, s.test);
     const bool failed = outcome == train::Outcome::NonFiniteLoss || outcome == train::Outcome::Diverged;
     return failed ? exit_training_failed : 0;
@@ -205,11 +225,9 @@ int run(const mnist::Options& o) {
     return train_and_test(o, s);
 }
 
-}  // namespace
-
 // Nothing escapes main: the library reports bad paths and data as
 // tapegrad::Error (caught in run, exit 2); anything else is unexpected.
-int main(int argc, char** argv) {
+int run_command_line(int argc, char** argv) {
     try {
         const mnist::ParsedCommandLine parsed = mnist::parse_command_line(argc, argv);
         if (parsed.exit_code) return *parsed.exit_code;
@@ -221,4 +239,18 @@ int main(int argc, char** argv) {
         std::cerr << "mnist: an unknown failure\n";
         return exit_failure;
     }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#if TAPEGRAD_HAS_MPI
+    // One process alone when not started by mpirun (or with -np 1).
+    dist::Mpi mpi(argc, argv);
+    if (mpi.size() > 1) world = &mpi;
+    // A failure on one process (exit status not 0) ends them all.
+    return mpi.finish(run_command_line(argc, argv));
+#else
+    return run_command_line(argc, argv);
+#endif
 }

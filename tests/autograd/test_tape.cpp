@@ -272,3 +272,45 @@ TEST_CASE("a user's backward that returns a wrong shape changes nothing either")
         CHECK(live_graph_nodes() == nodes);
     }
 }
+
+TEST_CASE("a leaf gradient hook sees each leaf once, with its complete gradient, before .grad is written") {
+    auto w1 = Tensor<double>::of({0.5, -1.0}, true), w2 = Tensor<double>::of({2.0, 3.0}, true);
+    auto x = Tensor<double>::of({1.0, 2.0});  // no gradient: never hooked
+    std::vector<std::string> seen;
+    std::vector<Tensor<double>> grads;
+    {
+        LeafGradientHookGuard<double> guard([&](const Tensor<double>& leaf, const Tensor<double>& g) {
+            CHECK_FALSE(leaf.grad().defined());  // backward stores every .grad at its end
+            seen.push_back(leaf.same_as(w1) ? "w1" : leaf.same_as(w2) ? "w2" : "other");
+            grads.push_back(g.detach());
+        });
+        // w1 is used twice (its gradient is the sum of both paths); w2 only
+        // after both uses, so its gradient is complete first.
+        auto h = add(tanh(x * w1), w1 * 2.0);
+        sum(h * w2).backward();
+    }
+    REQUIRE(seen == std::vector<std::string>{"w2", "w1"});
+    CHECK(xt::all(xt::equal(grads[0].data(), w2.grad().data())));
+    CHECK(xt::all(xt::equal(grads[1].data(), w1.grad().data())));
+    // The guard is gone: nothing is called any more.
+    sum(w1 * w2).backward();
+    CHECK(seen.size() == 2);
+}
+
+TEST_CASE("grad() calls no leaf gradient hook, and a hook that throws makes backward change nothing") {
+    auto w = Tensor<double>::of({1.0, 2.0}, true);
+    int calls = 0;
+    LeafGradientHookGuard<double> guard([&](const Tensor<double>&, const Tensor<double>&) {
+        if (++calls == 2) throw Error("hook failed");
+    });
+    grad(sum(w * w), {w});
+    CHECK(calls == 0);
+    sum(w * 3.0).backward();
+    CHECK(calls == 1);
+    auto loss = sum(w * w);
+    CHECK_THROWS_WITH_AS(loss.backward(), "hook failed", Error);
+    CHECK(w.grad().at({1}) == 3.0);  // the first backward's, unchanged
+    loss.backward();                 // the graph was kept: it runs again
+    CHECK(calls == 3);
+    CHECK(w.grad().at({1}) == 7.0);
+}

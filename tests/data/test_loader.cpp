@@ -202,3 +202,33 @@ TEST_CASE("loader: batches come in the data set's sample shape, each sample its 
     misfit.sample_shape = {4};  // set by hand, bypassing with_sample_shape
     CHECK(contains(error_of([&] { BatchLoader(misfit, LoaderOptions(2)); }), "samples of shape (4,) do not fit rows of 6"));
 }
+
+TEST_CASE("loader: the shards of every batch make up the unsharded batch, in order, some of them empty") {
+    // 21 samples in batches of 5: the last batch has 1 row, so with 2 or more
+    // shards some shards of it are empty, and still served.
+    const Dataset data = indexed_dataset(21);
+    BatchLoader whole(data, LoaderOptions(5).seed(3));
+    for (std::size_t count = 1; count <= 6; ++count) {
+        CAPTURE(count);
+        for (std::uint64_t epoch = 0; epoch < 2; ++epoch) {
+            const auto expected = epoch_batches(whole, data, epoch);
+            std::vector<std::vector<std::size_t>> joined(expected.size());
+            for (std::size_t index = 0; index < count; ++index) {
+                BatchLoader shard(data, LoaderOptions(5).seed(3).shard(index, count));
+                CHECK(shard.batches_per_epoch() == whole.batches_per_epoch());
+                const auto batches = epoch_batches(shard, data, epoch);
+                REQUIRE(batches.size() == expected.size());
+                for (std::size_t b = 0; b < batches.size(); ++b) {
+                    // Rows [index * n / count, (index + 1) * n / count).
+                    const std::size_t n = expected[b].size();
+                    CHECK(batches[b].size() == (index + 1) * n / count - index * n / count);
+                    joined[b].insert(joined[b].end(), batches[b].begin(), batches[b].end());
+                }
+            }
+            CHECK(joined == expected);
+        }
+    }
+    CHECK_THROWS_WITH_AS(LoaderOptions(5).shard(2, 2), "LoaderOptions: shard index must be below the shard count (2), got 2",
+                         Error);
+    CHECK_THROWS_AS(LoaderOptions(5).shard(0, 0), Error);
+}

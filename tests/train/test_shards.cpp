@@ -1,0 +1,189 @@
+// TrainerOptions::shards: each batch split across threads, the shards'
+// gradients added in a fixed order. The same count gives the same bits, run
+// after run and through a resume; the split computes the batch mean's
+// gradient (up to rounding); batch norm's running statistics come from the
+// first shard alone.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <mutex>
+
+#include <xtensor/xview.hpp>
+
+#include <tapegrad/autograd/blas.hpp>
+#include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/normalization.hpp>
+#include <tapegrad/nn/sequential.hpp>
+#include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/train/trainer.hpp>
+#include "../common/error_of.hpp"
+#include "../nn/files.hpp"
+#include "blobs.hpp"
+
+using namespace tapegrad;
+using train::Outcome;
+using train::Trainer;
+using train::TrainerOptions;
+
+namespace {
+
+using Ptr = nn::Module<float>::Ptr;
+
+// Linear, batch norm, ReLU, dropout, Linear: every layer whose training
+// forward the shards change (batch statistics, masks).
+std::shared_ptr<nn::Sequential<float>> net() {
+    return std::make_shared<nn::Sequential<float>>(std::vector<Ptr>{
+        std::make_shared<nn::Linear<float>>(nn::LinearOptions(4, 16).seed(1)),
+        std::make_shared<nn::BatchNorm1d<float>>(16), std::make_shared<nn::ReLU<float>>(),
+        std::make_shared<nn::Dropout<float>>(0.3), std::make_shared<nn::Linear<float>>(nn::LinearOptions(16, 2).seed(2))});
+}
+
+std::shared_ptr<nn::Sequential<float>> mlp() {
+    return nn::make_mlp<float>(nn::MLPOptions({4, 16, 2}, "sigmoid").init(nn::Init::XavierUniform).seed(3));
+}
+
+struct Run {
+    explicit Run(std::shared_ptr<nn::Sequential<float>> net, std::size_t train_size = 130)
+        : train_set(testing::blobs(train_size, 1, 1.0f)), model(std::move(net)) {}
+    Dataset train_set, valid_set = testing::blobs(60, 2, 1.0f);
+    std::shared_ptr<nn::Sequential<float>> model;
+    optim::SGD<float> optimizer{model->parameters(), optim::SGDOptions(0.05).momentum(0.9)};
+
+    Trainer trainer(const TrainerOptions& options) { return Trainer(*model, optimizer, train_set, valid_set, options); }
+};
+
+// Batch 30 over 130 samples: the last batch (10 rows) splits unevenly into 3.
+TrainerOptions options(std::size_t shards, std::size_t epochs = 3, const std::string& checkpoint = "") {
+    return TrainerOptions().epochs(epochs).batch_size(30).seed(7).shards(shards).checkpoint(checkpoint).fingerprint(
+        "shards");
+}
+
+}  // namespace
+
+TEST_CASE("the shard count is validated") {
+    CHECK(testing::error_of([] { TrainerOptions().shards(0); }) == "TrainerOptions: shards must be > 0, got 0");
+    // The default: one shard per BLAS thread, which the caller can set.
+    const int blas_before = blas_threads();
+    if (blas_before > 0) {
+        set_blas_threads(1);
+        CHECK(TrainerOptions().shards() == 1);
+        set_blas_threads(3);
+        CHECK(TrainerOptions().shards() == 3);
+        set_blas_threads(blas_before);
+    }
+    CHECK(TrainerOptions().shards() == train::default_shards());
+    CHECK(train::default_shards() >= 1);
+}
+
+TEST_CASE("training on shards gives the same bits run after run, for each shard count") {
+    for (const std::size_t shards : {2, 3}) {
+        CAPTURE(shards);
+        Run a(net()), b(net());
+        a.trainer(options(shards)).run();
+        b.trainer(options(shards)).run();
+        // Adding the shards' gradients in the order they finish, or letting
+        // two threads update the running statistics, would break this.
+        CHECK(a.model->state_dict() == b.model->state_dict());
+        CHECK(a.optimizer.state().buffers == b.optimizer.state().buffers);
+    }
+    // The split matters (other masks, other batch statistics), so the
+    // equality above compared runs that could differ.
+    Run two(net()), three(net());
+    two.trainer(options(2)).run();
+    three.trainer(options(3)).run();
+    CHECK(two.model->state_dict() != three.model->state_dict());
+}
+
+TEST_CASE("the shards' gradients add up to the batch mean's: shards train as one thread does, up to rounding") {
+    // No batch norm, no dropout: then the split changes only the order of
+    // the float sums. A shard's loss weighted wrongly (say, each shard's mean
+    // unweighted: twice the gradient on 2 shards) would move the weights by
+    // far more than the tolerance.
+    Run whole(mlp()), split(mlp()), split3(mlp());
+    Trainer one = whole.trainer(options(1));
+    one.run();
+    Trainer two = split.trainer(options(2));
+    two.run();
+    split3.trainer(options(3)).run();
+    const auto reference = whole.model->state_dict();
+    for (const auto* run : {&split, &split3}) {
+        const auto state = run->model->state_dict();
+        for (const auto& [name, values] : reference) {
+            CAPTURE(name);
+            // Weights of order 1 after 15 steps of lr 0.05 with momentum:
+            // rounding differences of ~1e-7 per sum, grown by the steps,
+            // stay far below 1e-4.
+            CHECK(xt::amax(xt::abs(state.at(name) - values))() < 1e-4f);
+        }
+    }
+    // The recorded training loss and accuracy count every row once, as on
+    // one thread: the loss up to the same rounding, the accuracy up to one
+    // sample whose two logits are that close.
+    for (std::size_t epoch = 0; epoch < 3; ++epoch) {
+        CHECK(std::abs(two.history()[epoch].train_loss - one.history()[epoch].train_loss) < 1e-5);
+        CHECK(std::abs(two.history()[epoch].train_accuracy - one.history()[epoch].train_accuracy) <= 1.0 / 130);
+    }
+}
+
+TEST_CASE("with shards, batch norm's running statistics are the first shard's") {
+    // One batch of 16 rows on 2 shards: rows 0-7 and 8-15.
+    Run run(net(), 16);
+    Run reference(net(), 16);
+    TrainerOptions one_batch = TrainerOptions().epochs(1).batch_size(16).shuffle(false).shards(2);
+    run.trainer(one_batch).run();
+
+    // The same layers, untrained, on rows 0-7 alone, in training mode.
+    auto& first_linear = (*reference.model)[0];
+    auto& reference_bn = dynamic_cast<nn::BatchNorm1d<float>&>((*reference.model)[1]);
+    Array<float> rows = xt::view(reference.train_set.inputs, xt::range(0, 8), xt::all());
+    reference_bn(first_linear(Tensor<float>(rows)));
+
+    const auto& bn = dynamic_cast<const nn::BatchNorm1d<float>&>((*run.model)[1]);
+    CHECK(bn.num_batches_tracked().item() == 1);  // counted once, not once per shard
+    CHECK(bn.running_mean().data() == reference_bn.running_mean().data());
+    CHECK(bn.running_var().data() == reference_bn.running_var().data());
+}
+
+TEST_CASE("a run on shards resumed from its checkpoint ends bit for bit where the uninterrupted run does") {
+    TempDir dir;
+    Run straight(net());
+    Trainer whole = straight.trainer(options(2, 3));
+    whole.run();
+
+    Run first(net());
+    first.trainer(options(2, 1, dir.file("one.npz"))).run();
+    Run second(net());
+    Trainer resumed = second.trainer(options(2, 3));
+    resumed.resume(dir.file("one.npz"));
+    resumed.run();
+
+    CHECK(second.model->state_dict() == straight.model->state_dict());
+    CHECK(second.optimizer.state().buffers == straight.optimizer.state().buffers);
+    REQUIRE(resumed.history().size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(resumed.history()[i].train_loss == whole.history()[i].train_loss);
+        CHECK(resumed.history()[i].valid_loss == whole.history()[i].valid_loss);
+    }
+}
+
+TEST_CASE("a non-finite loss on any shard stops training and names the batch") {
+    Run run(mlp());
+    Trainer trainer = run.trainer(options(3));
+    std::size_t calls = 0;
+    std::mutex calls_mutex;
+    trainer.loss([&](const Tensor<float>& logits, const Labels& labels) {
+        // A shard of the second batch (its calls are 4 to 6, on three threads) goes wrong.
+        const std::lock_guard<std::mutex> lock(calls_mutex);
+        const float poison = ++calls == 5 ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
+        return cross_entropy(logits, labels) + Tensor<float>::scalar(poison);
+    });
+    const nn::StateDict<float> before = run.model->state_dict();
+    CHECK(trainer.run() == Outcome::NonFiniteLoss);
+    CHECK(trainer.non_finite_at() == "epoch 1, batch 2");
+    CHECK(run.model->state_dict() == before);  // epoch 1 never completed
+}
