@@ -160,6 +160,14 @@ TAPEGRAD_OP(gelu, Tensor<T>, gelu, (const Tensor<T>& a, GeluApproximate approxim
 TAPEGRAD_OP(matmul, Tensor<T>, matmul,
             (const Tensor<T>& a, const Tensor<T>& b, bool transpose_a TAPEGRAD_DEFAULT(false),
              bool transpose_b TAPEGRAD_DEFAULT(false)))
+/// input @ weight^T + bias, what nn::Linear computes (PyTorch's
+/// torch.nn.functional.linear): input (batch, in), weight (out, in), bias
+/// (out). One product with the bias already in its output (BLAS's beta = 1),
+/// instead of a product and a separate broadcast add with its own pass and
+/// tape node; its gradients are those of matmul and of add. Throws
+/// tapegrad::Error naming the shapes unless input and weight are 2-D with
+/// the same number of columns and bias is 1-D with one value per row of weight.
+TAPEGRAD_OP(linear, Tensor<T>, linear, (const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias))
 //@}
 #endif
 

@@ -8,6 +8,22 @@
 
 namespace tapegrad {
 
+namespace {
+// Asks the CPU to start loading a row of the data set into cache. In a
+// shuffled epoch the next row is anywhere in memory, and the hardware
+// prefetcher cannot guess it: fetching it while the current row is copied
+// made a batch-200 gather of Fashion-MNIST 10-20% faster (bench/README.md).
+void prefetch_row(const float* row, std::size_t width) {
+#if defined(__GNUC__) || defined(__clang__)
+    const char* bytes = reinterpret_cast<const char*>(row);
+    for (std::size_t offset = 0; offset < width * sizeof(float); offset += 64) __builtin_prefetch(bytes + offset);
+#else
+    (void)row;
+    (void)width;
+#endif
+}
+}  // namespace
+
 BatchLoader::BatchLoader(const Dataset& data, const LoaderOptions& options) : data_(data), options_(options) {
     if (data_.inputs.shape()[0] != data_.size())
         throw Error("BatchLoader: the data set has " + std::to_string(data_.inputs.shape()[0]) + " input rows but " +
@@ -54,7 +70,8 @@ bool BatchLoader::next(Batch& batch) {
     const float* src = data_.inputs.data();
     batch.labels.resize(rows);
     for (std::size_t r = 0; r < rows; ++r) {
-        const std::size_t i = order_[cursor_ + first + r];
+        const std::size_t at = cursor_ + first + r, i = order_[at];
+        if (at + 1 < order_.size()) prefetch_row(src + order_[at + 1] * width, width);
         std::memcpy(dst + r * width, src + i * width, width * sizeof(float));
         batch.labels[r] = data_.labels[i];
     }

@@ -21,8 +21,7 @@ Tensor<T> Linear<T>::forward(const Tensor<T>& input) {
     if (input.dim() != 2 || input.shape()[1] != in)
         throw Error("Linear(" + std::to_string(in) + ", " + std::to_string(out_features()) +
                     "): expects input of shape (batch, " + std::to_string(in) + "), got " + shape_str(input.shape()));
-    Tensor<T> output = matmul(input, weight_, false, true);
-    return bias_.defined() ? add(output, bias_) : output;
+    return bias_.defined() ? linear(input, weight_, bias_) : matmul(input, weight_, false, true);
 }
 
 template <class T>

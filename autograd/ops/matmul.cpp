@@ -174,6 +174,28 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
                      });
 }
 
+template <class T>
+Tensor<T> linear(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias) {
+    if (input.dim() != 2 || weight.dim() != 2 || bias.dim() != 1 || input.shape()[1] != weight.shape()[1] ||
+        bias.shape()[0] != weight.shape()[0])
+        throw Error("linear: expects input (batch, in), weight (out, in) and bias (out), got " +
+                    shape_str(input.shape()) + ", " + shape_str(weight.shape()) + " and " + shape_str(bias.shape()));
+    const std::size_t rows = input.shape()[0], in = weight.shape()[1], out = weight.shape()[0];
+    // Every row starts as the bias, and the product is added to it.
+    Array<T> y = Array<T>::from_shape({rows, out});
+    for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias.data().data(), out, y.data() + r * out);
+    detail::gemm<T>(false, true, rows, out, in, T(1), input.data().data(), in, weight.data().data(), in, T(1), y.data(),
+                    out);
+    return record<T>("linear", std::move(y), {input, weight, bias},
+                     [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                         // matmul's backward for x W^T (transpose_b), and add's for the broadcast bias.
+                         const Tensor<T>&x = in[0], &w = in[1], &b = in[2];
+                         return TensorList<T>{x.requires_grad() ? matmul(g, w) : Tensor<T>(),
+                                              w.requires_grad() ? matmul(g, x, true, false) : Tensor<T>(),
+                                              b.requires_grad() ? sum_to(g, b.shape()) : Tensor<T>()};
+                     });
+}
+
 }  // namespace tapegrad
 
 #define TAPEGRAD_INSTANTIATE_matmul 1

@@ -1,4 +1,4 @@
-// matmul (all transpose flags), transpose, reshape, broadcast_to, sum_to.
+// matmul (all transpose flags), linear, transpose, reshape, broadcast_to, sum_to.
 #include "check.hpp"
 
 using namespace tapegrad;
@@ -31,6 +31,33 @@ TEST_CASE("matmul: forward values by hand, with flags equal to explicit transpos
     CHECK(matmul(at, b, true, false).data() == c.data());
     CHECK(matmul(a, bt, false, true).data() == c.data());
     CHECK(matmul(at, bt, true, true).data() == c.data());
+}
+
+TEST_CASE("linear: gradients for input, weight and bias on several shapes") {
+    // (batch, in, out)
+    const std::vector<std::array<std::size_t, 3>> dims = {{3, 4, 5}, {1, 3, 1}, {5, 1, 2}, {2, 6, 3}};
+    for (const auto& [batch, in, out] : dims) {
+        INFO("batch in out = ", batch, " ", in, " ", out);
+        check_gradients(Op::linear, [](const TL& x) { return TL{linear(x[0], x[1], x[2])}; },
+                        {randn({batch, in}, 31), randn({out, in}, 32), randn({out}, 33)});
+    }
+}
+
+TEST_CASE("linear: the values of x W^T + b, and errors that name the shapes") {
+    auto x = Tensor<double>::of({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
+    auto w = Tensor<double>::of({{1.0, 0.0, -1.0}, {0.5, 0.5, 0.5}});
+    auto b = Tensor<double>::of({10.0, -3.0});
+    // Row 0: (1 - 3, 0.5 + 1 + 1.5) + b = (8, 0); row 1: (4 - 6, 2 + 2.5 + 3) + b = (8, 4.5).
+    CHECK(linear(x, w, b).data() == xt::xarray<double>{{8.0, 0.0}, {8.0, 4.5}});
+    // No inner extent: the bias alone; no rows: an empty (0, out) result.
+    CHECK(linear(Tensor<double>::zeros({2, 0}), Tensor<double>::zeros({2, 0}), b).data() ==
+          xt::xarray<double>{{10.0, -3.0}, {10.0, -3.0}});
+    CHECK(linear(Tensor<double>::zeros({0, 3}), w, b).shape() == Shape{0, 2});
+    CHECK_THROWS_WITH_AS(linear(x, transpose(w), b),
+                         "linear: expects input (batch, in), weight (out, in) and bias (out), got (2, 3), (3, 2) and (2,)",
+                         Error);
+    CHECK_THROWS_AS(linear(x, w, Tensor<double>::zeros({3})), Error);
+    CHECK_THROWS_AS(linear(x, w, Tensor<double>::zeros({1, 2})), Error);
 }
 
 TEST_CASE("matmul: misaligned or non-2-D shapes are errors that name them") {
