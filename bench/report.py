@@ -32,7 +32,8 @@ def verdict(ok):
 
 
 def is_tapegrad(r):
-    return r["impl"] == "tapegrad"
+    """tapegrad's lines ("tapegrad", configuration apart) and its failures ("tapegrad (shards)")."""
+    return r["impl"].startswith("tapegrad")
 
 
 def name(r):
@@ -189,7 +190,7 @@ def mlp_part(rows, bounds, targets, parts_run):
     def against_torch(b, limit, what):
         tg, pt = best.get(b, (None, None))
         if tg and pt:
-            targets.ratio(f"{what} (tapegrad {tg['median_s']:.3f} s, {name(pt)} {pt['median_s']:.3f} s)",
+            targets.ratio(f"{what} ({name(tg)} {tg['median_s']:.3f} s, {name(pt)} {pt['median_s']:.3f} s)",
                           tg["median_s"] / pt["median_s"], limit)
         else:
             why = failures(rows, "train", b, tapegrad=tg is None) if b in best else ["batch not run (BATCHES)"]
@@ -306,7 +307,7 @@ def cnn_part(rows, meta, targets, parts_run):
     if tg and tg.get("conv"):
         print(f"\ntapegrad's float convolutions: {tg['conv']}.")
     if tg and ref:
-        targets.ratio(f"{what} (tapegrad {tg['median_s']:.1f} s, {name(ref)} {ref['median_s']:.1f} s)",
+        targets.ratio(f"{what} ({name(tg)} {tg['median_s']:.1f} s, {name(ref)} {ref['median_s']:.1f} s)",
                       tg["median_s"] / ref["median_s"], 1.0, moonshot=0.7)
         low_mem = min(r["peak_rss_mb"] for r in torches)
         targets.other("CNN peak memory below PyTorch's (#12)",

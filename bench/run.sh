@@ -28,6 +28,9 @@ THREADS=${THREADS:-$(nproc)}
 BATCHES=${BATCHES:-"32 200 1000"}
 PARTS=${PARTS:-"gemm tape mlp cnn"}
 CNN_EPOCHS=${CNN_EPOCHS:-1}
+# tapegrad's ways to use the cores in a training step (tapegrad_bench.cpp):
+# blas (OpenBLAS's threads), shards (the batch split across the cores).
+TAPEGRAD_CONFIGS=${TAPEGRAD_CONFIGS:-"blas shards"}
 PY=${PY:-/usr/bin/python3}
 OUT=${OUT:-$BUILD/bench-results.jsonl}
 export THREADS EPOCHS CNN_EPOCHS
@@ -123,12 +126,16 @@ fi
 has mlp || BATCHES=""
 # Interleaved, so that a burst of load elsewhere hits every contender alike.
 for b in $BATCHES; do
-    run tapegrad train "$b" $TAPEGRAD "$BIN" train "$DATA" "$b" "$EPOCHS" || true
+    for t in $TAPEGRAD_CONFIGS; do
+        run "tapegrad ($t)" train "$b" $TAPEGRAD "$BIN" train "$DATA" "$b" "$EPOCHS" "$t" || true
+    done
     for c in $CONFIGS; do run_torch "$c" train "$b" train "$DATA" "$b" "$EPOCHS" || true; done
 done
 # The CNN of issue #12 at batch 64 (torch_bench.py cnn says what it is).
 if has cnn; then
-    run tapegrad cnn 64 $TAPEGRAD "$BIN" cnn "$DATA" 64 "$CNN_EPOCHS" || true
+    for t in $TAPEGRAD_CONFIGS; do
+        run "tapegrad ($t)" cnn 64 $TAPEGRAD "$BIN" cnn "$DATA" 64 "$CNN_EPOCHS" "$t" || true
+    done
     for c in $CONFIGS; do run_torch "$c" cnn 64 cnn "$DATA" 64 "$CNN_EPOCHS" || true; done
 fi
 echo "{\"kind\": \"end\", \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$OUT"

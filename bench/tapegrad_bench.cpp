@@ -2,12 +2,22 @@
 // bench/torch_bench.py, which measures the same things in PyTorch). Each
 // subcommand prints one JSON object per line; bench/report.py makes the table.
 //
-//   tapegrad_bench train DATA_DIR BATCH EPOCHS   one warm-up epoch, then EPOCHS timed
-//   tapegrad_bench cnn DATA_DIR BATCH EPOCHS     the CNN of issue #12: WARMUP steps (env, default 50), then EPOCHS timed
+//   tapegrad_bench train DATA_DIR BATCH EPOCHS [CONFIG]   one warm-up epoch, then EPOCHS timed
+//   tapegrad_bench cnn DATA_DIR BATCH EPOCHS [CONFIG]     the CNN of issue #12: WARMUP steps (env, default 50), then EPOCHS timed
 //   tapegrad_bench steps mlp|cnn DATA_DIR BATCH STEPS   seconds per training step (issue #14's scaling model)
 //   tapegrad_bench machine                       the BLAS kernel tapegrad uses and its thread count
 //   tapegrad_bench gemm REPS                     sgemm GFLOP/s, batch-200 shapes and 2048^3
 //   tapegrad_bench tape LENGTH REPS              per-op cost of the tape on tiny tensors
+//
+// Training runs through train::Trainer (the timed part of an epoch is its
+// batch loop; validation is one sample). CONFIG says how a step uses the
+// cores (issue #13), and the JSON line's "config" says which ran:
+//   blas     the whole batch on one thread, its products on OpenBLAS's
+//            threads (TrainerOptions::shards(1))
+//   shards   the batch split into BENCH_THREADS (default: all cores) row
+//            ranges, one thread each, one BLAS thread per product
+//            (TrainerOptions::shards(n))
+// Without CONFIG: the Trainer's default.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -17,7 +27,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <tapegrad/autograd/blas.hpp>
@@ -38,6 +50,7 @@
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 #include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/train/trainer.hpp>
 
 
 // OpenBLAS's thread count (weak: another BLAS links too, and then the bench
@@ -98,36 +111,62 @@ void print_training(const char* kind, std::size_t batch_size, const std::vector<
         double(data.inputs.size() * sizeof(float)) / (1024.0 * 1024.0), extra.c_str());
 }
 
+// How a training step uses the cores: CONFIG's shard count.
+struct Config {
+    std::string name;
+    std::size_t shards;
+};
+
+Config config_named(const std::string& name) {
+    if (name.empty()) {
+        const std::size_t shards = train::TrainerOptions().shards();
+        return {shards == 1 ? "blas" : "shards", shards};
+    }
+    if (name == "blas") return {name, 1};
+    if (name == "shards") {
+        const char* threads = std::getenv("BENCH_THREADS");
+        const std::size_t cores = threads ? std::stoul(threads) : std::max(1u, std::thread::hardware_concurrency());
+        return {name, cores};
+    }
+    throw Error("unknown config '" + name + "' (blas, shards)");
+}
+
+// Trains `epochs` epochs of `data` with the Trainer and prints the JSON
+// line: wall and CPU seconds of each epoch after the first `untimed`.
+void run_trainer(const char* kind, nn::Module<float>& net, optim::Optimizer<float>& optimizer, const Dataset& data,
+                 std::size_t batch_size, int epochs, int untimed, const Config& config, const std::string& extra = "") {
+    const Dataset valid = subset(data, {0});  // validation is not what is measured
+    std::vector<double> times, cpu, rss;
+    double last_loss = 0, cpu_before = cpu_seconds();
+    train::Trainer trainer(net, optimizer, data, valid,
+                           train::TrainerOptions().epochs(std::size_t(epochs + untimed)).batch_size(batch_size).seed(1)
+                               .divergence_factor(0).shards(config.shards));
+    trainer.on_epoch_end([&](const train::EpochRecord& record) {
+        const double now = cpu_seconds();
+        if (record.epoch > untimed) {
+            times.push_back(record.seconds);
+            cpu.push_back(now - cpu_before);
+        }
+        cpu_before = now;
+        last_loss = record.train_loss;
+        rss.push_back(current_rss_mb());
+    });
+    trainer.run();
+    const char* threads = std::getenv("BENCH_THREADS");
+    print_training(kind, batch_size, times, last_loss, rss, data,
+                   ", \"cpu_s\": " + json_list(cpu) + ", \"threads\": " + (threads ? threads : "null") +
+                       ", \"config\": \"" + config.name + "\", \"shards\": " + std::to_string(config.shards) +
+                       ", \"blas_threads\": " + std::to_string(config.shards > 1 ? 1 : blas_threads()) + extra);
+}
+
 // The notebook's network: 784-100-100-10, sigmoid, cross-entropy, SGD with
-// momentum, float32, shuffled mini-batches.
-int train(const std::string& dir, std::size_t batch_size, int epochs) {
+// momentum, float32, shuffled mini-batches; one untimed warm-up epoch.
+int train_mlp(const std::string& dir, std::size_t batch_size, int epochs, const std::string& config) {
     const Dataset data = load_mnist_dir(dir, "train");
     auto net =
         nn::make_mlp<float>(nn::MLPOptions({784, 100, 100, 10}, "sigmoid").init(nn::Init::PyTorchDefault).seed(1));
     optim::SGD<float> sgd(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
-    BatchLoader loader(data, LoaderOptions(batch_size).seed(1));
-    Batch batch;
-    std::vector<double> times, rss;
-    double last_loss = 0;
-    for (int epoch = 0; epoch <= epochs; ++epoch) {  // epoch 0 is the warm-up
-        loader.start_epoch(std::uint64_t(epoch));
-        const auto t0 = Clock::now();
-        double loss_sum = 0;
-        std::size_t steps = 0;
-        while (loader.next(batch)) {
-            sgd.zero_grad();
-            Tensor<float> loss = cross_entropy(net->forward(batch.inputs), batch.labels);
-            loss.backward();
-            sgd.step();
-            loss_sum += double(loss.item());
-            ++steps;
-        }
-        const double t = seconds_since(t0);
-        last_loss = loss_sum / double(steps);
-        if (epoch > 0) times.push_back(t);
-        rss.push_back(current_rss_mb());
-    }
-    print_training("train", batch_size, times, last_loss, rss, data);
+    run_trainer("train", *net, sgd, data, batch_size, epochs, 1, config_named(config));
     return 0;
 }
 
@@ -153,49 +192,27 @@ std::shared_ptr<nn::Sequential<float>> make_cnn(std::uint64_t seed) {
 
 // The CNN above with Adam lr 1e-3, cross-entropy, float32 images in [0, 1],
 // shuffled batches.
-int cnn(const std::string& dir, std::size_t batch_size, int epochs) {
+int cnn(const std::string& dir, std::size_t batch_size, int epochs, const std::string& config_name) {
     const Dataset data = with_sample_shape(load_mnist_dir(dir, "train"), {1, 28, 28});
     const std::uint64_t seed = 1;
     const auto model = make_cnn(seed);
     nn::Sequential<float>& net = *model;
     optim::Adam<float> adam(net.parameters(), optim::AdamOptions(1e-3));
+    const Config config = config_named(config_name);
 
-    auto train_step = [&](const Batch& batch) {
-        adam.zero_grad();
-        Tensor<float> loss = cross_entropy(net(batch.inputs), batch.labels);
-        loss.backward();
-        adam.step();
-        return double(loss.item());
-    };
-
-    BatchLoader loader(data, LoaderOptions(batch_size).seed(seed));
-    Batch batch;
+    // Warm-up: WARMUP steps, as one epoch of that many batches.
     const char* warmup_env = std::getenv("WARMUP");
-    const long warmup = warmup_env ? std::atol(warmup_env) : 50;
-    loader.start_epoch(0);
-    for (long s = 0; s < warmup && loader.next(batch); ++s) train_step(batch);
-    std::vector<double> times, cpu, rss;
-    double last_loss = 0;
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
-        loader.start_epoch(std::uint64_t(epoch));
-        const double cpu0 = cpu_seconds();
-        const auto t0 = Clock::now();
-        double loss_sum = 0;
-        std::size_t steps = 0;
-        while (loader.next(batch)) {
-            loss_sum += train_step(batch);
-            ++steps;
-        }
-        times.push_back(seconds_since(t0));
-        cpu.push_back(cpu_seconds() - cpu0);
-        last_loss = loss_sum / double(steps);
-        rss.push_back(current_rss_mb());
+    const std::size_t warmup = std::min(data.size() / batch_size, std::size_t(warmup_env ? std::atol(warmup_env) : 50));
+    if (warmup > 0) {
+        std::vector<std::size_t> first(warmup * batch_size);
+        std::iota(first.begin(), first.end(), std::size_t(0));
+        const Dataset warm = subset(data, first);
+        train::Trainer(net, adam, warm, subset(data, {0}),
+                       train::TrainerOptions().epochs(1).batch_size(batch_size).divergence_factor(0).shards(config.shards))
+            .run();
     }
-    const char* threads = std::getenv("BENCH_THREADS");
     const std::string conv = detail::onednn_backend().empty() ? "im2col" : detail::onednn_backend();
-    print_training("cnn", batch_size, times, last_loss, rss, data,
-                   ", \"cpu_s\": " + json_list(cpu) + ", \"threads\": " + (threads ? threads : "null") +
-                       ", \"conv\": \"" + conv + "\"");
+    run_trainer("cnn", net, adam, data, batch_size, epochs, 0, config, ", \"conv\": \"" + conv + "\"");
     return 0;
 }
 
@@ -353,8 +370,9 @@ int tape(int length, int reps) {
 int main(int argc, char** argv) {
     const std::string cmd = argc > 1 ? argv[1] : "";
     try {
-        if (cmd == "train" && argc == 5) return train(argv[2], std::stoul(argv[3]), std::stoi(argv[4]));
-        if (cmd == "cnn" && argc == 5) return cnn(argv[2], std::stoul(argv[3]), std::stoi(argv[4]));
+        const std::string config = argc == 6 ? argv[5] : "";
+        if (cmd == "train" && (argc == 5 || argc == 6)) return train_mlp(argv[2], std::stoul(argv[3]), std::stoi(argv[4]), config);
+        if (cmd == "cnn" && (argc == 5 || argc == 6)) return cnn(argv[2], std::stoul(argv[3]), std::stoi(argv[4]), config);
         if (cmd == "steps" && argc == 6) return steps(argv[2], argv[3], std::stoul(argv[4]), std::stol(argv[5]));
         if (cmd == "machine" && argc == 2) return machine();
         if (cmd == "gemm" && argc == 3) return gemm(std::stoi(argv[2]));
@@ -364,7 +382,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::fprintf(stderr,
-                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS | steps mlp|cnn DATA_DIR BATCH STEPS | machine | "
-                 "gemm REPS | tape LENGTH REPS\n");
+                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS [blas|shards] | steps mlp|cnn DATA_DIR BATCH STEPS | "
+                 "machine | gemm REPS | tape LENGTH REPS\n");
     return 2;
 }

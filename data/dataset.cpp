@@ -1,9 +1,11 @@
 #include <tapegrad/data/dataset.hpp>
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include <tapegrad/data/idx.hpp>
@@ -27,6 +29,25 @@ std::string find_idx(const std::string& dir, const std::string& stem, std::vecto
     }
     missing.push_back(base + "[.gz]");
     return "";
+}
+
+// Rows of the inputs as a fresh array of huge pages where the system offers
+// them (Linux's transparent huge pages in "madvise" mode, the usual default).
+// A shuffled BatchLoader reads them in random order, each row on a page of
+// its own, and with 4 KiB pages every row costs a page walk: huge pages made
+// a batch-200 gather of Fashion-MNIST about 20% faster (bench/README.md).
+// Asked before the rows are written, as the kernel chooses a page's size
+// when it first touches it; only the 2 MiB-aligned stretches inside qualify,
+// and a system without them ignores the advice.
+xt::xtensor<float, 2> input_rows(std::size_t rows, std::size_t width) {
+    auto inputs = xt::xtensor<float, 2>::from_shape({rows, width});
+#ifdef MADV_HUGEPAGE
+    const std::uintptr_t page = 4096, begin = std::uintptr_t(inputs.data()),
+                         end = std::uintptr_t(inputs.data() + inputs.size());
+    const std::uintptr_t first = (begin + page - 1) & ~(page - 1), last = end & ~(page - 1);
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);  // advice only: errors do not matter
+#endif
+    return inputs;
 }
 
 void check_label(std::int64_t label, std::size_t index, std::size_t num_classes, const std::string& where) {
@@ -82,7 +103,7 @@ Dataset dataset_from_idx(const std::string& images_path, const std::string& labe
     data.labels.assign(labels.begin(), labels.end());
     for (std::size_t i = 0; i < labels.size(); ++i)
         check_label(labels[i], i, num_classes, "labels file '" + labels_path + "'");
-    data.inputs = xt::xtensor<float, 2>::from_shape({images.count, images.rows * images.cols});
+    data.inputs = input_rows(images.count, images.rows * images.cols);
     std::transform(images.pixels.begin(), images.pixels.end(), data.inputs.begin(),
                    [](std::uint8_t p) { return static_cast<float>(p) / 255.0f; });
     return data;
@@ -109,7 +130,7 @@ Dataset subset(const Dataset& data, const std::vector<std::size_t>& indices) {
     Dataset out;
     out.num_classes = data.num_classes;
     out.sample_shape = data.sample_shape;
-    out.inputs = xt::xtensor<float, 2>::from_shape({indices.size(), width});
+    out.inputs = input_rows(indices.size(), width);
     out.labels.reserve(indices.size());
     for (std::size_t row = 0; row < indices.size(); ++row) {
         const std::size_t i = indices[row];

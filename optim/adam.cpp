@@ -20,6 +20,21 @@ void AdamUpdate<T, Options>::step() {
     const double lr = options_.lr(), weight_decay = options_.weight_decay(), eps = options_.eps();
     const auto [beta1, beta2] = options_.betas();
     const bool amsgrad = options_.amsgrad(), decoupled = decoupled_weight_decay;
+    // The gradient and the moments have their parameter's size (set_grad and
+    // load_state check the shapes) unless the parameter was given values of
+    // another shape since; xtensor would then throw halfway through the
+    // parameters, so check them all before anything changes.
+    for (std::size_t i = 0; i < this->params().size(); ++i) {
+        const Tensor<T>& param = this->params()[i];
+        const Tensor<T> grad = param.grad();
+        auto wrong_size = [&](const std::string& what, std::size_t size) {
+            return Error("Adam: parameter " + std::to_string(i) + " has shape " + shape_str(param.shape()) + ", its " +
+                         what + " has " + std::to_string(size) + " elements");
+        };
+        if (grad.defined() && grad.size() != param.size()) throw wrong_size("gradient", grad.size());
+        for (const auto& [name, buffer] : this->slot(i).buffers)
+            if (buffer.size() != param.size()) throw wrong_size(name, buffer.size());
+    }
     for (std::size_t i = 0; i < this->params().size(); ++i) {
         Tensor<T> param = this->params()[i];
         const Tensor<T> grad = param.grad();

@@ -6,17 +6,15 @@
 namespace tapegrad::train {
 
 template <class T>
-GradientReducer<T>::GradientReducer(Communicator& communicator, std::vector<Tensor<T>> params, std::size_t extras,
-                                    std::size_t bucket_bytes)
-    : communicator_(communicator), params_(std::move(params)), extras_(extras) {
+GradientReducer<T>::GradientReducer(Communicator& communicator, std::vector<Tensor<T>> params, std::size_t bucket_bytes)
+    : communicator_(communicator), params_(std::move(params)) {
     if (params_.empty()) throw Error("GradientReducer: no parameters");
     if (bucket_bytes == 0) throw Error("GradientReducer: bucket_bytes must be > 0");
     slots_.resize(params_.size());
     arrived_.assign(params_.size(), 0);
-    // Reverse order: the last layer's gradients are complete first. The extras
-    // open the first bucket.
+    // Reverse order: the last layer's gradients are complete first.
     buckets_.emplace_back();
-    std::size_t size = extras_;
+    std::size_t size = 0;
     for (std::size_t i = params_.size(); i-- > 0;) {
         const Tensor<T>& p = params_[i];
         if (!p.requires_grad())
@@ -37,13 +35,9 @@ GradientReducer<T>::GradientReducer(Communicator& communicator, std::vector<Tens
 }
 
 template <class T>
-void GradientReducer<T>::begin_step(const std::vector<double>& extras) {
-    if (!extras.empty() && extras.size() != extras_)
-        throw Error("GradientReducer: " + std::to_string(extras.size()) + " extras, but it was built for " +
-                    std::to_string(extras_));
+void GradientReducer<T>::begin_step() {
     std::fill(arrived_.begin(), arrived_.end(), 0);
     for (Bucket& b : buckets_) b.missing = b.params.size();
-    for (std::size_t k = 0; k < extras_; ++k) buckets_[0].values[k] = extras.empty() ? T(0) : T(extras[k]);
     next_to_start_ = 0;
 }
 
@@ -83,7 +77,7 @@ void GradientReducer<T>::start_ready_buckets() {
 }
 
 template <class T>
-std::vector<double> GradientReducer<T>::finish() {
+std::vector<double> GradientReducer<T>::finish(std::vector<double> extras) {
     for (std::size_t i = 0; i < params_.size(); ++i) {
         if (arrived_[i]) continue;
         const Tensor<T> g = params_[i].grad();
@@ -97,6 +91,7 @@ std::vector<double> GradientReducer<T>::finish() {
         }
     }
     start_ready_buckets();
+    if (!extras.empty()) communicator_.start_allreduce_sum(extras.data(), extras.size());
     communicator_.wait_all();
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Slot slot = slots_[i];
@@ -110,7 +105,7 @@ std::vector<double> GradientReducer<T>::finish() {
         }
         std::memcpy(g.data_mut().data(), sum, params_[i].size() * sizeof(T));
     }
-    return std::vector<double>(buckets_[0].values.begin(), buckets_[0].values.begin() + extras_);
+    return extras;
 }
 
 template class GradientReducer<float>;

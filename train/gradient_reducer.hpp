@@ -33,8 +33,8 @@ namespace tapegrad::train {
 /// timing, and results are deterministic for a given number of processes.
 /// Each process weights its loss by its share of the global batch, so the sum
 /// is the gradient of the global batch's mean loss: nothing is divided.
-/// A few extra numbers (the step's loss, say) may ride along in the first
-/// bucket, so that every process learns their sums without a call of its own.
+/// A few extra numbers (the step's loss, say) are summed at the end of the
+/// step with the last bucket, so that every process learns their sums.
 template <class T>
 class GradientReducer {
 public:
@@ -42,18 +42,16 @@ public:
     static constexpr std::size_t default_bucket_bytes = std::size_t(1) << 20;
 
     /// Sums the gradients of `params` (the same list, in the same order, on
-    /// every process) and `extras` more numbers over `communicator`, which
-    /// must outlive the reducer. Throws tapegrad::Error when `params` is
-    /// empty, holds a tensor twice or one that requires no gradient, or
-    /// bucket_bytes is 0.
-    GradientReducer(Communicator& communicator, std::vector<Tensor<T>> params, std::size_t extras = 0,
+    /// every process) over `communicator`, which must outlive the reducer.
+    /// Throws tapegrad::Error when `params` is empty, holds a tensor twice or
+    /// one that requires no gradient, or bucket_bytes is 0.
+    GradientReducer(Communicator& communicator, std::vector<Tensor<T>> params,
                     std::size_t bucket_bytes = default_bucket_bytes);
     GradientReducer(const GradientReducer&) = delete;
     GradientReducer& operator=(const GradientReducer&) = delete;
 
-    /// Starts a step: no gradient has arrived yet; `extras` (as many as the
-    /// constructor was told, or none for zeros) are this process's numbers to sum.
-    void begin_step(const std::vector<double>& extras = {});
+    /// Starts a step: no gradient has arrived yet.
+    void begin_step();
     /// While the returned guard lives, every backward() on this thread hands
     /// each parameter's gradient to ready() as soon as it is complete.
     LeafGradientHookGuard<T> hook();
@@ -63,9 +61,9 @@ public:
     /// Ends the step: the gradients that did not arrive through ready() are
     /// taken from the parameters' .grad (zeros where it is undefined), the
     /// remaining sums are started, and once all are done each parameter's
-    /// .grad holds the sum of its gradients over the processes. Returns the
-    /// sums of the extras.
-    std::vector<double> finish();
+    /// .grad holds the sum of its gradients over the processes. `extras`
+    /// (the same count on every process) are summed too: returns their sums.
+    std::vector<double> finish(std::vector<double> extras = {});
 
     /// How many buckets the parameters were cut into.
     std::size_t bucket_count() const { return buckets_.size(); }
@@ -87,7 +85,6 @@ private:
     std::vector<Slot> slots_;
     std::vector<char> arrived_;
     std::vector<Bucket> buckets_;
-    std::size_t extras_;
     std::size_t next_to_start_ = 0;
 };
 

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <optional>
+#include <thread>
 
 #include <zlib.h>
 
@@ -100,6 +102,12 @@ void print_epoch_line(const EpochRecord& r, std::size_t epochs) {
 }
 }  // namespace
 
+std::size_t default_shards() {
+    const int blas = blas_threads();
+    if (blas > 0) return std::size_t(blas);
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
 Trainer::Trainer(nn::Module<float>& model, optim::Optimizer<float>& optimizer, const Dataset& train,
                  const Dataset& valid, TrainerOptions options)
     : model_(model), optimizer_(optimizer), train_(train), valid_(valid), options_(std::move(options)),
@@ -124,10 +132,11 @@ Trainer& Trainer::on_epoch_end(EpochCallback callback) {
 }
 
 Trainer& Trainer::distribute(Communicator& communicator, std::size_t bucket_bytes) {
-    // The step's loss rides along with the gradients (one extra number), so
-    // that every process sees the global batch's loss and stops on a
-    // non-finite one together.
-    reducer_ = std::make_unique<GradientReducer<float>>(communicator, model_.parameters(), 1, bucket_bytes);
+    // The parameters the optimizer steps, as compute_gradients differentiates them.
+    std::vector<Tensor<float>> params;
+    for (const auto& p : optimizer_.params())
+        if (p.requires_grad()) params.push_back(p);
+    reducer_ = std::make_unique<GradientReducer<float>>(communicator, std::move(params), bucket_bytes);
     communicator_ = &communicator;
     return *this;
 }
@@ -202,13 +211,16 @@ Outcome Trainer::run() {
     // Training batches run in train(), validation in eval() (evaluate()); the
     // caller gets the model back in the modes it had.
     const TrainingModeGuard modes(model_);
+    if (communicator_) broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
     // The shards' threads, made once for the whole run.
     struct Workers {
-        std::shared_ptr<tapegrad::detail::WorkerPool>& pool;
-        ~Workers() { pool.reset(); }
-    } workers{workers_};
+        Trainer& trainer;
+        ~Workers() {
+            trainer.workers_.reset();
+            trainer.shard_grads_.clear();
+        }
+    } workers{*this};
     if (options_.shards() > 1) workers_ = std::make_shared<tapegrad::detail::WorkerPool>(options_.shards());
-    if (communicator_) broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
     if (untrained_valid_loss_ < 0) untrained_valid_loss_ = validate().loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
         const nn::StateDict<float> last_good = model_.state_dict();
@@ -280,77 +292,57 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
         if (workers_) one_blas_thread.emplace();
         while (loader.next(batch)) {
             ++batch_number;
-            // The rows of the whole batch, over all processes.
-            const std::size_t global_rows = std::min(options_.batch_size(), train_.size() - seen);
-            loss_sum += train_step(batch, epoch, batch_number, global_rows, correct) * double(global_rows);
-            seen += global_rows;
+            // The rows of the whole batch (over all processes: this one has its share).
+            const std::size_t batch_rows = std::min(options_.batch_size(), train_.size() - seen);
+            BatchTotals totals;
+            if (communicator_) {
+                totals = distributed_gradients(batch, epoch, batch_number, batch_rows);
+            } else {
+                const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
+                const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
+                totals = compute_gradients(inputs, batch.labels, 0, batch_rows, epoch, batch_number, batch_rows, 0);
+            }
+            optimizer_.step();
+            optimizer_.zero_grad();
+            loss_sum += totals.loss_sum;
+            correct += totals.correct;
+            seen += batch_rows;
             if (progress) progress->batch_done(batch_number, loss_sum / double(seen));
         }
     }
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     if (progress) progress->finish();
-    // Each process counted the answers of its own rows.
-    double correct_sum = double(correct);
-    if (communicator_) communicator_->allreduce_sum(&correct_sum, 1);
 
     const Score valid = validate();
     if (!std::isfinite(valid.loss)) throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", validation"};
     early_stopping_.observe(epoch, valid.loss, model_);
-    return {double(epoch), loss_sum / double(seen), correct_sum / double(seen), valid.loss, valid.accuracy,
+    return {double(epoch), loss_sum / double(seen), double(correct) / double(seen), valid.loss, valid.accuracy,
             elapsed.count()};
 }
 
-double Trainer::train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
-                           std::size_t& correct) {
-    const std::size_t rows = batch.labels.size();
-    std::uint64_t seed = batch_seed(options_.seed(), epoch, batch_number);
-    // Each process draws its own masks for its own rows.
-    if (communicator_ && communicator_->size() > 1) seed = derive_seed(seed, communicator_->rank());
-    const SeedScope draws(seed);
-    if (communicator_) broadcast_state(/*parameters=*/false);
-    // Weighted by its share, the processes' losses add up to the global
-    // batch's mean, and so do their gradients.
-    const double share = double(rows) / double(global_rows);
-    BatchTotals totals;
-    if (rows > 0) {  // a process's share of a short last batch may be empty
-        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
-        totals = compute_gradients(inputs, batch.labels, seed, share);
-    } else if (reducer_) {
-        reducer_->begin_step({0.0});  // nothing to add, but the sums need this process
-    }
-    correct += totals.correct;
-    // This process's rows' mean loss times their share; with a communicator
-    // the sum over the processes, the same on every one: all stop together.
-    double value = rows > 0 ? totals.loss_sum / double(rows) * share : 0;
-    if (communicator_) value = reducer_->finish()[0];
-    if (!std::isfinite(value)) {
-        optimizer_.zero_grad();
-        throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
-    }
-    optimizer_.step();
-    optimizer_.zero_grad();
-    return value;
-}
-
-Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::uint64_t seed,
-                                                double weight) {
+Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
+                                                std::size_t end, std::size_t epoch, std::size_t batch,
+                                                std::size_t batch_rows, std::size_t first_row) {
     const std::size_t rows = labels.size();
-    const std::size_t shards = std::min({options_.shards(), rows, workers_ ? workers_->size() : 1});
-    if (shards == 1) {
-        // All rows on this thread, in the caller's SeedScope: gradients
-        // straight into grad(), handed to the reducer as backward finishes them.
+    const auto non_finite = [&] {
+        return NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch)};
+    };
+    const std::size_t shards = std::min({options_.shards(), end - begin, workers_ ? workers_->size() : 1});
+    if (shards == 1 && begin == 0 && end == rows) {
+        // The whole batch (or this process's share) on this thread, in the
+        // batch's SeedScope (opened by the caller): no copy, gradients
+        // straight into grad(), weighted only when the batch is shared.
+        std::optional<nn::FrozenRunningStatsGuard> frozen;
+        if (first_row != 0) frozen.emplace();
         const Tensor<float> logits = model_(inputs);
         Tensor<float> loss = loss_ ? loss_(logits, labels) : cross_entropy(logits, labels);
         const double value = loss.item();
-        const BatchTotals totals{value * double(rows), count_correct(logits.data(), labels)};
-        if (!reducer_) {
-            if (std::isfinite(value)) loss.backward();
-            return totals;
-        }
-        reducer_->begin_step({value * weight});
-        const auto hook = reducer_->hook();
-        mul(loss, Tensor<float>::scalar(float(weight))).backward();
-        return totals;
+        if (!std::isfinite(value)) throw non_finite();
+        if (rows == batch_rows)
+            loss.backward();
+        else
+            (loss * float(double(rows) / double(batch_rows))).backward();
+        return {value * double(rows), count_correct(logits.data(), labels)};
     }
 
     // The parameters to differentiate: the optimizer's (grad() takes only
@@ -358,51 +350,87 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
     TensorList<float> params;
     for (const auto& p : optimizer_.params())
         if (p.requires_grad()) params.push_back(p);
-    struct Shard {
-        BatchTotals totals;
-        TensorList<float> grads;
-    };
-    std::vector<Shard> results(shards);
+    std::vector<BatchTotals> totals_of(shards);
+    shard_grads_.resize(std::max(shard_grads_.size(), shards));
     const bool anomaly = anomaly_detection_enabled();
     const auto run_shard = [&](std::size_t s) {
-        const std::size_t first = rows * s / shards, last = rows * (s + 1) / shards;
-        const SeedScope draws(shard_seed(seed, first));
+        // The previous batch's gradients of this shard, freed by the thread
+        // that made them: the per-thread allocator caches then stay in
+        // balance (frees on another thread would grow that thread's cache
+        // while this one asks the system for more).
+        shard_grads_[s].clear();
+        const std::size_t first = begin + (end - begin) * s / shards, last = begin + (end - begin) * (s + 1) / shards;
+        const SeedScope draws(shard_seed(batch_seed(options_.seed(), epoch, batch), first_row + first));
         // Only the shard at the batch's first row updates batch norm's running statistics.
         std::optional<nn::FrozenRunningStatsGuard> frozen;
-        if (first != 0) frozen.emplace();
+        if (first_row + first != 0) frozen.emplace();
         std::optional<DetectAnomalyGuard> checks;  // the caller's thread-local setting, on this thread too
         if (anomaly) checks.emplace();
         const Labels shard_labels(labels.begin() + std::ptrdiff_t(first), labels.begin() + std::ptrdiff_t(last));
         const Tensor<float> logits = model_(rows_of(inputs, first, last));
         Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);
         const double value = loss.item();
-        results[s].totals = {value * double(last - first), count_correct(logits.data(), shard_labels)};
-        if (!std::isfinite(value) && !reducer_) return;  // the caller stops; nothing to differentiate
+        if (!std::isfinite(value)) throw non_finite();
         // The rows' share of the batch mean.
-        const float shard_weight = float(double(last - first) / double(rows) * weight);
-        results[s].grads = grad(loss * shard_weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
+        const float weight = float(double(last - first) / double(batch_rows));
+        shard_grads_[s] = grad(loss * weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
+        totals_of[s] = {value * double(last - first), count_correct(logits.data(), shard_labels)};
     };
-    workers_->run(shards, run_shard);
+    if (shards == 1)
+        run_shard(0);
+    else
+        workers_->run(shards, run_shard);
 
-    // Shard 0 + shard 1 + ..., always in this order.
+    // Shard 0 + shard 1 + ..., always in this order, added to what grad() held.
     BatchTotals totals;
-    for (const Shard& shard : results) {
-        totals.loss_sum += shard.totals.loss_sum;
-        totals.correct += shard.totals.correct;
+    for (const BatchTotals& shard : totals_of) {
+        totals.loss_sum += shard.loss_sum;
+        totals.correct += shard.correct;
     }
-    if (!std::isfinite(totals.loss_sum) && !reducer_) return totals;  // grad() stays as it was
     NoGradGuard no_grad;
     for (std::size_t i = 0; i < params.size(); ++i) {
         Tensor<float> sum = params[i].grad();
-        for (const Shard& shard : results) {
-            const Tensor<float>& g = shard.grads[i];
+        for (std::size_t s = 0; s < shards; ++s) {
+            const Tensor<float>& g = shard_grads_[s][i];
             if (g.defined()) sum = sum.defined() ? add(sum, g) : g;
         }
         if (sum.defined()) params[i].set_grad(sum);
     }
-    // The reducer takes the gradients from grad() in finish().
-    if (reducer_) reducer_->begin_step({totals.loss_sum / double(rows) * weight});
     return totals;
+}
+
+Trainer::BatchTotals Trainer::distributed_gradients(const Batch& batch, std::size_t epoch, std::size_t batch_number,
+                                                    std::size_t batch_rows) {
+    const std::size_t rows = batch.labels.size(), rank = communicator_->rank(), size = communicator_->size();
+    // Where this process's rows start in the whole batch (LoaderOptions::shard).
+    const std::size_t first_row = batch_rows * rank / size;
+    // Draws as the thread shard that starts at that row would (shards()), so
+    // N processes of one thread drop out as one process of N threads.
+    const std::uint64_t seed = batch_seed(options_.seed(), epoch, batch_number);
+    const SeedScope draws(size > 1 ? shard_seed(seed, first_row) : seed);
+    reducer_->begin_step();
+    BatchTotals totals;
+    if (rows > 0) {  // a process's share of a short last batch may be empty
+        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
+        // The sums start while backward runs (when it runs on this thread).
+        const auto hook = reducer_->hook();
+        try {
+            totals = compute_gradients(inputs, batch.labels, 0, rows, epoch, batch_number, batch_rows, first_row);
+        } catch (const NonFiniteLoss&) {
+            // Decided with the other processes below: they must not wait for this one.
+            totals.loss_sum = std::numeric_limits<double>::quiet_NaN();
+        }
+    }
+    const std::vector<double> sums = reducer_->finish({totals.loss_sum, double(totals.correct)});
+    // Buffers (batch norm's running statistics) are rank 0's, which its rows
+    // updated (the first of the batch: the others' stay frozen), as PyTorch's
+    // DDP broadcasts them; for validation too.
+    broadcast_state(/*parameters=*/false);
+    if (!std::isfinite(sums[0])) {
+        optimizer_.zero_grad();
+        throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
+    }
+    return {sums[0], static_cast<std::size_t>(sums[1])};
 }
 
 void Trainer::write_checkpoint() const {

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <tapegrad/autograd/labels.hpp>
 #include <tapegrad/autograd/options.hpp>
@@ -47,6 +48,12 @@ class WorkerPool;  // train/worker_pool.hpp
 /// Everything here trains `float` classifiers (nn::Module<float>) on a
 /// Dataset.
 namespace tapegrad::train {
+
+/// The default of TrainerOptions::shards: the BLAS's thread count when
+/// called (blas_threads(): OpenBLAS's OPENBLAS_NUM_THREADS, or every core it
+/// may run on, or what set_blas_threads() chose), or the hardware's thread
+/// count for a BLAS without thread control; at least 1.
+std::size_t default_shards();
 
 /// How a Trainer runs: epochs, batches, early stopping, checkpoints, output.
 /// LibTorch-style options (autograd/options.hpp):
@@ -92,7 +99,10 @@ public:
     /// finite and >= 1 (default 10).
     TAPEGRAD_OPTION(double, divergence_factor, value == 0 || (std::isfinite(value) && value >= 1),
                     "0 (off) or finite and >= 1") = 10;
-    /// How many threads share each training batch, at least 1 (default 1).
+    /// How many threads share each training batch, at least 1. Default:
+    /// default_shards(), one per core, which measured faster than the BLAS's
+    /// own threads on the notebook's MLP at batch 32-1000 (bench/README.md,
+    /// "Both cores").
     ///
     /// 1: the batch runs whole on the calling thread, its matrix products on
     /// the BLAS's threads (set_blas_threads(), autograd/blas.hpp).
@@ -110,15 +120,17 @@ public:
     /// resume. Batch norm, as PyTorch's DistributedDataParallel without
     /// SyncBatchNorm: each shard normalises with its own statistics, and only
     /// shard 0 updates the running statistics, from its rows
-    /// (nn::FrozenRunningStatsGuard on the others). The model's forward runs
-    /// on several threads at once, so a module of the caller's must not change
-    /// its own state in a training forward.
+    /// (nn::FrozenRunningStatsGuard on the others). The model's forward and
+    /// the loss run on several threads at once, once per shard: a module or
+    /// loss of the caller's that changes state in them (a counter, a list of
+    /// what it saw) must synchronise it, or train with shards(1). The batch
+    /// transform runs once per batch, on the calling thread.
     ///
     /// Results are bit-reproducible for a given count (and BLAS kernel), and
     /// resume bit for bit; different counts give slightly different bits
     /// (other sums, other dropout masks), like other BLAS thread counts.
     /// The loss (the default or loss()) must be a mean over the rows.
-    TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = 1;
+    TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = default_shards();
 };
 
 /// Why Trainer::run() returned.
@@ -180,15 +192,20 @@ public:
     /// the gradients are summed over the processes in buckets of
     /// `bucket_bytes` started while backward runs (GradientReducer), so every
     /// step is the one-process step on the global batch, up to rounding, and
-    /// every process keeps the same weights. The buffers (batch norm's
-    /// statistics) are rank 0's before every batch, as in PyTorch's DDP.
+    /// every process keeps the same weights. Rank 0's rows come first in every
+    /// batch, and its buffers (batch norm's running statistics, updated by
+    /// those rows alone, as with shards()) are given to every process after
+    /// every batch, as PyTorch's DDP does. So N processes of one thread train
+    /// as one process with shards(N), dropout masks included (tested).
     /// Validation is shared out and summed (evaluate()), early stopping and
     /// divergence see the same numbers everywhere, and only rank 0 prints and
     /// writes the checkpoint. resume() reads the checkpoint on every process
     /// (it holds nothing of one process), so a run resumes on any number of
-    /// processes. A transform or a dropout mask sees only the process's rows:
-    /// they draw other (as random) numbers than one process would.
-    /// Returns the trainer.
+    /// processes. A transform (transform_batches) gets the process's rows
+    /// only, so a random one draws other (as random) numbers than one process
+    /// would. With shards(n), each process splits its rows across n threads.
+    /// The hooks, the loss and the model must not call the communicator
+    /// themselves. Returns the trainer.
     Trainer& distribute(Communicator& communicator,
                         std::size_t bucket_bytes = GradientReducer<float>::default_bucket_bytes);
 
@@ -235,20 +252,23 @@ private:
     };
 
     EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
-    // One training batch: forward, backward (and the sum over the processes),
-    // the step; returns the loss of the whole (global) batch and adds this
-    // process's correct answers to `correct`. Throws NonFiniteLoss.
-    double train_step(const Batch& batch, std::size_t epoch, std::size_t batch_number, std::size_t global_rows,
-                      std::size_t& correct);
-    // Adds to the optimizer's parameters' grad() the gradient of `weight`
-    // times the mean loss of the rows of `inputs` and `labels` (this
-    // process's part of a batch), split across options().shards() threads;
-    // what the rows draw comes from `seed`. With a communicator it starts the
-    // step's sums (GradientReducer::begin_step), hands the gradients over as
-    // backward finishes them, and leaves finish() to the caller. Without one,
-    // a non-finite loss is not differentiated (grad() stays as it was); the
-    // caller stops then.
-    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::uint64_t seed, double weight);
+    // Adds to the optimizer's parameters' grad() the gradient of the loss of
+    // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
+    // weighted by (end - begin) / batch_rows, where `inputs` and `labels` hold
+    // this process's rows of the batch, batch_rows the rows of the whole
+    // batch (over all processes, see distribute(); else labels.size()), and
+    // first_row is the place of inputs' row 0 in the whole batch: the gradient
+    // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
+    // of it that add up to it otherwise. Splits the rows across
+    // options().shards() threads. Throws NonFiniteLoss.
+    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
+                                  std::size_t end, std::size_t epoch, std::size_t batch, std::size_t batch_rows,
+                                  std::size_t first_row);
+    // The same for this process's share of a batch of `batch_rows` rows
+    // shared by the processes (distribute()), then summed over them: every
+    // process gets the whole batch's totals and gradient.
+    BatchTotals distributed_gradients(const Batch& batch, std::size_t epoch, std::size_t batch_number,
+                                      std::size_t batch_rows);
     Score validate();
     void broadcast_state(bool parameters);  // rank 0's buffers (and parameters) to every process
     bool writer() const { return !communicator_ || communicator_->writer(); }
@@ -272,6 +292,7 @@ private:
     std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
     Communicator* communicator_ = nullptr;  // set by distribute()
     std::unique_ptr<GradientReducer<float>> reducer_;
+    std::vector<std::vector<Tensor<float>>> shard_grads_;  // each shard's last gradients (compute_gradients)
 };
 
 }  // namespace tapegrad::train

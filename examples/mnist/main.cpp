@@ -130,6 +130,7 @@ train::TrainerOptions trainer_options(const mnist::Options& o, std::size_t valid
         .batch_size(o.batch_size)
         .seed(derive_seed(o.seed, batch_order_stream))
         .early_stopping_patience(o.early_stop)
+        .shards(o.shards)
         .checkpoint(o.checkpoint)
         .fingerprint(mnist::training_fingerprint(o, validation_samples))
         .verbose(true);

@@ -133,6 +133,10 @@ void add_flags(CLI::App& app, Options& o, std::string& init_choice) {
     examples::add_unsigned(app, "--shift", o.shift,
                    "augment: move each training image by up to N pixels, anew every epoch; 0 = off (the notebook)")
         ->capture_default_str();
+    examples::add_unsigned(app, "--shards", o.shards,
+                   "threads that share each batch, each on a row range with one-thread products; 1: the whole "
+                   "batch on one thread, products on OpenBLAS's threads (results differ in the last bits)")
+        ->check(CLI::PositiveNumber)->capture_default_str();
     examples::add_unsigned(app, "--seed", o.seed, "seed of the split, the initial weights and the batch order")
         ->capture_default_str();
     app.add_option("--init", init_choice, "MLP weight initialiser")
@@ -193,6 +197,10 @@ std::string training_fingerprint(const Options& o, std::size_t validation_sample
     out << " l2=" << exact(o.l2)
         << " early_stop=" << o.early_stop << " valid=" << validation_samples << " seed=" << o.seed
         << " shift=" << o.shift;
+    // Other shard counts sum in another order and draw other dropout masks;
+    // 1, the count before the flag existed, stays out so that older
+    // checkpoints still resume.
+    if (o.shards != 1) out << " shards=" << o.shards;
     return out.str();
 }
 

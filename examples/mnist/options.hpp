@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <tapegrad/nn/init.hpp>
+#include <tapegrad/train/trainer.hpp>
 
 namespace mnist {
 
@@ -34,6 +35,7 @@ struct Options {
     std::optional<std::size_t> valid;     // unset: 10% of the training set
     std::size_t shift = 0;                // augmentation: move each training image by up to N pixels; 0 = off
     std::uint64_t seed = 42;
+    std::size_t shards = tapegrad::train::TrainerOptions().shards();  // threads sharing each batch
     tapegrad::nn::Init init = tapegrad::nn::Init::XavierUniform;
     std::string save, load, metrics, plot, checkpoint, resume;
 };

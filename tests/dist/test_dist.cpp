@@ -13,7 +13,11 @@
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/dist/mpi.hpp>
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/optim/sgd.hpp>
 #include <tapegrad/train/gradient_reducer.hpp>
 #include <tapegrad/train/trainer.hpp>
@@ -41,7 +45,7 @@ void train_double(nn::Module<double>& model, const Dataset& data, std::size_t ba
         options.shard(comm->rank(), comm->size());
         // As the Trainer does: every process starts from rank 0's weights.
         for (Tensor<double> p : model.parameters()) comm->broadcast(p.data_mut().data(), p.size() * sizeof(double));
-        reducer = std::make_unique<train::GradientReducer<double>>(*comm, model.parameters(), 0, bucket_bytes);
+        reducer = std::make_unique<train::GradientReducer<double>>(*comm, model.parameters(), bucket_bytes);
         if (buckets) *buckets = reducer->bucket_count();
     }
     BatchLoader loader(data, options);
@@ -135,44 +139,85 @@ struct TrainerRun {
     train::History history;
 };
 
-// Two epochs of the float Trainer on blobs, alone or distributed over `mpi`.
-TrainerRun run_trainer(bool distributed, const std::string& checkpoint = "") {
-    const Dataset train_set = blobs(203, 1, 1.0f), valid_set = blobs(51, 2, 1.0f);
-    auto model = nn::make_mlp<float>(nn::MLPOptions({4, 16, 2}, "tanh").seed(3));
+using Ptr = nn::Module<float>::Ptr;
+
+std::shared_ptr<nn::Sequential<float>> tanh_mlp() {
+    return nn::make_mlp<float>(nn::MLPOptions({4, 16, 2}, "tanh").seed(3));
+}
+
+// Every layer whose training forward depends on how a batch is split: batch
+// statistics and running statistics, dropout masks.
+std::shared_ptr<nn::Sequential<float>> norm_dropout_net() {
+    return std::make_shared<nn::Sequential<float>>(std::vector<Ptr>{
+        std::make_shared<nn::Linear<float>>(nn::LinearOptions(4, 16).seed(1)),
+        std::make_shared<nn::BatchNorm1d<float>>(16), std::make_shared<nn::ReLU<float>>(),
+        std::make_shared<nn::Dropout<float>>(0.3), std::make_shared<nn::Linear<float>>(nn::LinearOptions(16, 2).seed(2))});
+}
+
+// Two epochs of the float Trainer on `train_size` blobs in batches of 20,
+// alone or distributed over `mpi`, its batches split across `shards` threads.
+TrainerRun run_trainer(std::shared_ptr<nn::Sequential<float>> model, std::size_t train_size, bool distributed,
+                       std::size_t shards = 1, const std::string& checkpoint = "") {
+    const Dataset train_set = blobs(train_size, 1, 1.0f), valid_set = blobs(51, 2, 1.0f);
+    if (distributed && mpi->rank() != 0) {
+        // Other weights than rank 0's: the Trainer starts every process from rank 0's.
+        for (Tensor<float> p : model->parameters()) p.data_mut() += 0.5f;
+    }
     optim::SGD<float> sgd(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));
     train::Trainer trainer(*model, sgd, train_set, valid_set,
-                           train::TrainerOptions().epochs(2).batch_size(20).seed(9).checkpoint(checkpoint));
-    if (distributed) trainer.distribute(*mpi, 256);
+                           train::TrainerOptions().epochs(2).batch_size(20).seed(9).shards(shards).checkpoint(checkpoint));
+    if (distributed) trainer.distribute(*mpi, 256);  // a bucket per layer or two
     trainer.run();
     return {flat_state(*model), trainer.history()};
+}
+
+// Within 1e-6 (see the callers), with the same accuracies.
+void check_same_training(const TrainerRun& run, const TrainerRun& reference) {
+    CHECK(relative_distance(run.weights, reference.weights) <= 1e-6);
+    REQUIRE(run.history.size() == reference.history.size());
+    for (std::size_t e = 0; e < reference.history.size(); ++e) {
+        const train::EpochRecord &a = reference.history[e], &t = run.history[e];
+        CHECK(t.train_loss == doctest::Approx(a.train_loss).epsilon(1e-6));
+        CHECK(t.valid_loss == doctest::Approx(a.valid_loss).epsilon(1e-6));
+        CHECK(t.train_accuracy == a.train_accuracy);
+        CHECK(t.valid_accuracy == a.valid_accuracy);
+    }
 }
 }  // namespace
 
 TEST_CASE("float32: the distributed Trainer takes the single process's steps; rank 0 alone writes") {
-    const TrainerRun alone = run_trainer(false);
+    // 201 samples: the last batch has 1 row, and the other processes none.
+    const TrainerRun alone = run_trainer(tanh_mlp(), 201, false);
     // Every rank names its own checkpoint file: only rank 0's may appear.
     namespace fs = std::filesystem;
     const fs::path dir = fs::temp_directory_path() / ("tapegrad_dist_" + std::to_string(::getppid()));
     fs::create_directories(dir);
     const fs::path checkpoint = dir / ("rank" + std::to_string(mpi->rank()) + ".npz");
     fs::remove(checkpoint);
-    const TrainerRun together = run_trainer(true, checkpoint.string());
+    const TrainerRun together = run_trainer(tanh_mlp(), 201, true, 1, checkpoint.string());
     CHECK(fs::exists(checkpoint) == mpi->writer());
     fs::remove(checkpoint);
-
     // 22 steps (11 batches per epoch) of float32 sums in another order: the
-    // weights move by a few float32 ulps (6e-8 relative each).
-    const double distance = relative_distance(together.weights, alone.weights);
-    CHECK(distance <= 1e-6);
-    REQUIRE(together.history.size() == alone.history.size());
-    for (std::size_t e = 0; e < alone.history.size(); ++e) {
-        const train::EpochRecord &a = alone.history[e], &t = together.history[e];
-        CHECK(t.train_loss == doctest::Approx(a.train_loss).epsilon(1e-6));
-        CHECK(t.valid_loss == doctest::Approx(a.valid_loss).epsilon(1e-6));
-        CHECK(t.train_accuracy == a.train_accuracy);
-        CHECK(t.valid_accuracy == a.valid_accuracy);
-    }
+    // weights move by a few float32 ulps (6e-8 relative each; measured 1e-7).
+    check_same_training(together, alone);
     CHECK(ranks_differing_from_rank0(*mpi, together.weights) == 0);
+
+    SUBCASE("with the batches of each process split across 2 threads (TrainerOptions::shards)") {
+        const TrainerRun threads = run_trainer(tanh_mlp(), 201, true, 2);
+        check_same_training(threads, alone);
+        CHECK(ranks_differing_from_rank0(*mpi, threads.weights) == 0);
+    }
+}
+
+TEST_CASE("float32: N processes of one thread train as one process of N threads, batch norm and dropout included") {
+    // Rank r's rows are thread shard r's, and draw the same dropout masks;
+    // only the rows at the batch's start update batch norm's running
+    // statistics, which every process then takes from rank 0.
+    // 206 samples: the last batch (6 rows) leaves batch norm 2 rows or more.
+    const TrainerRun threads = run_trainer(norm_dropout_net(), 206, false, mpi->size());
+    const TrainerRun processes = run_trainer(norm_dropout_net(), 206, true, 1);
+    check_same_training(processes, threads);
+    CHECK(ranks_differing_from_rank0(*mpi, processes.weights) == 0);
 }
 
 int main(int argc, char** argv) {

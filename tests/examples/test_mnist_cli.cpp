@@ -224,6 +224,28 @@ TEST_CASE_FIXTURE(Fixture, "--shift trains on moved images, reproducibly, and re
     CHECK(unshifted.status == 2);
 }
 
+TEST_CASE_FIXTURE(Fixture, "--shards 2 trains reproducibly, resumes bit for bit, and is a training setting") {
+    namespace npz = tapegrad::io::npz;
+    const RunResult first = run_mnist(dir, quick_run({"--shards", "2", "--save", "first.npz"}));
+    const RunResult again = run_mnist(dir, quick_run({"--shards", "2", "--save", "again.npz"}));
+    const RunResult one = run_mnist(dir, quick_run({"--shards", "1", "--save", "one.npz"}));
+    REQUIRE(first.status == 0);
+    REQUIRE(again.status == 0);
+    REQUIRE(one.status == 0);
+    CHECK(npz::read(dir.file("first.npz")) == npz::read(dir.file("again.npz")));
+    CHECK(npz::read(dir.file("first.npz")) != npz::read(dir.file("one.npz")));  // other sums: other last bits
+
+    REQUIRE(run_mnist(dir, quick_run({"--shards", "2", "--epochs", "2", "--checkpoint", "c.npz"})).status == 0);
+    const RunResult resumed = run_mnist(dir, quick_run({"--shards", "2", "--resume", "c.npz", "--save", "resumed.npz"}));
+    INFO(resumed.err);
+    REQUIRE(resumed.status == 0);
+    CHECK(npz::read(dir.file("resumed.npz")) == npz::read(dir.file("first.npz")));
+    // Another count would not continue the same run: refused.
+    const RunResult other_count = run_mnist(dir, quick_run({"--shards", "1", "--resume", "c.npz"}));
+    CHECK(other_count.status == 2);
+    CHECK(other_count.err.find("other training settings") != std::string::npos);
+}
+
 TEST_CASE_FIXTURE(Fixture, "a non-finite loss stops training with status 3 and keeps finite weights") {
     const RunResult run = run_mnist(dir, quick_run({"--lr", "1e38", "--save", "w.npz", "--metrics", "m.csv"}));
     INFO(run.err);
@@ -334,7 +356,8 @@ TEST_CASE_FIXTURE(Fixture, "unsigned flags refuse negative numbers and empty lis
     for (const std::vector<std::string>& args :
          std::vector<std::vector<std::string>>{{"--layers", "16,-1,3"}, {"--layers", "16,,3"}, {"--layers", "16,8,"},
                                                {"--seed", "-1"}, {"--early-stop", "-1"}, {"--epochs", "-1"},
-                                               {"--batch-size", "-1"}, {"--shift", "-1"}, {"--valid", "-1"}}) {
+                                               {"--batch-size", "-1"}, {"--shift", "-1"}, {"--valid", "-1"},
+                                               {"--shards", "-1"}, {"--shards", "0"}}) {
         const RunResult run = run_mnist(dir, quick_run(args));
         INFO(args[0], " ", args[1], ": ", run.err);
         CHECK(run.status == 2);

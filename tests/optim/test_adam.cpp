@@ -89,3 +89,19 @@ TEST_CASE("AdamOptions and AdamWOptions reject bad values, naming the option") {
     CHECK(options.betas() == AdamBetas{0.8, 0.9});
     CHECK(options.amsgrad());
 }
+
+TEST_CASE("Adam throws, changing nothing, when a parameter's values took another shape") {
+    auto a = Tensor<double>::of({1.0, 2.0}, true);
+    auto b = Tensor<double>::of({3.0, 4.0}, true);
+    Adam<double> optimizer({a, b});
+    a.set_grad(Tensor<double>::of({1.0, 1.0}));
+    b.set_grad(Tensor<double>::of({1.0, 1.0}));
+    optimizer.step();
+    const auto before = optimizer.state();
+    const xt::xarray<double> a_before = a.data();
+    b.data_mut() = xt::xarray<double>{3.0, 4.0, 5.0};
+    CHECK_THROWS_WITH_AS(optimizer.step(), doctest::Contains("Adam: parameter 1 has shape (3,)"), Error);
+    CHECK(a.data() == a_before);
+    CHECK(optimizer.state().buffers == before.buffers);
+    CHECK(optimizer.state().scalars == before.scalars);
+}

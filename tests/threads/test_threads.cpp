@@ -1,7 +1,7 @@
 // The thread contract (autograd/tape.hpp, README "Errors and guarantees"):
 // separate graphs on separate threads are safe and give the same bits as on
 // one thread, whatever the other threads do; backward passes on several
-// threads may share leaves. CI also runs this suite under ThreadSanitizer
+// threads may share leaves; and the Trainer's shards build on it. CI also runs this suite under ThreadSanitizer
 // (.ci/run).
 #include <atomic>
 #include <cstring>
@@ -14,6 +14,13 @@
 
 #include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/normalization.hpp>
+#include <tapegrad/nn/sequential.hpp>
+#include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/train/trainer.hpp>
 
 using namespace tapegrad;
 
@@ -65,16 +72,16 @@ struct Model {
     }
 };
 
-struct Batch {
+struct Inputs {
     Tensor<float> x;
     Labels labels;
-    explicit Batch(std::uint64_t seed) : x(Tensor<float>::uniform({200, 784}, 0.0f, 1.0f, seed)) {
+    explicit Inputs(std::uint64_t seed) : x(Tensor<float>::uniform({200, 784}, 0.0f, 1.0f, seed)) {
         for (std::int64_t i = 0; i < 200; ++i) labels.push_back((i * 7 + std::int64_t(seed)) % 10);
     }
 };
 
 // Plain SGD steps; returns the loss of each.
-std::vector<float> train(Model& model, const Batch& batch, int steps) {
+std::vector<float> train_steps(Model& model, const Inputs& batch, int steps) {
     std::vector<float> losses;
     for (int step = 0; step < steps; ++step) {
         for (auto& p : model.params) p.zero_grad();
@@ -95,31 +102,62 @@ TEST_CASE("two models trained at once on two threads match, bit for bit, the sam
     // the other thread at that moment ran on one thread too, summed in other
     // blocks, and came out different in its last bits (1-3 rounds in 5, and
     // nearly every round with a third thread busy with small products).
-    constexpr int steps = 6, rounds = 5;
-    const Batch batch_a(1), batch_b(2);
-    Model reference_a(10), reference_b(20);
-    const std::vector<float> losses_a = train(reference_a, batch_a, steps);
-    const std::vector<float> losses_b = train(reference_b, batch_b, steps);
-    for (int round = 0; round < rounds; ++round) {
-        CAPTURE(round);
-        Model a(10), b(20);
-        std::vector<float> la, lb;
-        // And a third thread busy with small products of its own meanwhile.
-        std::atomic<int> training{2};
-        run_concurrently({[&] { la = train(a, batch_a, steps), --training; },
-                          [&] { lb = train(b, batch_b, steps), --training; },
-                          [&] {
-                              const auto m = Tensor<float>::ones({100, 100});
-                              while (training > 0) matmul(m, m);
-                          }});
-        CHECK(la == losses_a);
-        CHECK(lb == losses_b);
-        for (std::size_t i = 0; i < a.params.size(); ++i) {
-            CAPTURE(i);
-            CHECK(same_bits(a.params[i], reference_a.params[i]));
-            CHECK(same_bits(b.params[i], reference_b.params[i]));
+    // Checked on the BLAS's own thread count and on one BLAS thread, as
+    // train::Trainer's shards run their products (TrainerOptions::shards):
+    // then the threads' calls run inside OpenBLAS at the same time.
+    const int blas_before = blas_threads();
+    for (const int blas_count : {blas_before, 1}) {
+        CAPTURE(blas_count);
+        if (blas_count > 0) set_blas_threads(blas_count);
+        constexpr int steps = 6, rounds = 5;
+        const Inputs batch_a(1), batch_b(2);
+        Model reference_a(10), reference_b(20);
+        const std::vector<float> losses_a = train_steps(reference_a, batch_a, steps);
+        const std::vector<float> losses_b = train_steps(reference_b, batch_b, steps);
+        for (int round = 0; round < rounds; ++round) {
+            CAPTURE(round);
+            Model a(10), b(20);
+            std::vector<float> la, lb;
+            // And a third thread busy with small products of its own meanwhile.
+            std::atomic<int> training{2};
+            run_concurrently({[&] { la = train_steps(a, batch_a, steps), --training; },
+                              [&] { lb = train_steps(b, batch_b, steps), --training; },
+                              [&] {
+                                  const auto m = Tensor<float>::ones({100, 100});
+                                  while (training > 0) matmul(m, m);
+                              }});
+            CHECK(la == losses_a);
+            CHECK(lb == losses_b);
+            for (std::size_t i = 0; i < a.params.size(); ++i) {
+                CAPTURE(i);
+                CHECK(same_bits(a.params[i], reference_a.params[i]));
+                CHECK(same_bits(b.params[i], reference_b.params[i]));
+            }
         }
     }
+    if (blas_before > 0) set_blas_threads(blas_before);
+}
+
+TEST_CASE("a trainer on shards runs its threads without races and gives the same bits twice") {
+    // The Trainer's side of the contract (TrainerOptions::shards): its worker
+    // threads run the model's forward and grad() at once over shared
+    // parameters, batch norm's running statistics updated by one of them.
+    // Here for ThreadSanitizer (.ci/run), and the bits for good measure.
+    const auto train_once = [] {
+        using Ptr = nn::Module<float>::Ptr;
+        auto net = std::make_shared<nn::Sequential<float>>(std::vector<Ptr>{
+            std::make_shared<nn::Linear<float>>(nn::LinearOptions(20, 32).seed(1)),
+            std::make_shared<nn::BatchNorm1d<float>>(32), std::make_shared<nn::ReLU<float>>(),
+            std::make_shared<nn::Dropout<float>>(0.2), std::make_shared<nn::Linear<float>>(nn::LinearOptions(32, 3).seed(2))});
+        Dataset data;
+        data.inputs = Tensor<float>::uniform({240, 20}, -1.0f, 1.0f, 3).data();
+        for (std::int64_t i = 0; i < 240; ++i) data.labels.push_back(i % 3);
+        data.num_classes = 3;
+        optim::SGD<float> sgd(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+        train::Trainer(*net, sgd, data, data, train::TrainerOptions().epochs(2).batch_size(40).shards(3)).run();
+        return net->state_dict();
+    };
+    CHECK(train_once() == train_once());
 }
 
 TEST_CASE("backward passes on several threads into the same leaves add up exactly") {

@@ -11,6 +11,7 @@
 
 #include <xtensor/xview.hpp>
 
+#include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/dropout.hpp>
@@ -66,7 +67,17 @@ TrainerOptions options(std::size_t shards, std::size_t epochs = 3, const std::st
 
 TEST_CASE("the shard count is validated") {
     CHECK(testing::error_of([] { TrainerOptions().shards(0); }) == "TrainerOptions: shards must be > 0, got 0");
-    CHECK(TrainerOptions().shards() == 1);
+    // The default: one shard per BLAS thread, which the caller can set.
+    const int blas_before = blas_threads();
+    if (blas_before > 0) {
+        set_blas_threads(1);
+        CHECK(TrainerOptions().shards() == 1);
+        set_blas_threads(3);
+        CHECK(TrainerOptions().shards() == 3);
+        set_blas_threads(blas_before);
+    }
+    CHECK(TrainerOptions().shards() == train::default_shards());
+    CHECK(train::default_shards() >= 1);
 }
 
 TEST_CASE("training on shards gives the same bits run after run, for each shard count") {

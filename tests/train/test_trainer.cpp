@@ -105,7 +105,10 @@ TEST_CASE("the trainer learns, records every epoch, and prints nothing unless as
 TEST_CASE("the batch transform sees every batch with 1-based epoch and batch numbers; the loss hook is used") {
     Setup s;
     std::vector<std::pair<std::size_t, std::size_t>> calls;
-    Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set, TrainerOptions().epochs(2).batch_size(80));
+    // One shard: the loss hook runs once per batch (on shards, once per
+    // shard, on their threads; test_shards.cpp).
+    Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set,
+                    TrainerOptions().epochs(2).batch_size(80).shards(1));
     trainer.transform_batches([&](const Tensor<float>& inputs, std::size_t epoch, std::size_t batch) {
         calls.emplace_back(epoch, batch);
         return inputs;
@@ -125,7 +128,9 @@ TEST_CASE("the batch transform sees every batch with 1-based epoch and batch num
 // of the best weights there and failed with "missing parameter '0.weight'".
 TEST_CASE("a non-finite loss stops training and keeps the last finite weights") {
     Setup s;
-    Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set, TrainerOptions().epochs(3).batch_size(50));
+    // One shard, so that the hook counts batches.
+    Trainer trainer(*s.model, s.optimizer, s.train_set, s.valid_set,
+                    TrainerOptions().epochs(3).batch_size(50).shards(1));
     std::size_t batches = 0;
     trainer.loss([&](const Tensor<float>& logits, const Labels& labels) {
         // Epoch 2's third batch goes wrong, after two steps of that epoch.
@@ -388,7 +393,9 @@ TEST_CASE("the trainer and evaluate hand the model batches in the data set's sam
     Setup flat;
     auto reshaping = std::make_shared<Reshaping>(s.model);
     optim::SGD<float> optimizer(reshaping->parameters(), optim::SGDOptions(0.1).momentum(0.9));
-    const TrainerOptions options = TrainerOptions().epochs(2).batch_size(80).seed(3);
+    // One shard: Reshaping records what it sees, which on shards' threads
+    // would race (and see shards, not batches).
+    const TrainerOptions options = TrainerOptions().epochs(2).batch_size(80).seed(3).shards(1);
     Trainer images(*reshaping, optimizer, train_images, valid_images, options);
     Trainer rows(*flat.model, flat.optimizer, flat.train_set, flat.valid_set, options);
     images.run();
