@@ -39,6 +39,7 @@ void GradientReducer<T>::begin_step() {
     std::fill(arrived_.begin(), arrived_.end(), 0);
     for (Bucket& b : buckets_) b.missing = b.params.size();
     next_to_start_ = 0;
+    in_step_ = true;
 }
 
 template <class T>
@@ -51,6 +52,7 @@ LeafGradientHookGuard<T> GradientReducer<T>::hook() {
 
 template <class T>
 void GradientReducer<T>::ready(std::size_t index, const Tensor<T>& grad) {
+    if (!in_step_) throw Error("GradientReducer: a gradient outside a step (call begin_step() first)");
     if (index >= params_.size() || arrived_[index])
         throw Error("GradientReducer: the gradient of parameter " + std::to_string(index) +
                     (index >= params_.size() ? " (there are " + std::to_string(params_.size()) + ")"
@@ -78,6 +80,9 @@ void GradientReducer<T>::start_ready_buckets() {
 
 template <class T>
 std::vector<double> GradientReducer<T>::finish(std::vector<double> extras) {
+    // Without begin_step() no bucket would ever be complete: nothing would be
+    // summed, and each process would step with its own gradients.
+    if (!in_step_) throw Error("GradientReducer: finish() without begin_step()");
     for (std::size_t i = 0; i < params_.size(); ++i) {
         if (arrived_[i]) continue;
         const Tensor<T> g = params_[i].grad();
@@ -105,6 +110,7 @@ std::vector<double> GradientReducer<T>::finish(std::vector<double> extras) {
         }
         std::memcpy(g.data_mut().data(), sum, params_[i].size() * sizeof(T));
     }
+    in_step_ = false;
     return extras;
 }
 

@@ -56,13 +56,16 @@ public:
     /// each parameter's gradient to ready() as soon as it is complete.
     LeafGradientHookGuard<T> hook();
     /// Takes parameter `index`'s gradient of this step (copied: `grad` may go).
-    /// Throws tapegrad::Error when it has another shape or arrived already.
+    /// Throws tapegrad::Error when it has another shape or arrived already,
+    /// or outside a step (before begin_step(), after finish()).
     void ready(std::size_t index, const Tensor<T>& grad);
     /// Ends the step: the gradients that did not arrive through ready() are
     /// taken from the parameters' .grad (zeros where it is undefined), the
     /// remaining sums are started, and once all are done each parameter's
     /// .grad holds the sum of its gradients over the processes. `extras`
     /// (the same count on every process) are summed too: returns their sums.
+    /// Throws tapegrad::Error outside a step (before begin_step(), or a second
+    /// time): it would hand back this process's gradients unsummed.
     std::vector<double> finish(std::vector<double> extras = {});
 
     /// How many buckets the parameters were cut into.
@@ -86,6 +89,7 @@ private:
     std::vector<char> arrived_;
     std::vector<Bucket> buckets_;
     std::size_t next_to_start_ = 0;
+    bool in_step_ = false;  // between begin_step() and finish()
 };
 
 }  // namespace tapegrad::train

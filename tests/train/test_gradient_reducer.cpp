@@ -127,3 +127,22 @@ TEST_CASE("gradient reducer: bad parameters and gradients are refused") {
     CHECK_THROWS_WITH_AS(reducer.ready(1, Tensor<double>::zeros({2})),
                          "GradientReducer: the gradient of parameter 1 (there are 1)", Error);
 }
+
+TEST_CASE("gradient reducer: finish() or a gradient outside a step is refused, not left unsummed") {
+    // Before the fix, finish() without begin_step() started no bucket (none
+    // was ever complete) and left each process with its own gradients.
+    TwinCommunicator comm;
+    auto params = params_of_sizes({2});
+    GradientReducer<double> reducer(comm, params);
+    params[0].set_grad(Tensor<double>::of({1.0, -2.0}));
+    CHECK_THROWS_WITH_AS(reducer.finish(), "GradientReducer: finish() without begin_step()", Error);
+    CHECK_THROWS_WITH_AS(reducer.ready(0, Tensor<double>::zeros({2})),
+                         "GradientReducer: a gradient outside a step (call begin_step() first)", Error);
+    CHECK(comm.started.empty());
+    CHECK(xt::all(xt::equal(params[0].grad().data(), xt::xarray<double>{1.0, -2.0})));  // unchanged
+    reducer.begin_step();
+    reducer.finish();
+    CHECK(xt::all(xt::equal(params[0].grad().data(), xt::xarray<double>{2.0, -4.0})));
+    // A second finish() without a new step would hand the sums back unsummed too.
+    CHECK_THROWS_WITH_AS(reducer.finish(), "GradientReducer: finish() without begin_step()", Error);
+}
