@@ -18,6 +18,18 @@ namespace tapegrad {
 namespace {
 thread_local bool grad_mode = true;
 thread_local bool anomaly_mode = false;
+// Set while a leaf gradient hook runs on this thread. A pass numbers the
+// interior nodes it walks (backward_slot) and reads those numbers until it
+// ends, so a pass started from a hook over a graph sharing nodes with the
+// running one renumbered them: the running pass sent gradients to the wrong
+// tensors, silently. Such a pass is refused instead.
+thread_local bool in_leaf_gradient_hook = false;
+
+void refuse_in_leaf_gradient_hook(const char* who) {
+    if (in_leaf_gradient_hook)
+        throw Error(std::string(who) + ": called from a leaf gradient hook (LeafGradientHookGuard); a pass cannot "
+                                       "start while another one runs on the same thread");
+}
 
 std::atomic<std::size_t> live_nodes{0};
 }  // namespace
@@ -324,7 +336,13 @@ public:
             GradFn<T>* const fn = order_[i]->impl()->grad_fn.get();
             // A leaf's gradient is complete when the walk reaches it: every
             // tensor computed from it comes after it in the order. It stays.
-            if (!fn && hook && grads_[i].defined()) (*hook)(*order_[i], grads_[i]);
+            if (!fn && hook && grads_[i].defined()) {
+                in_leaf_gradient_hook = true;
+                struct Leave {
+                    ~Leave() { in_leaf_gradient_hook = false; }
+                } leave;
+                (*hook)(*order_[i], grads_[i]);
+            }
             if (!fn || !grads_[i].defined()) continue;
             const Tensor<T> g = pruned && keep[i] ? grads_[i] : std::move(grads_[i]);
             if (pruned && !leads_to_needed(*fn, needed)) continue;
@@ -427,6 +445,7 @@ Tensor<T> seed_gradient(const char* who, const char* where_to_pass, const Tensor
 template <class T>
 void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool retain_graph, bool create_graph) {
     if (!root.defined()) throw Error("backward: called on an undefined tensor");
+    refuse_in_leaf_gradient_hook("backward");
     // As in PyTorch: gradients recorded by create_graph refer to the forward
     // graph (an op's saved output), so it must outlive this pass.
     retain_graph = retain_graph || create_graph;
@@ -450,6 +469,7 @@ TensorList<T> grad(const TensorList<T>& outputs, const TensorList<T>& inputs, co
                    bool retain_graph, bool create_graph, bool allow_unused) {
     retain_graph = retain_graph || create_graph;  // as in run_backward
     if (outputs.empty()) throw Error("grad: no outputs to differentiate");
+    refuse_in_leaf_gradient_hook("grad");
     if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
         throw Error("grad: " + std::to_string(grad_outputs.size()) + " grad_outputs for " +
                     std::to_string(outputs.size()) + " outputs");

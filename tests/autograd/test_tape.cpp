@@ -314,3 +314,41 @@ TEST_CASE("grad() calls no leaf gradient hook, and a hook that throws makes back
     CHECK(calls == 3);
     CHECK(w.grad().at({1}) == 7.0);
 }
+
+TEST_CASE("a backward or grad() started from a leaf gradient hook is refused, not run over the running pass") {
+    // z and w share the interior node y = x * x. The hook runs when z's pass
+    // reaches b, before y's gradient flows on to x; a pass over w started
+    // there renumbered y, and z's pass then gave y's gradient to b (b.grad 7
+    // instead of 4) and lost x's share of it (x.grad 20 instead of 32).
+    auto x = Tensor<double>::full({1}, 2.0, true), b = Tensor<double>::full({1}, 1.0, true),
+         a = Tensor<double>::full({1}, 1.0, true);
+    auto y = x * x;
+    auto z = sum(y * 3.0 + b * 4.0);
+    auto w = sum(a * 2.0 + y * 5.0);
+    for (const bool use_grad : {false, true}) {
+        CAPTURE(use_grad);
+        bool nested = false;
+        LeafGradientHookGuard<double> guard([&](const Tensor<double>& leaf, const Tensor<double>&) {
+            if (!leaf.same_as(b)) return;
+            nested = true;
+            if (use_grad)
+                grad(w, {x}, {}, /*retain_graph=*/true);
+            else
+                w.backward(Tensor<double>(), /*retain_graph=*/true);
+        });
+        CHECK_THROWS_WITH_AS(z.backward(Tensor<double>(), /*retain_graph=*/true),
+                             use_grad ? "grad: called from a leaf gradient hook (LeafGradientHookGuard); a pass "
+                                        "cannot start while another one runs on the same thread"
+                                      : "backward: called from a leaf gradient hook (LeafGradientHookGuard); a "
+                                        "pass cannot start while another one runs on the same thread",
+                             Error);
+        CHECK(nested);
+        CHECK_FALSE(x.grad().defined());  // the throwing pass changed nothing
+        CHECK_FALSE(b.grad().defined());
+    }
+    // Outside a hook both passes run, and x gets both shares: 3 * 2x + 5 * 2x.
+    z.backward(Tensor<double>(), true);
+    w.backward();
+    CHECK(x.grad().at({0}) == 32.0);
+    CHECK(b.grad().at({0}) == 4.0);
+}
