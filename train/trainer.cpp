@@ -149,6 +149,31 @@ void Trainer::broadcast_state(bool parameters) {
     broadcast(model_.buffers());
 }
 
+// Processes that train otherwise (another batch size, seed, data set, model
+// or resumed epoch) take other numbers of steps or sums of other sizes, and
+// their collectives stop lining up: a hang, not an error. So each compares
+// what decides its collectives with rank 0's first, and all of them throw.
+void Trainer::check_processes_agree() {
+    std::string text = options_.fingerprint() + "\n" + data_identity() + "\nepochs " +
+                       std::to_string(options_.epochs()) + ", batch " + std::to_string(options_.batch_size()) +
+                       ", seed " + std::to_string(options_.seed()) + ", shuffle " + std::to_string(options_.shuffle()) +
+                       ", patience " + std::to_string(options_.early_stopping_patience()) + ", divergence " +
+                       detail::option_value_text(options_.divergence_factor()) + ", resumed epochs " +
+                       std::to_string(history_.size()) + "\nparameters";
+    for (const Tensor<float>& p : model_.parameters()) text += " " + shape_str(p.shape());
+    for (const Tensor<float>& b : model_.buffers()) text += " " + shape_str(b.shape());
+    const std::uint32_t mine = std::uint32_t(crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef*>(text.data()), text.size()));
+    std::uint32_t rank0 = mine;
+    communicator_->broadcast(&rank0, sizeof rank0);
+    double differing = mine != rank0 ? 1 : 0;
+    communicator_->allreduce_sum(&differing, 1);
+    if (differing > 0)
+        throw Error("Trainer: " + std::to_string(std::size_t(differing)) + " of " +
+                    std::to_string(communicator_->size()) +
+                    " processes train otherwise than rank 0 (options, data, model or resumed epochs; this one " +
+                    (mine == rank0 ? "agrees" : "differs") + "): the job would hang");
+}
+
 Score Trainer::validate() { return communicator_ ? evaluate(model_, valid_, *communicator_) : evaluate(model_, valid_); }
 
 void Trainer::resume(const std::string& path) {
@@ -211,7 +236,10 @@ Outcome Trainer::run() {
     // Training batches run in train(), validation in eval() (evaluate()); the
     // caller gets the model back in the modes it had.
     const TrainingModeGuard modes(model_);
-    if (communicator_) broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
+    if (communicator_) {
+        check_processes_agree();
+        broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
+    }
     // The shards' threads, made once for the whole run.
     struct Workers {
         Trainer& trainer;

@@ -186,7 +186,11 @@ public:
     /// Makes this trainer one process of a data-parallel job over
     /// `communicator` (which must outlive it; dist/mpi.hpp has one over MPI),
     /// from now on. Every process builds the same trainer (same data, model,
-    /// options, hooks) and calls the same functions. Then run() first gives
+    /// options, hooks) and calls the same functions. Then run() first checks
+    /// that every process has rank 0's options (shards and checkpoint aside),
+    /// fingerprint, data (as resume() compares it), parameter and buffer
+    /// shapes and resumed epochs, and throws tapegrad::Error on every process
+    /// otherwise (their sums would stop lining up: a hang); it then gives
     /// every process rank 0's parameters and buffers; each process trains on
     /// its contiguous share of every global batch of options.batch_size
     /// samples (LoaderOptions::shard), weighting its loss by its share, and
@@ -272,6 +276,7 @@ private:
                                       std::size_t batch_rows);
     Score validate();
     void broadcast_state(bool parameters);  // rank 0's buffers (and parameters) to every process
+    void check_processes_agree();           // throws on every process unless all train as rank 0 does
     bool writer() const { return !communicator_ || communicator_->writer(); }
     void write_checkpoint() const;
     std::string divergence(std::size_t epoch) const;  // "" when training has not diverged

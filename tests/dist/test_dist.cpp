@@ -220,6 +220,28 @@ TEST_CASE("float32: N processes of one thread train as one process of N threads,
     CHECK(ranks_differing_from_rank0(*mpi, processes.weights) == 0);
 }
 
+TEST_CASE("processes that would train otherwise than rank 0 are refused on every process, not left to hang") {
+    // Rank 1 takes batches of 30 where the others take 20: it would take other
+    // steps and reach validation while they still sum gradients. Before the
+    // check, the job hung in its collectives.
+    const Dataset train_set = blobs(100, 1, 1.0f), valid_set = blobs(51, 2, 1.0f);
+    auto model = tanh_mlp();
+    optim::SGD<float> sgd(model->parameters(), optim::SGDOptions(0.05));
+    const std::size_t batch = mpi->rank() == 1 ? 30 : 20;
+    train::Trainer trainer(*model, sgd, train_set, valid_set,
+                           train::TrainerOptions().epochs(1).batch_size(batch).seed(9).shards(1));
+    trainer.distribute(*mpi);
+    if (mpi->size() == 1) {
+        CHECK_NOTHROW(trainer.run());
+    } else {
+        const std::string expected = "Trainer: 1 of " + std::to_string(mpi->size()) +
+                                     " processes train otherwise than rank 0 (options, data, model or resumed epochs; "
+                                     "this one " + (mpi->rank() == 1 ? "differs" : "agrees") + "): the job would hang";
+        CHECK_THROWS_WITH_AS(trainer.run(), expected.c_str(), Error);
+        CHECK(trainer.history().empty());
+    }
+}
+
 int main(int argc, char** argv) {
     dist::Mpi world(argc, argv);
     mpi = &world;
