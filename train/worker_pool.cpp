@@ -1,14 +1,27 @@
 #include <tapegrad/train/worker_pool.hpp>
 
 #include <algorithm>
+#include <string>
+
+#include <tapegrad/autograd/tensor.hpp>  // Error
 
 namespace tapegrad::detail {
 
 WorkerPool::WorkerPool(std::size_t size) : errors_(size) {
-    for (std::size_t i = 1; i < size; ++i) workers_.emplace_back([this, i] { serve(i); });
+    try {
+        for (std::size_t i = 1; i < size; ++i) workers_.emplace_back([this, i] { serve(i); });
+    } catch (const std::exception& e) {
+        // Out of threads or memory for their stacks: the threads made so far
+        // must be joined, or destroying them (joinable) calls std::terminate.
+        stop();
+        throw Error("Trainer: cannot start " + std::to_string(size - 1) + " threads for the shards (" + e.what() +
+                    "); lower TrainerOptions::shards");
+    }
 }
 
-WorkerPool::~WorkerPool() {
+WorkerPool::~WorkerPool() { stop(); }
+
+void WorkerPool::stop() {
     {
         const std::lock_guard<std::mutex> lock(mutex_);
         stopping_ = true;

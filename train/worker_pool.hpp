@@ -20,7 +20,8 @@ namespace tapegrad::detail {
 // with other work a spinning thread only takes time from the one it waits for.
 class WorkerPool {
 public:
-    // `size` threads in all, counting the one that calls run(): size - 1 are made.
+    // `size` threads in all, counting the one that calls run(): size - 1 are
+    // made. Throws tapegrad::Error when the system cannot make them.
     explicit WorkerPool(std::size_t size);
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
@@ -35,6 +36,7 @@ public:
     void run(std::size_t count, const std::function<void(std::size_t)>& job);
 
 private:
+    void stop();                    // ends and joins the workers
     void serve(std::size_t index);  // worker `index` (1-based): waits for jobs until stopped
 
     std::mutex mutex_;

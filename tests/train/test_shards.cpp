@@ -7,7 +7,11 @@
 
 #include <cmath>
 #include <limits>
+#include <fstream>
 #include <mutex>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <xtensor/xview.hpp>
 
@@ -198,3 +202,32 @@ TEST_CASE("a short last batch on shards still gives every shard two rows, as bat
     const auto& bn = dynamic_cast<const nn::BatchNorm1d<float>&>((*run.model)[1]);
     CHECK(bn.num_batches_tracked().item() == 4);
 }
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // they reserve far more address space
+TEST_CASE("shard threads the system cannot start make run() throw, not std::terminate") {
+    // Address space for the process as it is and 64 MiB more: not enough for
+    // 200 thread stacks (8 MiB each by default). Before the fix the threads
+    // made so far were destroyed unjoined: std::terminate.
+    Run run(mlp());
+    Trainer trainer = run.trainer(options(201, 1));
+    rlimit before{};
+    REQUIRE(getrlimit(RLIMIT_AS, &before) == 0);
+    std::size_t pages = 0;
+    std::ifstream("/proc/self/statm") >> pages;
+    REQUIRE(pages > 0);
+    rlimit tight = before;
+    tight.rlim_cur = rlim_t(pages) * rlim_t(sysconf(_SC_PAGESIZE)) + (rlim_t(64) << 20);
+    REQUIRE(setrlimit(RLIMIT_AS, &tight) == 0);
+    std::string error;
+    try {
+        trainer.run();
+    } catch (const Error& e) {
+        error = e.what();
+    }
+    REQUIRE(setrlimit(RLIMIT_AS, &before) == 0);
+    CHECK(error.rfind("Trainer: cannot start 200 threads for the shards (", 0) == 0);
+    CHECK(trainer.history().empty());
+    // With the memory back, the same trainer runs.
+    CHECK(Trainer(*run.model, run.optimizer, run.train_set, run.valid_set, options(2, 1)).run() == Outcome::AllEpochs);
+}
+#endif
