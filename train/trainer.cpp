@@ -236,6 +236,9 @@ Outcome Trainer::run() {
     // Training batches run in train(), validation in eval() (evaluate()); the
     // caller gets the model back in the modes it had.
     const TrainingModeGuard modes(model_);
+    // Each run() reports its own end, not an earlier run's.
+    non_finite_at_.clear();
+    diverged_at_.clear();
     if (communicator_) {
         check_processes_agree();
         broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights

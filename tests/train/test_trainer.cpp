@@ -143,6 +143,11 @@ TEST_CASE("a non-finite loss stops training and keeps the last finite weights") 
     CHECK(trainer.non_finite_at() == "epoch 2, batch 3");
     CHECK(trainer.history().size() == 1);
     CHECK(s.model->state_dict() == after_epoch_1);
+    // run() again, now with finite losses: it trains on, and non_finite_at()
+    // is empty, as documented (it still named epoch 2's batch 3).
+    CHECK(trainer.run() == Outcome::AllEpochs);
+    CHECK(trainer.history().size() == 3);
+    CHECK(trainer.non_finite_at().empty());
 }
 
 TEST_CASE("a run resumed from the trainer's checkpoint ends bit for bit where the uninterrupted run does") {
