@@ -239,6 +239,10 @@ Outcome Trainer::run() {
     // Each run() reports its own end, not an earlier run's.
     non_finite_at_.clear();
     diverged_at_.clear();
+    // Each step is its batch's gradient alone: nothing the caller left in
+    // grad() may join the first (one process would add it, several drop it
+    // or count it once per process).
+    optimizer_.zero_grad();
     if (communicator_) {
         check_processes_agree();
         broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights

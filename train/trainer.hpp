@@ -229,6 +229,8 @@ public:
     /// model with the weights to keep: the best validation epoch's with early
     /// stopping, and never weights that gave a non-finite loss. A diverged
     /// epoch is recorded but not checkpointed (the previous checkpoint stays).
+    /// Drops the gradients the parameters hold first (zero_grad()), so each
+    /// step is its batch's gradient alone.
     /// Writes the checkpoint after every epoch when one is set. The model's
     /// training modes are restored on return (see TrainingModeGuard). Exceptions
     /// from the model, the loss, the callbacks or the checkpoint's writing

@@ -102,6 +102,23 @@ TEST_CASE("the trainer learns, records every epoch, and prints nothing unless as
     CHECK(printed.find("epoch 1/2: batch 4/4, loss ") != std::string::npos);  // progress, stderr not a terminal
 }
 
+TEST_CASE("gradients left in the parameters before run() do not leak into its first step") {
+    // Each step is the gradient of its batch alone, whatever the caller left
+    // in grad(): with one shard it used to be added into the first step, and
+    // with several processes dropped or counted once per process.
+    for (const std::size_t shards : {std::size_t(1), std::size_t(2)}) {
+        CAPTURE(shards);
+        const auto options = TrainerOptions().epochs(2).batch_size(20).seed(7).shards(shards);
+        Setup clean, dirty;
+        for (auto& p : dirty.model->parameters()) p.set_grad(Tensor<float>::full(p.shape(), 1000.0f));
+        Trainer(*clean.model, clean.optimizer, clean.train_set, clean.valid_set, options).run();
+        Trainer(*dirty.model, dirty.optimizer, dirty.train_set, dirty.valid_set, options).run();
+        const auto expected = clean.model->parameters(), got = dirty.model->parameters();
+        REQUIRE(expected.size() == got.size());
+        for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i].data() == expected[i].data());
+    }
+}
+
 TEST_CASE("the batch transform sees every batch with 1-based epoch and batch numbers; the loss hook is used") {
     Setup s;
     std::vector<std::pair<std::size_t, std::size_t>> calls;
