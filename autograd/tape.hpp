@@ -197,8 +197,10 @@ using LeafGradientHook = std::function<void(const Tensor<T>& leaf, const Tensor<
 /// hook. Like PyTorch's register_post_accumulate_grad_hook, it is there so
 /// that data-parallel training can start averaging a parameter's gradient
 /// while backward still runs (train/gradient_reducer.hpp). A hook that throws
-/// makes backward() throw, which then changes nothing. Guards nest: the
-/// innermost one is in force.
+/// makes backward() throw, which then changes nothing. A hook must not start
+/// a backward() or grad() of its own: while a hook runs they throw
+/// tapegrad::Error (a nested pass would renumber nodes the running one
+/// shares). Guards nest: the innermost one is in force.
 template <class T>
 class LeafGradientHookGuard {
 public:
