@@ -31,19 +31,60 @@ void refuse_in_leaf_gradient_hook(const char* who) {
                                        "start while another one runs on the same thread");
 }
 
-std::atomic<std::size_t> live_nodes{0};
+// live_graph_nodes(): every thread counts the nodes it makes and frees in a
+// counter of its own, with plain loads and stores (a node freed on another
+// thread than made it counts there: only the sum means anything). One
+// process-wide atomic was a locked read-modify-write per node made and per
+// node freed, on a cache line every recording thread shared.
+struct NodeCounters {
+    std::mutex mutex;
+    std::vector<const std::atomic<long long>*> live;  // the counters of the running threads
+    long long finished = 0;                           // what threads that ended left counted
+};
+NodeCounters& node_counters() {
+    static NodeCounters* counters = new NodeCounters;  // never destroyed: threads may end after main
+    return *counters;
+}
+thread_local std::atomic<long long> nodes_counted_here{0};
+thread_local bool node_counter_registered = false;
+
+// Lists this thread's counter on its first node and folds it into
+// `finished` when the thread ends.
+struct NodeCounterRegistration {
+    NodeCounterRegistration() {
+        NodeCounters& c = node_counters();
+        std::lock_guard<std::mutex> lock(c.mutex);
+        c.live.push_back(&nodes_counted_here);
+    }
+    ~NodeCounterRegistration() {
+        NodeCounters& c = node_counters();
+        std::lock_guard<std::mutex> lock(c.mutex);
+        c.finished += nodes_counted_here.load(std::memory_order_relaxed);
+        c.live.erase(std::find(c.live.begin(), c.live.end(), &nodes_counted_here));
+        // node_counter_registered stays set: a node freed later in the
+        // thread's exit goes uncounted rather than registering it again.
+    }
+};
+void register_node_counter() {
+    thread_local NodeCounterRegistration registration;
+    node_counter_registered = true;
+}
 }  // namespace
 
 namespace detail {
 void count_node(int delta) {
-    if (delta > 0)
-        live_nodes.fetch_add(1, std::memory_order_relaxed);
-    else
-        live_nodes.fetch_sub(1, std::memory_order_relaxed);
+    if (!node_counter_registered) register_node_counter();
+    nodes_counted_here.store(nodes_counted_here.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
 }
 }  // namespace detail
 
-std::size_t live_graph_nodes() { return live_nodes.load(); }
+std::size_t live_graph_nodes() {
+    NodeCounters& c = node_counters();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    long long total = c.finished;
+    for (const std::atomic<long long>* counter : c.live) total += counter->load(std::memory_order_relaxed);
+    return total > 0 ? std::size_t(total) : 0;
+}
 
 bool grad_enabled() { return grad_mode; }
 
@@ -83,25 +124,25 @@ LeafGradientHookGuard<T>::~LeafGradientHookGuard() {
 template class LeafGradientHookGuard<float>;
 template class LeafGradientHookGuard<double>;
 
+namespace detail {
 template <class T>
-Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward) {
-    return record<T>(name, Tensor<T>(std::move(value)), std::move(inputs), std::move(backward));
+void check_anomaly(const char* name, const Tensor<T>& output) {
+    if (anomaly_mode && !all_finite(output.data()))
+        throw Error(std::string("anomaly: '") + name + "' produced NaN or Inf in its output of shape " +
+                    shape_str(output.shape()));
 }
 
 template <class T>
-Tensor<T> record(const char* name, Tensor<T> out, TensorList<T> inputs, BackwardFn<T> backward) {
-    if (anomaly_mode && !all_finite(out.data()))
-        throw Error(std::string("anomaly: '") + name + "' produced NaN or Inf in its output of shape " +
-                    shape_str(out.shape()));
-    if (!grad_mode) return out;
-    bool needed = false;
-    for (const auto& in : inputs) needed = needed || in.requires_grad();
-    if (!needed) return out;
-    out.impl()->requires_grad = true;
-    out.impl()->grad_fn =
-        std::allocate_shared<GradFn<T>>(memory::BlockAllocator<GradFn<T>>(), name, std::move(inputs), std::move(backward));
-    return out;
+void attach_node(Tensor<T>& output, std::shared_ptr<GradFn<T>> node) {
+    output.impl()->requires_grad = true;
+    output.impl()->grad_fn = std::move(node);
 }
+
+template void check_anomaly(const char*, const Tensor<float>&);
+template void check_anomaly(const char*, const Tensor<double>&);
+template void attach_node(Tensor<float>&, std::shared_ptr<GradFn<float>>);
+template void attach_node(Tensor<double>&, std::shared_ptr<GradFn<double>>);
+}  // namespace detail
 
 namespace {
 
@@ -169,6 +210,44 @@ private:
     std::size_t count_ = 0;
 };
 
+// A scratch vector of a pass (its order, its DFS stack, its gradients),
+// taken from this thread's pool and given back cleared: a training step's
+// backward then allocates none of them afresh, which on a graph of ten
+// scalar ops was several heap calls per pass. A pool, not one vector, as
+// passes nest (a backward formula that calls grad()); a vector grown past
+// `kept_capacity` is freed rather than kept.
+template <class V>
+class Recycled {
+public:
+    Recycled() {
+        std::vector<V>& pool = this_threads_pool();
+        if (!pool.empty()) {
+            value_ = std::move(pool.back());
+            pool.pop_back();
+        }
+    }
+    ~Recycled() {
+        if (value_.capacity() > kept_capacity) return;
+        value_.clear();
+        std::vector<V>& pool = this_threads_pool();
+        if (pool.size() < 8) pool.push_back(std::move(value_));
+    }
+    Recycled(const Recycled&) = delete;
+    Recycled& operator=(const Recycled&) = delete;
+    V& operator*() { return value_; }
+    const V& operator*() const { return value_; }
+    V* operator->() { return &value_; }
+    const V* operator->() const { return &value_; }
+
+private:
+    static constexpr std::size_t kept_capacity = std::size_t(1) << 16;
+    static std::vector<V>& this_threads_pool() {
+        thread_local std::vector<V> pool;
+        return pool;
+    }
+    V value_;
+};
+
 // Post-order DFS with an explicit stack (a 100,000-op chain must not overflow
 // the call stack), from each root in turn. The order lists every tensor after
 // all the tensors it was computed from; each interior node's backward_slot is
@@ -180,14 +259,14 @@ private:
 // part of a tiny op's cost. Those handles live as long as the graph, which
 // the roots keep alive, until release_graph() clears the inputs.
 template <class T>
-std::vector<const Tensor<T>*> topological_order(const TensorList<T>& roots, LeafSlots<T>& leaves) {
-    std::vector<const Tensor<T>*> order;
+void topological_order(const TensorList<T>& roots, LeafSlots<T>& leaves, std::vector<const Tensor<T>*>& order) {
     const std::uint64_t epoch = ++walk_epoch;
     struct Frame {
         const Tensor<T>* tensor;
         std::size_t next_input;
     };
-    std::vector<Frame> stack;
+    Recycled<std::vector<Frame>> recycled_stack;
+    std::vector<Frame>& stack = *recycled_stack;
     auto reach = [&](const Tensor<T>& t) {
         TensorImpl<T>* const impl = t.impl().get();
         if (!impl->grad_fn) {
@@ -217,7 +296,6 @@ std::vector<const Tensor<T>*> topological_order(const TensorList<T>& roots, Leaf
             stack.pop_back();
         }
     }
-    return order;
 }
 
 template <class T>
@@ -233,7 +311,7 @@ void accumulate(Tensor<T>& total, Tensor<T> g, bool create_graph) {
     } else if (create_graph) {
         EnableGradGuard recording;  // the sum is part of the recorded backward pass
         total = add(total, g);
-    } else if (exclusively_owned(total) && total.data().shape() == g.data().shape()) {
+    } else if (exclusively_owned(total) && detail::shapes_equal(total.data().shape(), g.data().shape())) {
         // In place, by xtensor's loop for equal shapes: `+=` would evaluate
         // into a temporary array first, in case the operands overlap.
         xt::assign_data(total.data_mut(), total.data() + g.data(), /*trivial_broadcast=*/true);
@@ -307,7 +385,10 @@ template <class T>
 class Pass {
 public:
     explicit Pass(const TensorList<T>& roots)
-        : roots_(roots), order_(topological_order(roots_, leaves_)), grads_(order_.size()) {}
+        : roots_(roots) {
+        topological_order(roots_, leaves_, order_);
+        grads_.resize(order_.size());
+    }
 
     // Where `t` sits in the order, or npos when the pass does not reach it.
     static constexpr std::size_t npos = std::size_t(-1);
@@ -346,12 +427,12 @@ public:
             if (!fn || !grads_[i].defined()) continue;
             const Tensor<T> g = pruned && keep[i] ? grads_[i] : std::move(grads_[i]);
             if (pruned && !leads_to_needed(*fn, needed)) continue;
-            TensorList<T> input_grads;
+            Gradients<T> input_grads;
             {
                 std::unique_ptr<EnableGradGuard> recording;
                 if (create_graph) recording = std::make_unique<EnableGradGuard>();
                 try {
-                    input_grads = fn->backward(fn->inputs, *order_[i], g);
+                    input_grads = fn->backward(*order_[i], g);
                 } catch (const Error& e) {
                     // Say which gradient formula failed, not only the op inside it.
                     throw Error("backward of '" + std::string(fn->name) + "': " + e.what());
@@ -365,7 +446,7 @@ public:
                 if (!input.requires_grad() || !input_grads[k].defined()) continue;
                 // Compared as xtensor's own shapes: Tensor::shape() would build
                 // two std::vectors per input on every step of the walk.
-                if (input_grads[k].data().shape() != input.data().shape())
+                if (!detail::shapes_equal(input_grads[k].data().shape(), input.data().shape()))
                     throw Error("backward of '" + std::string(fn->name) + "': gradient of shape " +
                                 shape_str(input_grads[k].shape()) + " for input " + std::to_string(k) + " of shape " +
                                 shape_str(input.shape()));
@@ -387,11 +468,7 @@ public:
     // which its inputs were reached (order_'s earlier entries), never later ones.
     void release_graph() {
         for (const Tensor<T>* node : order_) {
-            if (GradFn<T>* fn = node->impl()->grad_fn.get()) {
-                fn->inputs.clear();
-                fn->backward = nullptr;
-                fn->released = true;
-            }
+            if (GradFn<T>* fn = node->impl()->grad_fn.get()) fn->release();
         }
     }
 
@@ -418,8 +495,10 @@ private:
 
     const TensorList<T> roots_;  // they keep the whole graph, and the handles in order_, alive
     LeafSlots<T> leaves_;
-    const std::vector<const Tensor<T>*> order_;
-    std::vector<Tensor<T>> grads_;
+    Recycled<std::vector<const Tensor<T>*>> order_storage_;
+    Recycled<std::vector<Tensor<T>>> grads_storage_;
+    std::vector<const Tensor<T>*>& order_ = *order_storage_;
+    std::vector<Tensor<T>>& grads_ = *grads_storage_;
 };
 
 // The gradient to start from at `output`: `given`, or 1 for a one-element
@@ -512,10 +591,6 @@ TensorList<T> grad(const TensorList<T>& outputs, const TensorList<T>& inputs, co
     return results;
 }
 
-template Tensor<float> record(const char*, Array<float>, TensorList<float>, BackwardFn<float>);
-template Tensor<double> record(const char*, Array<double>, TensorList<double>, BackwardFn<double>);
-template Tensor<float> record(const char*, Tensor<float>, TensorList<float>, BackwardFn<float>);
-template Tensor<double> record(const char*, Tensor<double>, TensorList<double>, BackwardFn<double>);
 template void run_backward(const Tensor<float>&, const Tensor<float>&, bool, bool);
 template void run_backward(const Tensor<double>&, const Tensor<double>&, bool, bool);
 template TensorList<float> grad(const TensorList<float>&, const TensorList<float>&, const TensorList<float>&, bool, bool,

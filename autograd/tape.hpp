@@ -3,7 +3,8 @@
 ///
 /// An op computes its forward value, then calls record() with its inputs and a
 /// backward function. If gradients are enabled and any input requires one, the
-/// output gets a GradFn; otherwise record() returns a plain tensor and the
+/// output gets a graph node (GradFn) holding the inputs and the backward with
+/// what it captured; otherwise record() returns a plain tensor and the
 /// backward function is dropped unused.
 ///
 /// Backward functions are written with tensor ops (not raw arrays), so that
@@ -18,8 +19,8 @@
 ///   template <class T>
 ///   Tensor<T> exp(const Tensor<T>& a) {
 ///       return record<T>("exp", xt::exp(a.data()), {a},
-///                        [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
-///                            return TensorList<T>{mul(g, out)};  // d exp(a) = exp(a) da
+///                        [](const Inputs<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+///                            return Gradients<T>{mul(g, out)};  // d exp(a) = exp(a) da
 ///                        });
 ///   }
 /// \endcode
@@ -37,41 +38,51 @@
 /// evaluations must give the same gradients up to rounding.
 ///
 /// What a recorded op costs, on tiny tensors where nothing else does (a long
-/// chain of 1x1 or 16x16 ops, `tapegrad_bench tape`): an output tensor, a
-/// GradFn, the input list, and in backward the gradients and a step of the
-/// walk. Three things keep that small. The elementwise ops write their value
-/// straight into their output tensor with xtensor's own loop when the
-/// operands have one shape (detail::evaluate, ops/same_shape.hpp), instead of
-/// building an xarray and moving it into the tensor: each xarray move swaps
-/// three small vectors and cost more than the op. The engine's order holds
-/// plain pointers to the handles it reached each tensor through, not copies:
-/// the roots keep the whole graph alive until it is released, and a copy is
-/// two atomic reference-count updates. And small blocks come from the
-/// allocator's per-thread cache (allocator.hpp).
+/// chain of 1x1 or 16x16 ops, `tapegrad_bench tape`): an output tensor and
+/// one graph node (its inputs and its backward with the values it saved, all
+/// inline in the node: no std::function, no input vector), and in backward
+/// the gradients (inline too) and a step of the walk. Nodes and small buffers
+/// come from a per-thread cache of freed blocks (allocator.hpp) that each
+/// training step refills and the next one reuses: an arena in effect, with no
+/// heap call in the steady state. Three more things keep it small. The
+/// elementwise ops write their value straight into their output tensor with
+/// xtensor's own loop when the operands have one shape (detail::evaluate,
+/// ops/same_shape.hpp), instead of building an xarray and moving it into the
+/// tensor: each xarray move swaps three small vectors and cost more than the
+/// op. The engine's order holds plain pointers to the handles it reached each
+/// tensor through, not copies: the roots keep the whole graph alive until it
+/// is released, and a copy is two atomic reference-count updates. And each
+/// thread counts its live nodes (live_graph_nodes()) in a counter of its own,
+/// so that threads recording at once share no cache line per node.
 #pragma once
 
 #include <algorithm>
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include <tapegrad/autograd/small_tensor_list.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
 namespace tapegrad {
 
-/// The inputs of an op, or the gradients for them.
+/// A list of tensors (grad()'s inputs and results, gradcheck's functions).
 template <class T>
 using TensorList = std::vector<Tensor<T>>;
 
-/// Maps (inputs, output, gradient of output) to one gradient per input. An
-/// entry may be left undefined where inputs[i].requires_grad() is false.
-/// It must not capture tensors that have history: use the arguments instead,
-/// so the graph owns no cycles.
+/// The inputs of a recorded op, as passed to record(): held in its graph node,
+/// inline for up to three (small_tensor_list.hpp).
 template <class T>
-using BackwardFn = std::function<TensorList<T>(const TensorList<T>& inputs, const Tensor<T>& output,
-                                               const Tensor<T>& grad_output)>;
+using Inputs = SmallTensorList<T>;
+
+/// What a backward returns: one gradient per input, in the inputs' order. An
+/// entry may be left undefined where inputs[i].requires_grad() is false.
+template <class T>
+using Gradients = SmallTensorList<T>;
 
 namespace detail {
 void count_node(int delta);
@@ -79,23 +90,94 @@ void count_node(int delta);
 
 /// A node of the graph: how a tensor was made. Owned by the output tensor
 /// (TensorImpl::grad_fn), it keeps its inputs alive until a backward without
-/// retain_graph frees them.
+/// retain_graph frees them. The op's backward is stored in the node itself
+/// with the values it saved (detail::GradNode), and called through a plain
+/// function pointer: one allocation per node, no std::function.
 template <class T>
 struct GradFn {
-    const char* name;        ///< the op that recorded it (a string literal), shown by Tensor::op_name()
-    TensorList<T> inputs;    ///< the op's inputs, as passed to record()
-    BackwardFn<T> backward;  ///< maps the output's gradient to the inputs'
-    bool released = false;  ///< set when backward freed this node's saved state
+    /// The plain function behind backward(): the node, its output and the
+    /// output's gradient to the inputs' gradients.
+    using BackwardCall = Gradients<T> (*)(const GradFn& node, const Tensor<T>& output, const Tensor<T>& grad_output);
 
-    /// Counts itself in live_graph_nodes() until destroyed.
-    GradFn(const char* n, TensorList<T> in, BackwardFn<T> fn)
-        : name(n), inputs(std::move(in)), backward(std::move(fn)) {
+    const char* name;        ///< the op that recorded it (a string literal), shown by Tensor::op_name()
+    Inputs<T> inputs;        ///< the op's inputs, as passed to record()
+    bool released = false;   ///< set when backward freed this node's saved state
+
+    /// Maps the output's gradient to the inputs' (the op's backward, called
+    /// with this node's inputs). Not after release().
+    Gradients<T> backward(const Tensor<T>& output, const Tensor<T>& grad_output) const {
+        return call_(*this, output, grad_output);
+    }
+    /// Frees what the node holds for backward (its inputs and saved values);
+    /// backward() may no longer be called.
+    void release() {
+        inputs.clear();
+        if (!released) drop_saved_(*this);
+        released = true;
+    }
+
+    GradFn(const GradFn&) = delete;
+    GradFn& operator=(const GradFn&) = delete;
+
+protected:
+    /// Made by detail::GradNode only, with the inputs [first, last) (built
+    /// in place); counts itself in live_graph_nodes() until destroyed.
+    template <class It>
+    GradFn(const char* n, It first, It last, BackwardCall call, void (*drop_saved)(GradFn&))
+        : name(n), inputs(first, last), call_(call), drop_saved_(drop_saved) {
         detail::count_node(+1);
     }
     ~GradFn() { detail::count_node(-1); }
-    GradFn(const GradFn&) = delete;
-    GradFn& operator=(const GradFn&) = delete;
+
+private:
+    BackwardCall call_;
+    void (*drop_saved_)(GradFn&);
 };
+
+namespace detail {
+/// The node of an op whose backward is the callable F (a lambda and what it
+/// captured: the op's saved values), stored in the node.
+template <class T, class F>
+struct GradNode final : GradFn<T> {
+    /// A node of `name` over the inputs [first, last), with `fn` as its backward.
+    template <class It, class Fn>
+    GradNode(const char* name, It first, It last, Fn&& fn)
+        : GradFn<T>(name, first, last, &call, &drop_saved), backward_fn(std::in_place, std::forward<Fn>(fn)) {}
+
+private:
+    static Gradients<T> call(const GradFn<T>& self, const Tensor<T>& output, const Tensor<T>& grad_output) {
+        const GradNode& node = static_cast<const GradNode&>(self);
+        return (*node.backward_fn)(node.inputs, output, grad_output);
+    }
+    static void drop_saved(GradFn<T>& self) { static_cast<GradNode&>(self).backward_fn.reset(); }
+    std::optional<F> backward_fn;  // empty once release() dropped the saved values
+};
+
+/// An input in record()'s braces: a reference, so that the list costs no
+/// copy of the handle (two atomic reference-count updates) before the node
+/// takes its own. It may refer to a temporary, which lives until record()
+/// returns.
+template <class T>
+class InputRef {
+public:
+    /// Refers to `t`.
+    InputRef(const Tensor<T>& t) : tensor_(&t) {}
+    /// The tensor referred to.
+    operator const Tensor<T>&() const { return *tensor_; }
+
+private:
+    const Tensor<T>* tensor_;
+};
+
+/// Under a DetectAnomalyGuard, throws Error if `output` holds NaN or Inf,
+/// naming the op and shape.
+template <class T>
+void check_anomaly(const char* name, const Tensor<T>& output);
+/// Makes `output` the result of a recorded op: requires_grad, and `node` as
+/// its history.
+template <class T>
+void attach_node(Tensor<T>& output, std::shared_ptr<GradFn<T>> node);
+}  // namespace detail
 
 /// Whether ops record on this thread now: true unless a NoGradGuard is alive
 /// (and no EnableGradGuard was made after it).
@@ -150,36 +232,61 @@ private:
 /// Whether a DetectAnomalyGuard is alive on this thread.
 bool anomaly_detection_enabled();
 
-/// Wraps a forward result; attaches the graph node when it is needed: when
-/// gradients are enabled and an input requires one. `name` must outlive the
-/// graph (a string literal). Under a DetectAnomalyGuard, throws Error if
-/// `value` holds NaN or Inf.
-template <class T>
-Tensor<T> record(const char* name, Array<T> value, TensorList<T> inputs, BackwardFn<T> backward);
-
-/// The same with the value already in a tensor of its own, which the op made
-/// (e.g. by detail::evaluate_like, ops/same_shape.hpp) and nobody else holds:
-/// the graph node is attached to `output` itself. Moving an xarray into a new
-/// tensor costs as much as a tiny op, so the ops that matter on tiny tensors
-/// write their values in place and record this way.
-template <class T>
-Tensor<T> record(const char* name, Tensor<T> output, TensorList<T> inputs, BackwardFn<T> backward);
-
-/// The usual call, record<T>(name, value, {a, b}, [](...) { ... }): the same,
-/// but the input list and the std::function are built only when the output
-/// gets a graph node, so an op that records nothing (under NoGradGuard, e.g.
-/// every op inside backward) does not allocate them. `value` is an Array<T>
-/// or a Tensor<T> made by the op (see above).
-template <class T, class Value, class F>
-Tensor<T> record(const char* name, Value&& value, std::initializer_list<Tensor<T>> inputs, F&& backward) {
+namespace detail {
+template <class T, class Value, class It, class F>
+Tensor<T> record_node(const char* name, Value&& value, It first, It last, F&& backward) {
     static_assert(std::is_same_v<std::decay_t<Value>, Tensor<T>> || std::is_convertible_v<Value&&, Array<T>>,
                   "record: the value is an Array<T> (or an expression of one) or a Tensor<T> the op made");
-    using Stored = std::conditional_t<std::is_same_v<std::decay_t<Value>, Tensor<T>>, Tensor<T>, Array<T>>;
-    const bool needed = grad_enabled() && std::any_of(inputs.begin(), inputs.end(),
-                                                      [](const Tensor<T>& in) { return in.requires_grad(); });
-    if (!needed) return record<T>(name, Stored(std::forward<Value>(value)), TensorList<T>{}, BackwardFn<T>{});
-    return record<T>(name, Stored(std::forward<Value>(value)), TensorList<T>(inputs),
-                     BackwardFn<T>(std::forward<F>(backward)));
+    static_assert(std::is_invocable_r_v<Gradients<T>, std::decay_t<F>&, const Inputs<T>&, const Tensor<T>&,
+                                        const Tensor<T>&>,
+                  "record: the backward is Gradients<T>(const Inputs<T>& inputs, const Tensor<T>& output, "
+                  "const Tensor<T>& grad_output)");
+    Tensor<T> out;
+    if constexpr (std::is_same_v<std::decay_t<Value>, Tensor<T>>)
+        out = std::forward<Value>(value);
+    else
+        out = Tensor<T>(Array<T>(std::forward<Value>(value)));
+    check_anomaly(name, out);
+    if (!grad_enabled() ||
+        std::none_of(first, last, [](const Tensor<T>& in) { return in.requires_grad(); }))
+        return out;
+    using Node = GradNode<T, std::decay_t<F>>;
+    attach_node<T>(out, std::allocate_shared<Node>(memory::BlockAllocator<Node>(), name, first, last,
+                                                   std::forward<F>(backward)));
+    return out;
+}
+}  // namespace detail
+
+/// Records an op: `value` is its forward result and `backward` its gradient
+/// formula, `Gradients<T>(const Inputs<T>& inputs, const Tensor<T>& output,
+/// const Tensor<T>& grad_output)`, one gradient per input. Returns the result
+/// as a tensor; when gradients are enabled and an input requires one, with a
+/// graph node holding the inputs and the backward (with what it captured),
+/// otherwise without, and nothing is allocated for them.
+///
+/// `value` is an Array<T> (or an xtensor expression of one), or a Tensor<T>
+/// the op made itself and nobody else holds (e.g. by detail::evaluate,
+/// ops/same_shape.hpp): moving an xarray into a new tensor costs as much as a
+/// tiny op, so the ops that matter on tiny tensors write their values in
+/// place. `name` must outlive the graph (a string literal). The backward must
+/// not capture tensors that have history: it gets the inputs and the output
+/// as arguments, so the graph owns no cycles; what it captures (shapes,
+/// masks, indices) is freed with the graph's saved state. Under a
+/// DetectAnomalyGuard, throws Error if `value` holds NaN or Inf.
+template <class T, class Value, class F>
+Tensor<T> record(const char* name, Value&& value, std::initializer_list<detail::InputRef<T>> inputs, F&& backward) {
+    return detail::record_node<T>(name, std::forward<Value>(value), inputs.begin(), inputs.end(),
+                                  std::forward<F>(backward));
+}
+
+/// The same for an op with a list of inputs of any length (concat, stack).
+/// (`List` is TensorList<T>; a template parameter only so that braces pick
+/// the overload above.)
+template <class T, class Value, class List, class F,
+          std::enable_if_t<std::is_same_v<List, TensorList<T>>, int> = 0>
+Tensor<T> record(const char* name, Value&& value, const List& inputs, F&& backward) {
+    return detail::record_node<T>(name, std::forward<Value>(value), inputs.begin(), inputs.end(),
+                                  std::forward<F>(backward));
 }
 
 /// What a LeafGradientHookGuard calls: `leaf` is a leaf the pass reached and

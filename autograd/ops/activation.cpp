@@ -16,34 +16,34 @@ Tensor<T> sigmoid(const Tensor<T>& a) {
     // 1/(1+e^-x) overflows e^-x for x << 0 in float, but to +inf, and 1/inf = 0
     // is the right limit: no NaN arises.
     return record<T>("sigmoid", detail::evaluate<T>(T(1) / (T(1) + xt::exp(-a.data())), a.data()), {a},
-                     [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
-                         return TensorList<T>{detail::grad_formula<T>(
+                     [](const Inputs<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+                         return Gradients<T>{detail::grad_formula<T>(
                              [](const auto& gy, const auto& y) { return gy * (y * (T(1) - y)); }, g, out)};
                      });
 }
 
 template <class T>
 Tensor<T> tanh(const Tensor<T>& a) {
-    return record<T>("tanh", detail::evaluate<T>(xt::tanh(a.data()), a.data()), {a}, [](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
-        return TensorList<T>{
+    return record<T>("tanh", detail::evaluate<T>(xt::tanh(a.data()), a.data()), {a}, [](const Inputs<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+        return Gradients<T>{
             detail::grad_formula<T>([](const auto& gy, const auto& y) { return gy * (T(1) - y * y); }, g, out)};
     });
 }
 
 template <class T>
 Tensor<T> relu(const Tensor<T>& a) {
-    return record<T>("relu", detail::evaluate<T>(xt::maximum(a.data(), T(0)), a.data()), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("relu", detail::evaluate<T>(xt::maximum(a.data(), T(0)), a.data()), {a}, [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         // The 0/1 mask is piecewise constant: a constant in the graph.
-        return TensorList<T>{mul(g, Tensor<T>(Array<T>(xt::cast<T>(in[0].data() > T(0)))))};
+        return Gradients<T>{mul(g, Tensor<T>(Array<T>(xt::cast<T>(in[0].data() > T(0)))))};
     });
 }
 
 template <class T>
 Tensor<T> leaky_relu(const Tensor<T>& a, Scalar<T> negative_slope) {
     return record<T>("leaky_relu", xt::where(a.data() > T(0), a.data(), negative_slope * a.data()), {a},
-                     [negative_slope](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                     [negative_slope](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          // The slope, 1 or negative_slope, is piecewise constant (negative_slope at 0, as in PyTorch).
-                         return TensorList<T>{
+                         return Gradients<T>{
                              mul(g, Tensor<T>(Array<T>(xt::where(in[0].data() > T(0), T(1), negative_slope))))};
                      });
 }
@@ -55,10 +55,10 @@ Tensor<T> softplus(const Tensor<T>& a, Scalar<T> beta, Scalar<T> threshold) {
     const auto bx = beta * a.data();
     // exp overflows to inf only where bx > threshold, whose elements are not taken.
     Array<T> out = xt::where(bx > threshold, a.data(), xt::log1p(xt::exp(bx)) / beta);
-    return record<T>("softplus", std::move(out), {a}, [beta, threshold](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("softplus", std::move(out), {a}, [beta, threshold](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         // The derivative is sigmoid(beta x), and 1 on the linear part above threshold.
         const Tensor<T> linear(Array<T>(xt::cast<T>(beta * in[0].data() > threshold)));
-        return TensorList<T>{detail::grad_formula<T>(
+        return Gradients<T>{detail::grad_formula<T>(
             [beta](const auto& gy, const auto& x, const auto& lin) {
                 return gy * (lin + (T(1) - lin) / (T(1) + exp(-(x * beta))));
             },
@@ -74,9 +74,9 @@ Tensor<T> gelu(const Tensor<T>& a, GeluApproximate approximate) {
     }
     const auto& x = a.data();
     return record<T>("gelu", T(0.5) * x * (T(1) + xt::erf(x * T(M_SQRT1_2))), {a},
-                     [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                     [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          // d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi)
-                         return TensorList<T>{detail::grad_formula<T>(
+                         return Gradients<T>{detail::grad_formula<T>(
                              [](const auto& gy, const auto& v) {
                                  return gy * (T(0.5) * (T(1) + erf(v * T(M_SQRT1_2))) +
                                               v * exp(v * v * T(-0.5)) * T(0.5 * M_2_SQRTPI * M_SQRT1_2));

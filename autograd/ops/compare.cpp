@@ -16,9 +16,9 @@ namespace {
 // of each element from a and the rest from b; `to_a` is constant, of the
 // output's shape.
 template <class T>
-TensorList<T> split_gradient(const TensorList<T>& in, const Tensor<T>& g, Array<T> to_a) {
+Gradients<T> split_gradient(const Inputs<T>& in, const Tensor<T>& g, Array<T> to_a) {
     const Tensor<T> wa(std::move(to_a));
-    return TensorList<T>{in[0].requires_grad() ? sum_to(mul(g, wa), in[0].shape()) : Tensor<T>(),
+    return Gradients<T>{in[0].requires_grad() ? sum_to(mul(g, wa), in[0].shape()) : Tensor<T>(),
                          in[1].requires_grad() ? sum_to(mul(g, rsub(T(1), wa)), in[1].shape()) : Tensor<T>()};
 }
 }  // namespace
@@ -27,7 +27,7 @@ template <class T>
 Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
     broadcast_shapes("maximum", a.shape(), b.shape());
     return record<T>("maximum", xt::maximum(a.data(), b.data()), {a, b},
-                     [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                     [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          const auto& x = in[0].data();
                          const auto& y = in[1].data();
                          return split_gradient(in, g, Array<T>(xt::where(x > y, T(1), xt::where(x < y, T(0), T(0.5)))));
@@ -38,7 +38,7 @@ template <class T>
 Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
     broadcast_shapes("minimum", a.shape(), b.shape());
     return record<T>("minimum", xt::minimum(a.data(), b.data()), {a, b},
-                     [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                     [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          const auto& x = in[0].data();
                          const auto& y = in[1].data();
                          return split_gradient(in, g, Array<T>(xt::where(x < y, T(1), xt::where(x > y, T(0), T(0.5)))));
@@ -56,7 +56,7 @@ Tensor<T> where(const Tensor<T>& condition, const Tensor<T>& a, const Tensor<T>&
     Array<T> out = xt::where(xt::not_equal(condition.data(), T(0)), a.data(), b.data());
     // The mask is a constant of the graph: only its values are kept.
     return record<T>("where", std::move(out), {a, b},
-                     [mask = condition.data(), shape](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                     [mask = condition.data(), shape](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          return split_gradient(in, g, Array<T>(xt::broadcast(mask, shape)));
                      });
 }
@@ -68,13 +68,13 @@ Tensor<T> clamp(const Tensor<T>& a, std::optional<Scalar<T>> low, std::optional<
     Array<T> out = a.data();
     if (low) out = xt::maximum(out, *low);
     if (high) out = xt::minimum(out, *high);  // after min: min > max gives max everywhere, as in PyTorch
-    return record<T>("clamp", std::move(out), {a}, [low, high](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("clamp", std::move(out), {a}, [low, high](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         const auto& x = in[0].data();
         // Bounds included: an element at a bound passes its gradient, as in PyTorch.
         Array<T> inside = xt::ones<T>(x.shape());
         if (low) inside = xt::where(x >= *low, inside, T(0));
         if (high) inside = xt::where(x <= *high, inside, T(0));
-        return TensorList<T>{mul(g, Tensor<T>(std::move(inside)))};
+        return Gradients<T>{mul(g, Tensor<T>(std::move(inside)))};
     });
 }
 

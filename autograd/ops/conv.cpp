@@ -436,8 +436,8 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
         throw Error("conv2d: the bias has shape " + shape_str(bias.shape()) + ", expected (" + std::to_string(d.O) +
                     ",) for weight " + shape_str(weight.shape()));
     Array<T> out = conv_forward(input.data().data(), weight.data().data(), bias.defined() ? bias.data().data() : nullptr, d);
-    auto backward = [geometry](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        TensorList<T> grads(in.size());
+    auto backward = [geometry](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        Gradients<T> grads(in.size());
         if (in[0].requires_grad()) grads[0] = conv2d_input_grad(g, in[1], in[0].shape(), geometry);
         if (in[1].requires_grad()) grads[1] = conv2d_weight_grad(in[0], g, in[1].shape(), geometry);
         if (in.size() > 2 && in[2].requires_grad()) grads[2] = bias_grad(g);
@@ -453,9 +453,9 @@ Tensor<T> conv2d_input_grad(const Tensor<T>& grad, const Tensor<T>& weight, cons
     const ConvDims d = conv_dims("conv2d_input_grad", input_shape, weight.shape(), geometry, sizeof(T));
     check_grad_shape("conv2d_input_grad", grad.shape(), {d.N, d.O, d.OH, d.OW});
     return record<T>("conv2d_input_grad", conv_input_grad(grad.data().data(), weight.data().data(), d), {grad, weight},
-                     [geometry](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                     [geometry](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          // Linear in each argument: <G, input_grad(grad, w)> = <conv2d(G, w), grad>.
-                         TensorList<T> grads(2);
+                         Gradients<T> grads(2);
                          if (in[0].requires_grad()) grads[0] = conv2d(g, in[1], Tensor<T>(), geometry);
                          if (in[1].requires_grad()) grads[1] = conv2d_weight_grad(g, in[0], in[1].shape(), geometry);
                          return grads;
@@ -468,9 +468,9 @@ Tensor<T> conv2d_weight_grad(const Tensor<T>& input, const Tensor<T>& grad, cons
     const ConvDims d = conv_dims("conv2d_weight_grad", input.shape(), weight_shape, geometry, sizeof(T));
     check_grad_shape("conv2d_weight_grad", grad.shape(), {d.N, d.O, d.OH, d.OW});
     return record<T>("conv2d_weight_grad", conv_weight_grad(input.data().data(), grad.data().data(), d), {input, grad},
-                     [geometry](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                     [geometry](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          // <G, weight_grad(x, grad)> = <conv2d(x, G), grad>.
-                         TensorList<T> grads(2);
+                         Gradients<T> grads(2);
                          if (in[0].requires_grad()) grads[0] = conv2d_input_grad(in[1], g, in[0].shape(), geometry);
                          if (in[1].requires_grad()) grads[1] = conv2d(in[0], g, Tensor<T>(), geometry);
                          return grads;
@@ -484,8 +484,8 @@ Tensor<T> max_pool2d(const Tensor<T>& input, Size2 kernel, Size2 stride, Size2 p
     auto index = std::make_shared<std::vector<std::size_t>>(out.size());
     max_pool_forward(input.data().data(), d, out.data(), index->data());
     return record<T>("max_pool2d", std::move(out), {input},
-                     [index = FlatIndex(std::move(index))](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-                         return TensorList<T>{put_add(g, index, in[0].shape())};
+                     [index = FlatIndex(std::move(index))](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                         return Gradients<T>{put_add(g, index, in[0].shape())};
                      });
 }
 
@@ -493,9 +493,9 @@ template <class T>
 Tensor<T> avg_pool2d(const Tensor<T>& input, Size2 kernel, Size2 stride, Size2 padding, bool count_include_pad) {
     const PoolDims d = pool_dims("avg_pool2d", sizeof(T), input.shape(), kernel, stride, padding, Size2(1), count_include_pad);
     return record<T>("avg_pool2d", avg_pool_forward(input.data().data(), d), {input},
-                     [kernel, stride = d.stride, padding, count_include_pad](const TensorList<T>& in, const Tensor<T>&,
+                     [kernel, stride = d.stride, padding, count_include_pad](const Inputs<T>& in, const Tensor<T>&,
                                                                              const Tensor<T>& g) {
-                         return TensorList<T>{
+                         return Gradients<T>{
                              avg_pool2d_input_grad(g, in[0].shape(), kernel, stride, padding, count_include_pad)};
                      });
 }
@@ -508,9 +508,9 @@ Tensor<T> avg_pool2d_input_grad(const Tensor<T>& grad, const Shape& input_shape,
         throw Error("avg_pool2d_input_grad: the output gradient has shape " + shape_str(grad.shape()) +
                     ", the pooled output " + shape_str(pool_output_shape(d)));
     return record<T>("avg_pool2d_input_grad", avg_pool_adjoint(grad.data().data(), d), {grad},
-                     [kernel, stride = d.stride, padding, count_include_pad](const TensorList<T>&, const Tensor<T>&,
+                     [kernel, stride = d.stride, padding, count_include_pad](const Inputs<T>&, const Tensor<T>&,
                                                                              const Tensor<T>& g) {
-                         return TensorList<T>{avg_pool2d(g, kernel, stride, padding, count_include_pad)};
+                         return Gradients<T>{avg_pool2d(g, kernel, stride, padding, count_include_pad)};
                      });
 }
 
@@ -521,8 +521,8 @@ Tensor<T> take(const Tensor<T>& a, const FlatIndex& index, const Shape& shape) {
     const T* src = a.data().data();
     const std::size_t* at = index->data();
     for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = src[at[i]];
-    return record<T>("take", std::move(out), {a}, [index](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{put_add(g, index, in[0].shape())};
+    return record<T>("take", std::move(out), {a}, [index](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{put_add(g, index, in[0].shape())};
     });
 }
 
@@ -533,8 +533,8 @@ Tensor<T> put_add(const Tensor<T>& a, const FlatIndex& index, const Shape& shape
     const T* src = a.data().data();
     const std::size_t* at = index->data();
     for (std::size_t i = 0; i < a.size(); ++i) out.data()[at[i]] += src[i];
-    return record<T>("put_add", std::move(out), {a}, [index](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{take(g, index, in[0].shape())};
+    return record<T>("put_add", std::move(out), {a}, [index](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{take(g, index, in[0].shape())};
     });
 }
 

@@ -24,7 +24,7 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 namespace {
 template <class T>
 void check_broadcast(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
-    if (a.data().shape() != b.data().shape()) broadcast_shapes(op, a.shape(), b.shape());
+    if (!detail::shapes_equal(a.data().shape(), b.data().shape())) broadcast_shapes(op, a.shape(), b.shape());
 }
 
 // sum_to(g, input.shape()), without building the Shape (a heap-allocated
@@ -32,7 +32,7 @@ void check_broadcast(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
 // tensors that allocation was a visible part of each backward step.
 template <class T>
 Tensor<T> grad_for(const Tensor<T>& g, const Tensor<T>& input) {
-    if (g.data().shape() == input.data().shape()) return g;
+    if (detail::shapes_equal(g.data().shape(), input.data().shape())) return g;
     return sum_to(g, input.shape());
 }
 }  // namespace
@@ -40,24 +40,24 @@ Tensor<T> grad_for(const Tensor<T>& g, const Tensor<T>& input) {
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("add", a, b);
-    return record<T>("add", detail::evaluate<T>(a.data() + b.data(), a.data(), b.data()), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{grad_for(g, in[0]), grad_for(g, in[1])};
+    return record<T>("add", detail::evaluate<T>(a.data() + b.data(), a.data(), b.data()), {a, b}, [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{grad_for(g, in[0]), grad_for(g, in[1])};
     });
 }
 
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("sub", a, b);
-    return record<T>("sub", detail::evaluate<T>(a.data() - b.data(), a.data(), b.data()), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{grad_for(g, in[0]), in[1].requires_grad() ? grad_for(neg(g), in[1]) : Tensor<T>()};
+    return record<T>("sub", detail::evaluate<T>(a.data() - b.data(), a.data(), b.data()), {a, b}, [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{grad_for(g, in[0]), in[1].requires_grad() ? grad_for(neg(g), in[1]) : Tensor<T>()};
     });
 }
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("mul", a, b);
-    return record<T>("mul", detail::evaluate<T>(a.data() * b.data(), a.data(), b.data()), {a, b}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{in[0].requires_grad() ? grad_for(mul(g, in[1]), in[0]) : Tensor<T>(),
+    return record<T>("mul", detail::evaluate<T>(a.data() * b.data(), a.data(), b.data()), {a, b}, [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{in[0].requires_grad() ? grad_for(mul(g, in[1]), in[0]) : Tensor<T>(),
                              in[1].requires_grad() ? grad_for(mul(g, in[0]), in[1]) : Tensor<T>()};
     });
 }
@@ -65,46 +65,46 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
     check_broadcast("div", a, b);
-    return record<T>("div", detail::evaluate<T>(a.data() / b.data(), a.data(), b.data()), {a, b}, [](const TensorList<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
+    return record<T>("div", detail::evaluate<T>(a.data() / b.data(), a.data(), b.data()), {a, b}, [](const Inputs<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
         // d(a/b)/db = -(a/b)/b
-        return TensorList<T>{in[0].requires_grad() ? grad_for(div(g, in[1]), in[0]) : Tensor<T>(),
+        return Gradients<T>{in[0].requires_grad() ? grad_for(div(g, in[1]), in[0]) : Tensor<T>(),
                              in[1].requires_grad() ? grad_for(neg(div(mul(g, out), in[1])), in[1]) : Tensor<T>()};
     });
 }
 
 template <class T>
 Tensor<T> neg(const Tensor<T>& a) {
-    return record<T>("neg", detail::evaluate<T>(-a.data(), a.data()), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{neg(g)};
+    return record<T>("neg", detail::evaluate<T>(-a.data(), a.data()), {a}, [](const Inputs<T>&, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{neg(g)};
     });
 }
 
 template <class T>
 Tensor<T> add(const Tensor<T>& a, Scalar<T> s) {
-    return record<T>("add_scalar", detail::evaluate<T>(a.data() + s, a.data()), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{g};
+    return record<T>("add_scalar", detail::evaluate<T>(a.data() + s, a.data()), {a}, [](const Inputs<T>&, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{g};
     });
 }
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, Scalar<T> s) {
-    return record<T>("mul_scalar", detail::evaluate<T>(a.data() * s, a.data()), {a}, [s](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{mul(g, s)};
+    return record<T>("mul_scalar", detail::evaluate<T>(a.data() * s, a.data()), {a}, [s](const Inputs<T>&, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{mul(g, s)};
     });
 }
 
 template <class T>
 Tensor<T> rsub(Scalar<T> s, const Tensor<T>& a) {
-    return record<T>("rsub_scalar", detail::evaluate<T>(s - a.data(), a.data()), {a}, [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{neg(g)};
+    return record<T>("rsub_scalar", detail::evaluate<T>(s - a.data(), a.data()), {a}, [](const Inputs<T>&, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{neg(g)};
     });
 }
 
 template <class T>
 Tensor<T> rdiv(Scalar<T> s, const Tensor<T>& a) {
-    return record<T>("rdiv_scalar", detail::evaluate<T>(s / a.data(), a.data()), {a}, [](const TensorList<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
+    return record<T>("rdiv_scalar", detail::evaluate<T>(s / a.data(), a.data()), {a}, [](const Inputs<T>& in, const Tensor<T>& out, const Tensor<T>& g) {
         // d(s/a)/da = -(s/a)/a
-        return TensorList<T>{neg(div(mul(g, out), in[0]))};
+        return Gradients<T>{neg(div(mul(g, out), in[0]))};
     });
 }
 

@@ -63,8 +63,8 @@ Tensor<T> concat(const TensorList<T>& tensors, int axis) {
             std::copy_n(t.data().data() + o * block, block, out.data() + (o * whole.extent + offset) * whole.inner);
         offset += t.data().shape()[ax];
     }
-    return record<T>("concat", std::move(out), tensors, [ax](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        TensorList<T> grads(in.size());
+    return record<T>("concat", std::move(out), tensors, [ax](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        Gradients<T> grads(in.size());
         std::int64_t start = 0;
         for (std::size_t k = 0; k < in.size(); ++k) {
             const auto length = std::int64_t(in[k].data().shape()[ax]);
@@ -110,7 +110,7 @@ Tensor<T> narrow(const Tensor<T>& a, int axis, std::int64_t start, std::int64_t 
     const std::size_t block = std::size_t(length) * from.inner;
     for (std::size_t o = 0; o < from.outer; ++o)
         std::copy_n(a.data().data() + (o * from.extent + std::size_t(begin)) * from.inner, block, out.data() + o * block);
-    return record<T>("narrow", std::move(out), {a}, [ax, begin](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("narrow", std::move(out), {a}, [ax, begin](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         // g in its place, zeros before and after it.
         const Shape shape = in[0].shape();
         const std::size_t before = std::size_t(begin), after = shape[ax] - before - g.data().shape()[ax];
@@ -118,7 +118,7 @@ Tensor<T> narrow(const Tensor<T>& a, int axis, std::int64_t start, std::int64_t 
         if (before) parts.push_back(Tensor<T>::zeros(with_extent(shape, ax, before)));
         parts.push_back(g);
         if (after) parts.push_back(Tensor<T>::zeros(with_extent(shape, ax, after)));
-        return TensorList<T>{parts.size() == 1 ? g : concat(parts, int(ax))};
+        return Gradients<T>{parts.size() == 1 ? g : concat(parts, int(ax))};
     });
 }
 
@@ -136,8 +136,8 @@ Tensor<T> index_select(const Tensor<T>& a, int axis, const Labels& indices) {
         for (std::size_t j = 0; j < n; ++j)
             std::copy_n(a.data().data() + (o * from.extent + std::size_t(indices[j])) * from.inner, from.inner,
                         out.data() + (o * n + j) * from.inner);
-    return record<T>("index_select", std::move(out), {a}, [ax, indices](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{index_add(Tensor<T>::zeros(in[0].shape()), int(ax), indices, g)};
+    return record<T>("index_select", std::move(out), {a}, [ax, indices](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{index_add(Tensor<T>::zeros(in[0].shape()), int(ax), indices, g)};
     });
 }
 
@@ -160,8 +160,8 @@ Tensor<T> index_add(const Tensor<T>& a, int axis, const Labels& indices, const T
             for (std::size_t k = 0; k < into.inner; ++k) dst[k] += src[k];
         }
     return record<T>("index_add", std::move(out), {a, source},
-                     [ax, indices](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-                         return TensorList<T>{in[0].requires_grad() ? g : Tensor<T>(),
+                     [ax, indices](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                         return Gradients<T>{in[0].requires_grad() ? g : Tensor<T>(),
                                               in[1].requires_grad() ? index_select(g, int(ax), indices) : Tensor<T>()};
                      });
 }

@@ -43,8 +43,8 @@ Tensor<T> nll_loss(const Tensor<T>& log_probs, const Labels& labels, Reduction r
     Array<T> out = Array<T>::from_shape({});
     out() = total * scale;
     return record<T>("nll_loss", std::move(out), {log_probs},
-                     [pick = Tensor<T>(std::move(pick))](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
-                         return TensorList<T>{mul(pick, g)};
+                     [pick = Tensor<T>(std::move(pick))](const Inputs<T>&, const Tensor<T>&, const Tensor<T>& g) {
+                         return Gradients<T>{mul(pick, g)};
                      });
 }
 
@@ -114,9 +114,9 @@ Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& logits, const Tensor
                                : Array<T>((T(1) - t) * x + softplus_neg);
     // With w = 1 + (p - 1) t: dl/dx = w sigmoid(x) - p t, dl/dt = (p - 1) softplus(-x) - x (p = 1 unweighted).
     Tensor<T> elements = record<T>(op, std::move(losses), {logits, targets},
-                                   [p = pos_weight, weighted](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                                   [p = pos_weight, weighted](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         const Tensor<T>&xi = in[0], &ti = in[1];
-        TensorList<T> grads(2);
+        Gradients<T> grads(2);
         if (xi.requires_grad())
             grads[0] = g * (weighted ? ((p - T(1)) * ti + T(1)) * sigmoid(xi) - p * ti : sigmoid(xi) - ti);
         if (ti.requires_grad()) grads[1] = g * (weighted ? (p - T(1)) * softplus(-xi) - xi : -xi);

@@ -150,7 +150,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
                     shape_str(b.shape()) + (tb ? "^T" : "") + " are not aligned (" + std::to_string(ka) +
                     " != " + std::to_string(kb) + ")");
     return record<T>("matmul", gemm(a.data(), b.data(), ta, tb), {a, b},
-                     [ta, tb](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                     [ta, tb](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          const Tensor<T>& A = in[0];
                          const Tensor<T>& B = in[1];
                          // With C = op(A) op(B) and G = dC: d op(A) = G op(B)^T, d op(B) = op(A)^T G,
@@ -170,7 +170,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
                              if (need_a) ga = matmul(B, g, true, true);
                              if (need_b) gb = matmul(g, A, true, true);
                          }
-                         return TensorList<T>{ga, gb};
+                         return Gradients<T>{ga, gb};
                      });
 }
 
@@ -187,10 +187,10 @@ Tensor<T> linear(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
     detail::gemm<T>(false, true, rows, out, in, T(1), input.data().data(), in, weight.data().data(), in, T(1), y.data(),
                     out);
     return record<T>("linear", std::move(y), {input, weight, bias},
-                     [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                     [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          // matmul's backward for x W^T (transpose_b), and add's for the broadcast bias.
                          const Tensor<T>&x = in[0], &w = in[1], &b = in[2];
-                         return TensorList<T>{x.requires_grad() ? matmul(g, w) : Tensor<T>(),
+                         return Gradients<T>{x.requires_grad() ? matmul(g, w) : Tensor<T>(),
                                               w.requires_grad() ? matmul(g, x, true, false) : Tensor<T>(),
                                               b.requires_grad() ? sum_to(g, b.shape()) : Tensor<T>()};
                      });

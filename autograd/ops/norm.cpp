@@ -48,8 +48,8 @@ Tensor<T> dropout(const Tensor<T>& input, double p, bool training, std::uint64_t
     if (!training || p == 0) return input;
     Tensor<T> mask(dropout_mask<T>(input.shape(), p, seed));
     return record<T>("dropout", input.data() * mask.data(), {input},
-                     [mask](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) {
-                         return TensorList<T>{mul(g, mask)};  // linear in the input: the mask is a constant
+                     [mask](const Inputs<T>&, const Tensor<T>&, const Tensor<T>& g) {
+                         return Gradients<T>{mul(g, mask)};  // linear in the input: the mask is a constant
                      });
 }
 
@@ -164,8 +164,8 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
     Tensor<T> result = record<T>(
         "batch_norm", std::move(out), std::move(inputs),
         [mean = Tensor<T>(std::move(mean)), invstd = Tensor<T>(std::move(invstd)), shape, n, channels, l, training,
-         eps, has_weight, has_bias](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-            TensorList<T> grads(in.size());
+         eps, has_weight, has_bias](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+            Gradients<T> grads(in.size());
             const Tensor<T> w = has_weight ? in[1] : Tensor<T>();
             if (grad_enabled()) {
                 const Shape grouped{n, channels, l};
@@ -255,8 +255,8 @@ Tensor<T> layer_norm(const Tensor<T>& input, const Shape& normalized_shape, cons
     return record<T>(
         "layer_norm", std::move(out), std::move(inputs),
         [mean = Tensor<T>(std::move(mean)), invstd = Tensor<T>(std::move(invstd)), shape, normalized_shape, rows, cols,
-         eps, has_weight, has_bias](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-            TensorList<T> grads(in.size());
+         eps, has_weight, has_bias](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+            Gradients<T> grads(in.size());
             const Tensor<T> w = has_weight ? in[1] : Tensor<T>();
             if (grad_enabled()) {
                 const Shape grouped{rows, cols};

@@ -11,8 +11,8 @@ namespace tapegrad {
 template <class T>
 Tensor<T> sum(const Tensor<T>& a) {
     return record<T>("sum", xt::sum(a.data(), xt::evaluation_strategy::immediate), {a},
-                     [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-                         return TensorList<T>{broadcast_to(g, in[0].shape())};
+                     [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                         return Gradients<T>{broadcast_to(g, in[0].shape())};
                      });
 }
 
@@ -29,9 +29,9 @@ Tensor<T> sum(const Tensor<T>& a, int axis, bool keepdims) {
         s.erase(s.begin() + std::ptrdiff_t(ax));
         out.reshape(s);
     }
-    return record<T>("sum_axis", std::move(out), {a}, [ax](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+    return record<T>("sum_axis", std::move(out), {a}, [ax](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         const Shape kept = keepdims_shape(in[0].shape(), ax);
-        return TensorList<T>{broadcast_to(g.shape() == kept ? g : reshape(g, kept), in[0].shape())};
+        return Gradients<T>{broadcast_to(g.shape() == kept ? g : reshape(g, kept), in[0].shape())};
     });
 }
 
@@ -78,8 +78,8 @@ Tensor<T> max(const Tensor<T>& a, int axis, bool keepdims) {
     }
     if (keepdims) out.reshape(kept);
     return record<T>("max", std::move(out), {a},
-                     [kept, mask = Tensor<T>(std::move(mask))](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-                         return TensorList<T>{mul(broadcast_to(reshape(g, kept), in[0].shape()), mask)};
+                     [kept, mask = Tensor<T>(std::move(mask))](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                         return Gradients<T>{mul(broadcast_to(reshape(g, kept), in[0].shape()), mask)};
                      });
 }
 

@@ -8,6 +8,17 @@
 
 namespace tapegrad::detail {
 
+// Whether two xtensor shapes are equal, compared inline: their operator==
+// calls memcmp, which on the one- or two-element shapes of a tiny op was a
+// visible part of its cost (bench/README.md, "The tape").
+template <class S1, class S2>
+inline bool shapes_equal(const S1& a, const S2& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 // `expr`, an elementwise expression over `first` and `rest` (and scalars), in
 // a new tensor. When all those arrays have one shape, the values are written
 // in place by xtensor's own assignment loop, past the broadcasting, resizing
@@ -17,7 +28,7 @@ namespace tapegrad::detail {
 // the values are bit-identical. Other shapes broadcast through Array as before.
 template <class T, class E, class... Rest>
 Tensor<T> evaluate(const E& expr, const Array<T>& first, const Rest&... rest) {
-    if (!((rest.shape() == first.shape()) && ...)) return Tensor<T>(Array<T>(expr));
+    if (!(detail::shapes_equal(rest.shape(), first.shape()) && ...)) return Tensor<T>(Array<T>(expr));
     Tensor<T> out = uninitialized<T>(first.shape());
     xt::assign_data(out.data_mut(), expr, /*trivial_broadcast=*/true);
     return out;

@@ -25,8 +25,8 @@ Tensor<T> reshape(const Tensor<T>& a, const Shape& shape) {
                     " elements) to " + shape_str(shape));
     Array<T> out = a.data();
     out.reshape(shape);
-    return record<T>("reshape", std::move(out), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{reshape(g, in[0].shape())};
+    return record<T>("reshape", std::move(out), {a}, [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{reshape(g, in[0].shape())};
     });
 }
 
@@ -34,7 +34,7 @@ template <class T>
 Tensor<T> transpose(const Tensor<T>& a) {
     if (a.dim() != 2) throw Error("transpose: expects a 2-D tensor, got shape " + shape_str(a.shape()));
     return record<T>("transpose", Array<T>(xt::transpose(a.data())), {a},
-                     [](const TensorList<T>&, const Tensor<T>&, const Tensor<T>& g) { return TensorList<T>{transpose(g)}; });
+                     [](const Inputs<T>&, const Tensor<T>&, const Tensor<T>& g) { return Gradients<T>{transpose(g)}; });
 }
 
 template <class T>
@@ -44,8 +44,8 @@ Tensor<T> broadcast_to(const Tensor<T>& a, const Shape& shape) {
     if (broadcast_shapes("broadcast_to", a.shape(), shape) != shape)
         throw Error("broadcast_to: cannot broadcast " + shape_str(a.shape()) + " to " + shape_str(shape));
     return record<T>("broadcast_to", Array<T>(xt::broadcast(a.data(), shape)), {a},
-                     [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-                         return TensorList<T>{sum_to(g, in[0].shape())};
+                     [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                         return Gradients<T>{sum_to(g, in[0].shape())};
                      });
 }
 
@@ -81,8 +81,8 @@ Tensor<T> sum_to(const Tensor<T>& a, const Shape& shape) {
         out = xt::sum(a.data(), axes, xt::evaluation_strategy::immediate);
         out.reshape(shape);
     }
-    return record<T>("sum_to", std::move(out), {a}, [](const TensorList<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        return TensorList<T>{broadcast_to(g, in[0].shape())};
+    return record<T>("sum_to", std::move(out), {a}, [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+        return Gradients<T>{broadcast_to(g, in[0].shape())};
     });
 }
 

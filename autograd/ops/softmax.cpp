@@ -132,11 +132,11 @@ Tensor<T> softmax(const Tensor<T>& a, int axis) {
     const std::size_t ax = normalize_axis("softmax", axis, a.shape());
     const bool last = ax + 1 == a.dim();
     Array<T> e = last ? softmax_last_axis(a.data()) : softmax_any_axis(a.data(), ax);
-    return record<T>("softmax", std::move(e), {a}, [axis, last](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
-        if (last && !grad_enabled()) return TensorList<T>{Tensor<T>(softmax_grad_last_axis(g.data(), out.data()))};
+    return record<T>("softmax", std::move(e), {a}, [axis, last](const Inputs<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+        if (last && !grad_enabled()) return Gradients<T>{Tensor<T>(softmax_grad_last_axis(g.data(), out.data()))};
         // J^T g = out * (g - sum(g * out)), recorded when create_graph asks
         const Tensor<T> dot = sum(mul(g, out), axis, true);
-        return TensorList<T>{detail::grad_formula<T>(
+        return Gradients<T>{detail::grad_formula<T>(
             [](const auto& gy, const auto& y, const auto& s) { return y * (gy - s); }, g, out, dot)};
     });
 }
@@ -146,11 +146,11 @@ Tensor<T> log_softmax(const Tensor<T>& a, int axis) {
     const std::size_t ax = normalize_axis("log_softmax", axis, a.shape());
     const bool last = ax + 1 == a.dim();
     Array<T> shifted = last ? log_softmax_last_axis(a.data()) : log_softmax_any_axis(a.data(), ax);
-    return record<T>("log_softmax", std::move(shifted), {a}, [axis, last](const TensorList<T>&, const Tensor<T>& out, const Tensor<T>& g) {
-        if (last && !grad_enabled()) return TensorList<T>{Tensor<T>(log_softmax_grad_last_axis(g.data(), out.data()))};
+    return record<T>("log_softmax", std::move(shifted), {a}, [axis, last](const Inputs<T>&, const Tensor<T>& out, const Tensor<T>& g) {
+        if (last && !grad_enabled()) return Gradients<T>{Tensor<T>(log_softmax_grad_last_axis(g.data(), out.data()))};
         // J^T g = g - softmax * sum(g), with softmax = exp(out), recorded when create_graph asks
         const Tensor<T> total = sum(g, axis, true);
-        return TensorList<T>{detail::grad_formula<T>(
+        return Gradients<T>{detail::grad_formula<T>(
             [](const auto& gy, const auto& y, const auto& s) { return gy - exp(y) * s; }, g, out, total)};
     });
 }

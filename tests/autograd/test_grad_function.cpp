@@ -59,7 +59,7 @@ TEST_CASE("grad runs only the formulas between the outputs and the inputs") {
     // h never runs it; with respect to x it does.
     Tensor<double> x = randn({3}, 6);
     Tensor<double> poisoned = record<double>("poisoned", Array<double>(x.data()), {x},
-                                             [](const TensorList<double>&, const Tensor<double>&, const Tensor<double>&) -> TensorList<double> {
+                                             [](const Inputs<double>&, const Tensor<double>&, const Tensor<double>&) -> Gradients<double> {
                                                  throw Error("must not run");
                                              });
     Tensor<double> h = exp(poisoned);

@@ -14,16 +14,16 @@ namespace {
 // x^2 with a deliberately wrong derivative (3x instead of 2x).
 Tensor<double> wrong_square(const Tensor<double>& a) {
     return record<double>("wrong_square", a.data() * a.data(), {a},
-                          [](const TensorList<double>& in, const Tensor<double>&, const Tensor<double>& g) {
-                              return TensorList<double>{mul(g, mul(in[0], 3.0))};
+                          [](const Inputs<double>& in, const Tensor<double>&, const Tensor<double>& g) {
+                              return Gradients<double>{mul(g, mul(in[0], 3.0))};
                           });
 }
 // Right first derivative (2x) written with raw arrays, so its own derivative
 // is lost: gradcheck passes, gradgradcheck must not.
 Tensor<double> opaque_square(const Tensor<double>& a) {
     return record<double>("opaque_square", a.data() * a.data(), {a},
-                          [](const TensorList<double>& in, const Tensor<double>&, const Tensor<double>& g) {
-                              return TensorList<double>{mul(g, Tensor<double>(in[0].data() * 2.0))};
+                          [](const Inputs<double>& in, const Tensor<double>&, const Tensor<double>& g) {
+                              return Gradients<double>{mul(g, Tensor<double>(in[0].data() * 2.0))};
                           });
 }
 }  // namespace

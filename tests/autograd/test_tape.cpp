@@ -1,5 +1,6 @@
 // Tape semantics: accumulation, diamonds, graph freeing, no_grad, deep chains,
 // higher-order gradients, graph export.
+#include <memory>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -258,8 +259,8 @@ TEST_CASE("a user's backward that returns a wrong shape changes nothing either")
     const Tensor<double> w_grad = w.grad();
     // An op whose gradient formula is wrong: it returns shape (3,) for an input of shape (2,).
     auto bad = record<double>("bad_shape", Array<double>(x.data()), {x},
-                              [](const TensorList<double>&, const Tensor<double>&, const Tensor<double>&) {
-                                  return TensorList<double>{Tensor<double>::zeros({3})};
+                              [](const Inputs<double>&, const Tensor<double>&, const Tensor<double>&) {
+                                  return Gradients<double>{Tensor<double>::zeros({3})};
                               });
     auto loss = add(sum(bad), sum(w * 2.0));  // w's branch is walked first
     const std::size_t nodes = live_graph_nodes();
@@ -351,4 +352,46 @@ TEST_CASE("a backward or grad() started from a leaf gradient hook is refused, no
     w.backward();
     CHECK(x.grad().at({0}) == 32.0);
     CHECK(b.grad().at({0}) == 4.0);
+}
+
+namespace {
+// x * 3 whose backward captures `token`, standing for the values an op saves
+// for its backward (a mask, indices): the token's use count shows whether
+// the graph still holds them.
+Tensor<double> times_three_saving(const Tensor<double>& x, std::shared_ptr<int> token) {
+    return record<double>("times_three", x.data() * 3.0, {x},
+                          [token](const Inputs<double>&, const Tensor<double>&, const Tensor<double>& g) {
+                              return Gradients<double>{mul(g, 3.0)};
+                          });
+}
+}  // namespace
+
+TEST_CASE("an op's saved values live in its node: freed by backward, kept by retain_graph, never made under no_grad") {
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    auto token = std::make_shared<int>(0);
+    {
+        NoGradGuard no_grad;
+        const auto y = times_three_saving(x, token);
+        CHECK(token.use_count() == 1);  // nothing recorded: the backward was dropped at once
+    }
+    auto loss = sum(times_three_saving(x, token));
+    CHECK(token.use_count() == 2);
+    loss.backward(/*retain_graph=*/true);
+    CHECK(token.use_count() == 2);
+    loss.backward();
+    CHECK(token.use_count() == 1);  // freed with the graph's saved state, while `loss` still lives
+    CHECK(x.grad().at({0}) == 6.0);
+    CHECK_THROWS_AS(loss.backward(), Error);
+}
+
+TEST_CASE("live_graph_nodes counts nodes made on one thread and freed on another") {
+    const std::size_t before = live_graph_nodes();
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    Tensor<double> y;
+    std::thread maker([&] { y = exp(exp(x)); });
+    maker.join();
+    CHECK(live_graph_nodes() == before + 2);  // the thread ended; its nodes still count
+    std::thread freer([&] { y = Tensor<double>(); });
+    freer.join();
+    CHECK(live_graph_nodes() == before);
 }

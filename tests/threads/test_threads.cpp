@@ -72,16 +72,16 @@ struct Model {
     }
 };
 
-struct Inputs {
+struct BatchInputs {
     Tensor<float> x;
     Labels labels;
-    explicit Inputs(std::uint64_t seed) : x(Tensor<float>::uniform({200, 784}, 0.0f, 1.0f, seed)) {
+    explicit BatchInputs(std::uint64_t seed) : x(Tensor<float>::uniform({200, 784}, 0.0f, 1.0f, seed)) {
         for (std::int64_t i = 0; i < 200; ++i) labels.push_back((i * 7 + std::int64_t(seed)) % 10);
     }
 };
 
 // Plain SGD steps; returns the loss of each.
-std::vector<float> train_steps(Model& model, const Inputs& batch, int steps) {
+std::vector<float> train_steps(Model& model, const BatchInputs& batch, int steps) {
     std::vector<float> losses;
     for (int step = 0; step < steps; ++step) {
         for (auto& p : model.params) p.zero_grad();
@@ -110,7 +110,7 @@ TEST_CASE("two models trained at once on two threads match, bit for bit, the sam
         CAPTURE(blas_count);
         if (blas_count > 0) set_blas_threads(blas_count);
         constexpr int steps = 6, rounds = 5;
-        const Inputs batch_a(1), batch_b(2);
+        const BatchInputs batch_a(1), batch_b(2);
         Model reference_a(10), reference_b(20);
         const std::vector<float> losses_a = train_steps(reference_a, batch_a, steps);
         const std::vector<float> losses_b = train_steps(reference_b, batch_b, steps);
