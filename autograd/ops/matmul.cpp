@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
 
 #include <xtensor-blas/xblas.hpp>
 
@@ -29,6 +34,12 @@ namespace tapegrad {
 
 namespace detail {
 
+const char* best_openblas_kernel(bool avx512_for_skylakex, bool avx2_fma, const std::string& vendor) {
+    if (avx512_for_skylakex) return "SkylakeX";
+    if (avx2_fma) return vendor == "AuthenticAMD" || vendor == "HygonGenuine" ? "Zen" : "Haswell";
+    return nullptr;
+}
+
 namespace {
 
 std::string lower(const char* s) {
@@ -37,18 +48,32 @@ std::string lower(const char* s) {
     return out;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// CPUID's vendor string ("GenuineIntel", "AuthenticAMD", ...).
+std::string cpu_vendor() {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return "";
+    char vendor[13] = {};
+    std::memcpy(vendor, &ebx, 4);
+    std::memcpy(vendor + 4, &edx, 4);
+    std::memcpy(vendor + 8, &ecx, 4);
+    return vendor;
+}
+#endif
+
 // The best OpenBLAS kernel this CPU (and OS: __builtin_cpu_supports checks
 // that the OS saves the AVX-512 registers) can run, or null.
 const char* best_kernel_for_cpu() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vl"))
-        return "SkylakeX";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
-#endif
+    const bool skylakex = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512vl");
+    const bool avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return best_openblas_kernel(skylakex, avx2_fma, cpu_vendor());
+#else
     return nullptr;
+#endif
 }
 
 // Kernels without AVX2: on a CPU that has it, OpenBLAS chose one of these

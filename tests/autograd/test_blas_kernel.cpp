@@ -31,3 +31,13 @@ TEST_CASE("OpenBLAS runs a kernel this CPU supports, not its SSE3 fallback") {
     auto a = Tensor<float>::of({{1.0f, 2.0f}, {3.0f, 4.0f}});
     CHECK(matmul(a, a).at({1, 1}) == 22.0f);
 }
+
+TEST_CASE("the kernel tapegrad forces follows the bench's rule (bench/machine.py, best_kernel)") {
+    // (AVX-512 for SkylakeX, AVX2 + FMA, vendor) -> kernel, as machine.py's selftest cases.
+    CHECK(std::string(detail::best_openblas_kernel(true, true, "GenuineIntel")) == "SkylakeX");
+    CHECK(std::string(detail::best_openblas_kernel(true, true, "AuthenticAMD")) == "SkylakeX");  // Zen 4 and 5
+    CHECK(std::string(detail::best_openblas_kernel(false, true, "AuthenticAMD")) == "Zen");      // Zen 3
+    CHECK(std::string(detail::best_openblas_kernel(false, true, "HygonGenuine")) == "Zen");
+    CHECK(std::string(detail::best_openblas_kernel(false, true, "GenuineIntel")) == "Haswell");
+    CHECK(detail::best_openblas_kernel(false, false, "GenuineIntel") == nullptr);
+}
