@@ -45,12 +45,12 @@ trap 'rm -rf "$TMP"' EXIT
 
 # Variables that configure PyTorch, OpenBLAS or OpenMP: every PyTorch
 # configuration starts without them (as installed) and sets only its own.
-AS_INSTALLED="env -u OPENBLAS_NUM_THREADS -u GOTO_NUM_THREADS -u OMP_NUM_THREADS -u MKL_NUM_THREADS \
+AS_INSTALLED="env -u OPENBLAS_NUM_THREADS -u GOTO_NUM_THREADS -u OMP_NUM_THREADS -u MKL_NUM_THREADS -u OPENBLAS_L2_SIZE \
 -u OPENBLAS_CORETYPE -u OMP_WAIT_POLICY -u BENCH_THREADS -u BENCH_LABEL"
 
 # tapegrad: $THREADS threads for its BLAS (and oneDNN, as blas.hpp says), and
 # the kernel tapegrad itself chooses (autograd/ops/matmul.cpp).
-TAPEGRAD="env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS BENCH_THREADS=$THREADS"
+TAPEGRAD="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS BENCH_THREADS=$THREADS"
 
 # run LABEL PART BATCH COMMAND...: its JSON lines go to $OUT. If it exits
 # non-zero or dies (a forced kernel the CPU cannot run: "Illegal
@@ -122,6 +122,9 @@ if has gemm; then run tapegrad gemm - $TAPEGRAD "$BIN" gemm 5 || true; fi
 if has tape; then
     run tapegrad tape - $TAPEGRAD "$BIN" tape 3000 7 || true
     for c in $CONFIGS; do run_torch "$c" tape - tape 3000 7 || true; done
+    # micrograd's tiny graph, 100,000 times (PyTorch: about 10 s a configuration)
+    run tapegrad tiny - $TAPEGRAD "$BIN" tiny 100000 || true
+    for c in $CONFIGS; do run_torch "$c" tiny - tiny 100000 || true; done
 fi
 has mlp || BATCHES=""
 # Interleaved, so that a burst of load elsewhere hits every contender alike.
@@ -129,7 +132,12 @@ for b in $BATCHES; do
     for t in $TAPEGRAD_CONFIGS; do
         run "tapegrad ($t)" train "$b" $TAPEGRAD "$BIN" train "$DATA" "$b" "$EPOCHS" "$t" || true
     done
-    for c in $CONFIGS; do run_torch "$c" train "$b" train "$DATA" "$b" "$EPOCHS" || true; done
+    # PyTorch's users feed batches both ways: each batch gathered in the loop
+    # (a DataLoader) or the shuffled epoch gathered at once; its best is the
+    # faster of the two.
+    for c in $CONFIGS; do
+        for g in batch epoch; do run_torch "$c" train "$b" train "$DATA" "$b" "$EPOCHS" "$g" || true; done
+    done
 done
 # The CNN of issue #12 at batch 64 (torch_bench.py cnn says what it is).
 if has cnn; then

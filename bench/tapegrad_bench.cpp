@@ -8,6 +8,7 @@
 //   tapegrad_bench machine                       the BLAS kernel tapegrad uses and its thread count
 //   tapegrad_bench gemm REPS                     sgemm GFLOP/s, batch-200 shapes and 2048^3
 //   tapegrad_bench tape LENGTH REPS              per-op cost of the tape on tiny tensors
+//   tapegrad_bench tiny REPS                     micrograd's case: ten scalar ops built and differentiated REPS times
 //
 // Training runs through train::Trainer (the timed part of an epoch is its
 // batch loop; validation is one sample). CONFIG says how a step uses the
@@ -365,6 +366,29 @@ int tape(int length, int reps) {
     return 0;
 }
 
+// micrograd's case, as torch_bench.py's: h = tanh(x1 w1 + x2 w2 + b1),
+// o = tanh(h w3 + b2), loss = (o - y)^2 (ten recorded ops) on 0-d double
+// tensors (micrograd's Python floats), built and differentiated `reps`
+// times; the gradients accumulate in the five parameters.
+int tiny(int reps) {
+    const auto scalar = [](double v, bool requires_grad = false) { return Tensor<double>::scalar(v, requires_grad); };
+    const auto x1 = scalar(2.0), x2 = scalar(0.0), y = scalar(0.5);
+    const auto w1 = scalar(-3.0, true), w2 = scalar(1.0, true), w3 = scalar(0.7, true);
+    const auto b1 = scalar(6.8813735870195432, true), b2 = scalar(0.1, true);
+    const auto t0 = Clock::now();
+    for (int r = 0; r < reps; ++r) {
+        const Tensor<double> h = tanh(add(add(mul(x1, w1), mul(x2, w2)), b1));
+        const Tensor<double> o = tanh(add(mul(h, w3), b2));
+        const Tensor<double> d = sub(o, y);
+        mul(d, d).backward();
+    }
+    const double s = seconds_since(t0);
+    std::printf("{\"kind\": \"tiny\", \"impl\": \"tapegrad\", \"ops\": 10, \"reps\": %d, \"us_per_step\": %.4f, "
+                "\"w1_grad\": %.17g}\n",
+                reps, s / reps * 1e6, w1.grad().item());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -377,6 +401,7 @@ int main(int argc, char** argv) {
         if (cmd == "machine" && argc == 2) return machine();
         if (cmd == "gemm" && argc == 3) return gemm(std::stoi(argv[2]));
         if (cmd == "tape" && argc == 4) return tape(std::stoi(argv[2]), std::stoi(argv[3]));
+        if (cmd == "tiny" && argc == 3) return tiny(std::stoi(argv[2]));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "tapegrad_bench: %s\n", e.what());
         return 1;

@@ -4,9 +4,13 @@ printed as the same JSON lines (bench/run.sh runs both, bench/report.py
 makes the table).
 
   torch_bench.py probe                         this configuration: threads, OpenBLAS's kernel (after one sgemm)
-  torch_bench.py train DATA_DIR BATCH EPOCHS   one warm-up epoch, then EPOCHS timed
+  torch_bench.py train DATA_DIR BATCH EPOCHS [GATHER]
+                                               one warm-up epoch, then EPOCHS timed; GATHER: batch (default,
+                                               each batch's rows gathered in the loop, as a DataLoader does)
+                                               or epoch (the shuffled epoch gathered at once, X[perm], then sliced)
   torch_bench.py cnn DATA_DIR BATCH EPOCHS     the CNN of issue #12: WARMUP steps, then EPOCHS timed
   torch_bench.py tape LENGTH REPS              per-op cost of autograd on tiny tensors
+  torch_bench.py tiny REPS                     micrograd's case: ten scalar ops built and differentiated REPS times
 
 The label ("torch", "torch-threads", ...) comes from $BENCH_LABEL: run.sh
 starts this script in each of PyTorch's configurations, which differ only in
@@ -56,7 +60,9 @@ def load(data_dir, sample_shape):
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
-def train(data_dir, batch, epochs):
+def train(data_dir, batch, epochs, gather="batch"):
+    if gather not in ("batch", "epoch"):
+        raise SystemExit(f"torch_bench: GATHER is batch or epoch, not {gather}")
     x, y = load(data_dir, (784,))
     torch.manual_seed(1)
     net = torch.nn.Sequential(torch.nn.Linear(784, 100), torch.nn.Sigmoid(),
@@ -71,9 +77,14 @@ def train(data_dir, batch, epochs):
         order = torch.randperm(n, generator=g)
         t0 = time.perf_counter()
         loss_sum, steps = 0.0, 0
+        if gather == "epoch":
+            xe, ye = x[order], y[order]  # timed: part of the epoch's cost
         for start in range(0, n, batch):
-            idx = order[start:start + batch]
-            xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # a gather, as BatchLoader does
+            if gather == "epoch":
+                xb, yb = xe[start:start + batch], ye[start:start + batch]
+            else:
+                idx = order[start:start + batch]
+                xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # a gather, as BatchLoader does
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(net(xb), yb)
             loss.backward()
@@ -85,6 +96,7 @@ def train(data_dir, batch, epochs):
             times.append(t)
         rss.append(current_rss_mb())
     print(json.dumps({"kind": "train", "impl": LABEL, "batch": batch, "median_s": statistics.median(times),
+                      "label": "epoch gathered at once" if gather == "epoch" else "gathered per batch",
                       "epoch_s": times, "loss": loss_sum / steps,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "rss_after_epoch_mb": rss, "dataset_mb": x.numel() * 4 / 2**20}), flush=True)
@@ -180,18 +192,41 @@ def tape(length, reps):
               flush=True)
 
 
+def tiny(reps):
+    """micrograd's case, as tapegrad_bench's: h = tanh(x1 w1 + x2 w2 + b1),
+    o = tanh(h w3 + b2), loss = (o - y)^2 (ten recorded ops) on 0-d float64
+    tensors, built and differentiated `reps` times; the gradients accumulate."""
+    def scalar(v, requires_grad=False):
+        return torch.tensor(v, dtype=torch.float64, requires_grad=requires_grad)
+    x1, x2, y = scalar(2.0), scalar(0.0), scalar(0.5)
+    w1, w2, w3 = scalar(-3.0, True), scalar(1.0, True), scalar(0.7, True)
+    b1, b2 = scalar(6.8813735870195432, True), scalar(0.1, True)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        h = torch.tanh(x1 * w1 + x2 * w2 + b1)
+        o = torch.tanh(h * w3 + b2)
+        d = o - y
+        loss = d * d
+        loss.backward()
+    s = time.perf_counter() - t0
+    print(json.dumps({"kind": "tiny", "impl": LABEL, "ops": 10, "reps": reps, "us_per_step": s / reps * 1e6,
+                      "w1_grad": w1.grad.item()}), flush=True)
+
+
 def main():
     if os.environ.get("BENCH_THREADS"):
         torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
     args = sys.argv[1:]
     if args == ["probe"]:
         probe()
-    elif len(args) == 4 and args[0] == "train":
-        train(args[1], int(args[2]), int(args[3]))
+    elif len(args) in (4, 5) and args[0] == "train":
+        train(args[1], int(args[2]), int(args[3]), *args[4:])
     elif len(args) == 4 and args[0] == "cnn":
         cnn(args[1], int(args[2]), int(args[3]))
     elif len(args) == 3 and args[0] == "tape":
         tape(int(args[1]), int(args[2]))
+    elif len(args) == 2 and args[0] == "tiny":
+        tiny(int(args[1]))
     else:
         raise SystemExit(__doc__)
 
