@@ -1,5 +1,5 @@
 /// \file
-/// The BLAS behind matmul: its threads.
+/// The BLAS behind matmul: its threads, and products on one thread without it.
 ///
 /// tapegrad's matrix products run in OpenBLAS (or the BLAS it was built
 /// with). OpenBLAS's thread count is one setting for the whole process, and a
@@ -31,5 +31,28 @@ void set_blas_threads(int n);
 
 /// The thread count products run with; 0 for a BLAS without thread control.
 int blas_threads();
+
+/// RAII: while one is alive on this thread, this thread's matrix products
+/// (matmul, linear, the convolutions' im2col products) run on this thread
+/// alone, in Eigen's GEMM instead of the BLAS, and the BLAS's process-wide
+/// thread count is left alone: other threads compute exactly what they would
+/// without it. For code that runs its own threads, each with one-thread
+/// products (train::TrainerOptions::shards does). Its products are
+/// bit-reproducible, but not bit-identical to the BLAS's. Guards nest.
+class OneThreadProductsGuard {
+public:
+    /// Products on this thread alone from now on.
+    OneThreadProductsGuard();
+    /// Restores what the constructor found.
+    ~OneThreadProductsGuard();
+    OneThreadProductsGuard(const OneThreadProductsGuard&) = delete;
+    OneThreadProductsGuard& operator=(const OneThreadProductsGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+/// Whether a OneThreadProductsGuard is alive on this thread.
+bool one_thread_products();
 
 }  // namespace tapegrad

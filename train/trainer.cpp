@@ -55,23 +55,6 @@ Tensor<float> rows_of(const Tensor<float>& inputs, std::size_t first, std::size_
     return Tensor<float>(std::move(rows));
 }
 
-// Sets BLAS products to one thread while it lives (the shards' own threads
-// share the cores), then restores the count found.
-class OneBlasThread {
-public:
-    OneBlasThread() : previous_(blas_threads()) {
-        if (previous_ > 1) set_blas_threads(1);
-    }
-    ~OneBlasThread() {
-        if (previous_ > 1) set_blas_threads(previous_);
-    }
-    OneBlasThread(const OneBlasThread&) = delete;
-    OneBlasThread& operator=(const OneBlasThread&) = delete;
-
-private:
-    int previous_;
-};
-
 // What identifies a data set for resuming: its shape and the CRC-32 of its
 // inputs and labels (cheap next to an epoch; not a defence against forgery,
 // which the checkpoint cannot offer anyway).
@@ -323,8 +306,6 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     model_.train();
     const auto start = std::chrono::steady_clock::now();
     {
-        std::optional<OneBlasThread> one_blas_thread;
-        if (workers_) one_blas_thread.emplace();
         while (loader.next(batch)) {
             ++batch_number;
             // The rows of the whole batch (over all processes: this one has its share).
@@ -404,6 +385,11 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         if (first_row + first != 0) frozen.emplace();
         std::optional<DetectAnomalyGuard> checks;  // the caller's thread-local setting, on this thread too
         if (anomaly) checks.emplace();
+        // The shards share the cores: each one's products on its own thread,
+        // without touching the BLAS's process-wide thread count, which other
+        // threads of the program may be using (blas.hpp).
+        std::optional<OneThreadProductsGuard> one_thread_products;
+        if (shards > 1) one_thread_products.emplace();
         const Labels shard_labels(labels.begin() + std::ptrdiff_t(first), labels.begin() + std::ptrdiff_t(last));
         const Tensor<float> logits = model_(rows_of(inputs, first, last));
         Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);

@@ -111,9 +111,10 @@ public:
     /// first rows / n rounded down, and so on; fewer when the batch has
     /// under 2n rows, so that each has two rows at least, as batch norm
     /// needs), each run forward and backward on a thread of its own (n - 1 made
-    /// once per run()), its products on one BLAS thread: run() sets
-    /// set_blas_threads(1) while it trains and restores the count for
-    /// validation. Each shard's loss is weighted by its share of the rows, so
+    /// once per run()), its products on that thread alone (a
+    /// OneThreadProductsGuard, autograd/blas.hpp: Eigen's GEMM), so that
+    /// nothing process-wide changes and a model trained on another thread
+    /// meanwhile computes exactly what it would alone. Each shard's loss is weighted by its share of the rows, so
     /// the shards' gradients add up to the batch mean's; they are added in
     /// shard order (0 + 1 + ...) into the parameters' grad(), then the
     /// optimizer steps once. Shard s of batch b in epoch k runs in a SeedScope

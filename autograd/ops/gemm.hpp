@@ -13,6 +13,13 @@ template <class T>
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
           const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc);
 
+// The same product on the calling thread alone, in Eigen (gemm_one_thread.cpp):
+// what gemm() runs while a OneThreadProductsGuard (blas.hpp) is alive on the
+// thread. Other bits than the BLAS's, the same ones on every call.
+template <class T>
+void gemm_on_this_thread(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                         std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc);
+
 // The OpenBLAS kernel tapegrad forces where OpenBLAS fell back to one without
 // AVX2 on a CPU that has it: SkylakeX with AVX-512 F, CD, BW, DQ and VL; with
 // AVX2 and FMA, Zen on AMD's and Hygon's CPUs (OpenBLAS's AVX2 kernels tuned

@@ -121,6 +121,10 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha
             for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
         return;
     }
+    if (one_thread_products()) {
+        gemm_on_this_thread(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
     kernel_choice();
     // Every product runs with OpenBLAS's one thread count (blas.hpp), never
     // changed here. Until issue #11, products under 4M multiply-adds set it
@@ -139,6 +143,16 @@ template void gemm(bool, bool, std::size_t, std::size_t, std::size_t, double, co
                    const double*, std::size_t, double, double*, std::size_t);
 
 }  // namespace detail
+
+namespace {
+thread_local bool products_on_this_thread = false;
+}  // namespace
+
+OneThreadProductsGuard::OneThreadProductsGuard() : previous_(products_on_this_thread) {
+    products_on_this_thread = true;
+}
+OneThreadProductsGuard::~OneThreadProductsGuard() { products_on_this_thread = previous_; }
+bool one_thread_products() { return products_on_this_thread; }
 
 void set_blas_threads(int n) {
     if (n < 1) throw Error("set_blas_threads: the thread count must be at least 1, got " + std::to_string(n));

@@ -1,10 +1,14 @@
 // Users get OpenBLAS's fast kernel without setting anything (bench/README.md):
 // on a CPU with AVX2, the kernel that runs must be one that uses it.
+#include <array>
+#include <cmath>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
+#include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/ops/gemm.hpp>
 
@@ -40,4 +44,47 @@ TEST_CASE("the kernel tapegrad forces follows the bench's rule (bench/machine.py
     CHECK(std::string(detail::best_openblas_kernel(false, true, "HygonGenuine")) == "Zen");
     CHECK(std::string(detail::best_openblas_kernel(false, true, "GenuineIntel")) == "Haswell");
     CHECK(detail::best_openblas_kernel(false, false, "GenuineIntel") == nullptr);
+}
+
+TEST_CASE("OneThreadProductsGuard: the same products as the BLAS, up to rounding, and no process-wide change") {
+    const int threads_before = blas_threads();
+    CHECK_FALSE(one_thread_products());
+    for (bool ta : {false, true})
+        for (bool tb : {false, true})
+            for (const auto& mnk : {std::array<std::size_t, 3>{5, 7, 3}, {1, 1, 1}, {33, 17, 65}, {4, 3, 0}}) {
+                const std::size_t m = mnk[0], n = mnk[1], k = mnk[2];
+                CAPTURE(ta);
+                CAPTURE(tb);
+                CAPTURE(m);
+                CAPTURE(n);
+                CAPTURE(k);
+                const auto a = Tensor<double>::normal(ta ? Shape{k, m} : Shape{m, k}, 0, 1, 1);
+                const auto b = Tensor<double>::normal(tb ? Shape{n, k} : Shape{k, n}, 0, 1, 2);
+                const Tensor<double> by_blas = matmul(a, b, ta, tb);
+                Tensor<double> alone;
+                {
+                    OneThreadProductsGuard one_thread;
+                    CHECK(one_thread_products());
+                    {
+                        OneThreadProductsGuard nested;
+                    }
+                    CHECK(one_thread_products());  // the inner guard restored what it found
+                    alone = matmul(a, b, ta, tb);
+                    CHECK(blas_threads() == threads_before);
+                }
+                CHECK_FALSE(one_thread_products());
+                REQUIRE(alone.shape() == by_blas.shape());
+                // k products of N(0, 1) values summed in another order: the
+                // difference is rounding, a few ulps of sqrt(k).
+                CHECK(xt::amax(xt::abs(alone.data() - by_blas.data()))() <= 1e-13 * double(k + 1));
+            }
+    // BLAS's beta: 0 overwrites C, NaN included; 1 adds to it (linear's bias).
+    std::vector<double> c(4, std::nan("")), a{1, 2, 3, 4}, b{1, 0, 0, 1};
+    {
+        OneThreadProductsGuard one_thread;
+        detail::gemm<double>(false, false, 2, 2, 2, 1.0, a.data(), 2, b.data(), 2, 0.0, c.data(), 2);
+        CHECK(c == std::vector<double>{1, 2, 3, 4});
+        detail::gemm<double>(false, false, 2, 2, 2, 2.0, a.data(), 2, b.data(), 2, 1.0, c.data(), 2);
+        CHECK(c == std::vector<double>{3, 6, 9, 12});
+    }
 }

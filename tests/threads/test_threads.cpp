@@ -102,9 +102,8 @@ TEST_CASE("two models trained at once on two threads match, bit for bit, the sam
     // the other thread at that moment ran on one thread too, summed in other
     // blocks, and came out different in its last bits (1-3 rounds in 5, and
     // nearly every round with a third thread busy with small products).
-    // Checked on the BLAS's own thread count and on one BLAS thread, as
-    // train::Trainer's shards run their products (TrainerOptions::shards):
-    // then the threads' calls run inside OpenBLAS at the same time.
+    // Checked on the BLAS's own thread count and on one BLAS thread: then
+    // the threads' calls run inside OpenBLAS at the same time.
     const int blas_before = blas_threads();
     for (const int blas_count : {blas_before, 1}) {
         CAPTURE(blas_count);
@@ -158,6 +157,68 @@ TEST_CASE("a trainer on shards runs its threads without races and gives the same
         return net->state_dict();
     };
     CHECK(train_once() == train_once());
+}
+
+TEST_CASE("a sharded trainer beside another model training on another thread changes neither's bits") {
+    // Issue #19: a Trainer with shards > 1 set the process-wide BLAS thread
+    // count to 1 for each epoch, so a model trained on another thread at the
+    // same time ran its products on one thread too and came out with other
+    // bits (a plain loop beside a sharded Trainer: 4 rounds in 4). Nothing a
+    // Trainer does may change what another thread computes.
+    const int blas_before = blas_threads();
+    if (blas_before > 0) set_blas_threads(2);  // a count at which 1 thread sums otherwise (see Model)
+    const auto make_data = [] {
+        Dataset data;
+        data.inputs = Tensor<float>::uniform({400, 784}, 0.0f, 1.0f, 5).data();
+        for (std::int64_t i = 0; i < 400; ++i) data.labels.push_back(i % 10);
+        data.num_classes = 10;
+        return data;
+    };
+    const Dataset data = make_data();
+    const auto train_sharded = [&](std::size_t shards) {
+        using Ptr = nn::Module<float>::Ptr;
+        auto net = std::make_shared<nn::Sequential<float>>(std::vector<Ptr>{
+            std::make_shared<nn::Linear<float>>(nn::LinearOptions(784, 100).seed(1)),
+            std::make_shared<nn::Sigmoid<float>>(),
+            std::make_shared<nn::Linear<float>>(nn::LinearOptions(100, 10).seed(2))});
+        optim::SGD<float> sgd(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+        train::Trainer(*net, sgd, data, data, train::TrainerOptions().epochs(2).batch_size(200).shards(shards)).run();
+        return net->state_dict();
+    };
+    constexpr int steps = 8;
+    const BatchInputs batch(3);
+    Model reference(30);
+    const std::vector<float> reference_losses = train_steps(reference, batch, steps);
+    for (const std::size_t shards : {std::size_t(1), std::size_t(2)}) {
+        CAPTURE(shards);
+        const auto reference_trained = train_sharded(shards);
+        for (int round = 0; round < 3; ++round) {
+            CAPTURE(round);
+            nn::StateDict<float> trained;
+            // The plain loop trains again and again while the Trainer runs,
+            // so that they overlap whatever the scheduler does.
+            std::atomic<bool> trainer_done{false};
+            int plain_runs = 0, plain_differing = 0;
+            run_concurrently({[&] {
+                                  trained = train_sharded(shards);
+                                  trainer_done = true;
+                              },
+                              [&] {
+                                  do {
+                                      Model plain(30);
+                                      bool same = train_steps(plain, batch, steps) == reference_losses;
+                                      for (std::size_t i = 0; i < plain.params.size(); ++i)
+                                          same = same && same_bits(plain.params[i], reference.params[i]);
+                                      ++plain_runs;
+                                      plain_differing += same ? 0 : 1;
+                                  } while (!trainer_done);
+                              }});
+            CHECK(trained == reference_trained);
+            CAPTURE(plain_runs);
+            CHECK(plain_differing == 0);
+        }
+    }
+    if (blas_before > 0) set_blas_threads(blas_before);
 }
 
 TEST_CASE("backward passes on several threads into the same leaves add up exactly") {
