@@ -47,6 +47,7 @@ NodeCounters& node_counters() {
 }
 thread_local std::atomic<long long> nodes_counted_here{0};
 thread_local bool node_counter_registered = false;
+thread_local bool node_counter_retired = false;  // its registration is destroyed: the thread is ending
 
 // Lists this thread's counter on its first node and folds it into
 // `finished` when the thread ends.
@@ -61,8 +62,7 @@ struct NodeCounterRegistration {
         std::lock_guard<std::mutex> lock(c.mutex);
         c.finished += nodes_counted_here.load(std::memory_order_relaxed);
         c.live.erase(std::find(c.live.begin(), c.live.end(), &nodes_counted_here));
-        // node_counter_registered stays set: a node freed later in the
-        // thread's exit goes uncounted rather than registering it again.
+        node_counter_retired = true;
     }
 };
 void register_node_counter() {
@@ -73,6 +73,15 @@ void register_node_counter() {
 
 namespace detail {
 void count_node(int delta) {
+    if (node_counter_retired) {
+        // A node made or freed by a destructor that runs after the
+        // registration's, as the thread ends: counted where the ended
+        // threads' counts go (rare, so the lock does not matter).
+        NodeCounters& c = node_counters();
+        std::lock_guard<std::mutex> lock(c.mutex);
+        c.finished += delta;
+        return;
+    }
     if (!node_counter_registered) register_node_counter();
     nodes_counted_here.store(nodes_counted_here.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
 }
@@ -123,6 +132,15 @@ LeafGradientHookGuard<T>::~LeafGradientHookGuard() {
 }
 template class LeafGradientHookGuard<float>;
 template class LeafGradientHookGuard<double>;
+
+template <class T>
+void GradFn<T>::throw_released() const {
+    throw Error("backward: the graph behind '" + std::string(name) +
+                "' was freed by an earlier backward; pass retain_graph=true to that backward to go through the "
+                "graph twice");
+}
+template void GradFn<float>::throw_released() const;
+template void GradFn<double>::throw_released() const;
 
 namespace detail {
 template <class T>
@@ -215,38 +233,63 @@ private:
 // backward then allocates none of them afresh, which on a graph of ten
 // scalar ops was several heap calls per pass. A pool, not one vector, as
 // passes nest (a backward formula that calls grad()); a vector grown past
-// `kept_capacity` is freed rather than kept.
+// `kept_capacity` is freed rather than kept. The pool has fixed room, so
+// giving a vector back never allocates (a pass unwinding from bad_alloc
+// must not throw again), and once the thread's thread_local objects are
+// destroyed (a pass run from a later destructor, or from a static one on
+// the main thread) it is closed: vectors are then made and freed plainly.
 template <class V>
 class Recycled {
 public:
     Recycled() {
-        std::vector<V>& pool = this_threads_pool();
-        if (!pool.empty()) {
-            value_ = std::move(pool.back());
-            pool.pop_back();
+        if (pool.closed) return;
+        drain_at_thread_exit();
+        if (pool.count > 0) {
+            V* slot = pool.slot(--pool.count);
+            value_ = std::move(*slot);
+            slot->~V();
         }
     }
     ~Recycled() {
-        if (value_.capacity() > kept_capacity) return;
+        if (pool.closed || pool.count == pool_room || value_.capacity() > kept_capacity) return;
         value_.clear();
-        std::vector<V>& pool = this_threads_pool();
-        if (pool.size() < 8) pool.push_back(std::move(value_));
+        ::new (static_cast<void*>(pool.slot(pool.count))) V(std::move(value_));  // a move: no allocation
+        ++pool.count;
     }
     Recycled(const Recycled&) = delete;
     Recycled& operator=(const Recycled&) = delete;
     V& operator*() { return value_; }
     const V& operator*() const { return value_; }
-    V* operator->() { return &value_; }
-    const V* operator->() const { return &value_; }
 
 private:
     static constexpr std::size_t kept_capacity = std::size_t(1) << 16;
-    static std::vector<V>& this_threads_pool() {
-        thread_local std::vector<V> pool;
-        return pool;
+    static constexpr std::size_t pool_room = 8;
+    // Raw room for the pooled vectors: trivially destructible, so it stays
+    // readable until the thread ends, after its thread_local destructors
+    // (as allocator.cpp's cache).
+    struct Pool {
+        alignas(V) unsigned char storage[pool_room][sizeof(V)];
+        std::size_t count;
+        bool closed;
+        V* slot(std::size_t i) { return std::launder(reinterpret_cast<V*>(storage[i])); }
+    };
+    static thread_local Pool pool;
+    // Frees the pooled vectors and closes the pool when the thread ends.
+    static void drain_at_thread_exit() {
+        struct Drain {
+            ~Drain() {
+                for (std::size_t i = 0; i < pool.count; ++i) pool.slot(i)->~V();
+                pool.count = 0;
+                pool.closed = true;
+            }
+        };
+        thread_local Drain drain;
+        (void)drain;
     }
     V value_;
 };
+template <class V>
+thread_local typename Recycled<V>::Pool Recycled<V>::pool{};
 
 // Post-order DFS with an explicit stack (a 100,000-op chain must not overflow
 // the call stack), from each root in turn. The order lists every tensor after

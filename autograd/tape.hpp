@@ -104,8 +104,9 @@ struct GradFn {
     bool released = false;   ///< set when backward freed this node's saved state
 
     /// Maps the output's gradient to the inputs' (the op's backward, called
-    /// with this node's inputs). Not after release().
+    /// with this node's inputs). Throws Error after release().
     Gradients<T> backward(const Tensor<T>& output, const Tensor<T>& grad_output) const {
+        if (released) throw_released();
         return call_(*this, output, grad_output);
     }
     /// Frees what the node holds for backward (its inputs and saved values);
@@ -130,6 +131,7 @@ protected:
     ~GradFn() { detail::count_node(-1); }
 
 private:
+    [[noreturn]] void throw_released() const;
     BackwardCall call_;
     void (*drop_saved_)(GradFn&);
 };
@@ -237,10 +239,10 @@ template <class T, class Value, class It, class F>
 Tensor<T> record_node(const char* name, Value&& value, It first, It last, F&& backward) {
     static_assert(std::is_same_v<std::decay_t<Value>, Tensor<T>> || std::is_convertible_v<Value&&, Array<T>>,
                   "record: the value is an Array<T> (or an expression of one) or a Tensor<T> the op made");
-    static_assert(std::is_invocable_r_v<Gradients<T>, std::decay_t<F>&, const Inputs<T>&, const Tensor<T>&,
+    static_assert(std::is_invocable_r_v<Gradients<T>, const std::decay_t<F>&, const Inputs<T>&, const Tensor<T>&,
                                         const Tensor<T>&>,
                   "record: the backward is Gradients<T>(const Inputs<T>& inputs, const Tensor<T>& output, "
-                  "const Tensor<T>& grad_output)");
+                  "const Tensor<T>& grad_output), callable as const (not a mutable lambda)");
     Tensor<T> out;
     if constexpr (std::is_same_v<std::decay_t<Value>, Tensor<T>>)
         out = std::forward<Value>(value);
@@ -268,7 +270,8 @@ Tensor<T> record_node(const char* name, Value&& value, It first, It last, F&& ba
 /// the op made itself and nobody else holds (e.g. by detail::evaluate,
 /// ops/same_shape.hpp): moving an xarray into a new tensor costs as much as a
 /// tiny op, so the ops that matter on tiny tensors write their values in
-/// place. `name` must outlive the graph (a string literal). The backward must
+/// place. `name` must outlive the graph (a string literal). The backward is
+/// called as const (a lambda that is not `mutable`), and must
 /// not capture tensors that have history: it gets the inputs and the output
 /// as arguments, so the graph owns no cycles; what it captures (shapes,
 /// masks, indices) is freed with the graph's saved state. Under a

@@ -353,6 +353,10 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         // straight into grad(), weighted only when the batch is shared.
         std::optional<nn::FrozenRunningStatsGuard> frozen;
         if (first_row != 0) frozen.emplace();
+        // A batch too short to split in a run with shards (say 3 rows on 2
+        // threads) computes as its shards would: products on this thread.
+        std::optional<OneThreadProductsGuard> one_thread_products;
+        if (workers_) one_thread_products.emplace();
         const Tensor<float> logits = model_(inputs);
         Tensor<float> loss = loss_ ? loss_(logits, labels) : cross_entropy(logits, labels);
         const double value = loss.item();
@@ -389,7 +393,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         // without touching the BLAS's process-wide thread count, which other
         // threads of the program may be using (blas.hpp).
         std::optional<OneThreadProductsGuard> one_thread_products;
-        if (shards > 1) one_thread_products.emplace();
+        if (workers_) one_thread_products.emplace();
         const Labels shard_labels(labels.begin() + std::ptrdiff_t(first), labels.begin() + std::ptrdiff_t(last));
         const Tensor<float> logits = model_(rows_of(inputs, first, last));
         Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);

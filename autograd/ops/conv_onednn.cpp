@@ -225,6 +225,10 @@ Plan* plan_for(Pass pass, const OnednnConv& d, bool with_bias) {
 }  // namespace
 
 int onednn_threads() {
+    // A thread that asked for one-thread products (the Trainer's shards)
+    // gets one-thread convolutions too: N shards of N OpenMP threads each
+    // would oversubscribe the cores, and the count changes the bits.
+    if (one_thread_products()) return 1;
     static const bool wait_policy_set = std::getenv("OMP_WAIT_POLICY") != nullptr;  // as libgomp read it at load
     const int blas = blas_threads();
     return wait_policy_set && blas > 0 ? blas : 1;

@@ -28,9 +28,9 @@ bool onednn_conv_weight_grad(const OnednnConv& d, const float* x, const float* g
 // "oneDNN 2.6.3 (avx512_core_amx, 2 threads)" when built in, else "".
 std::string onednn_backend();
 
-// The threads oneDNN's convolutions run on: blas_threads() (blas.hpp) when
-// the user has set OMP_WAIT_POLICY, otherwise 1 (why: conv_onednn.cpp); 0
-// without oneDNN.
+// The threads oneDNN's convolutions run on: 1 under a OneThreadProductsGuard
+// (blas.hpp); else blas_threads() when the user has set OMP_WAIT_POLICY,
+// otherwise 1 (why: conv_onednn.cpp); 0 without oneDNN.
 int onednn_threads();
 
 }  // namespace tapegrad::detail

@@ -395,3 +395,44 @@ TEST_CASE("live_graph_nodes counts nodes made on one thread and freed on another
     freer.join();
     CHECK(live_graph_nodes() == before);
 }
+
+namespace {
+// Runs a backward pass when destroyed: as a thread_local made before the
+// thread's first pass, it is destroyed after the engine's own thread_local
+// scratch.
+struct BackwardWhenDestroyed {
+    double* result;
+    ~BackwardWhenDestroyed() {
+        auto x = Tensor<double>::of({1.0, 2.0}, true);
+        sum(mul(x, x)).backward();
+        *result = x.grad().at({1});
+    }
+};
+}  // namespace
+
+TEST_CASE("a backward pass runs, and nodes are counted, while a thread's thread_local objects are destroyed") {
+    // Before the fix, the pass's scratch pool was a thread_local already
+    // destroyed by then (a use after free), and a node freed then lost its
+    // count for good (live_graph_nodes() over by 2 after the thread).
+    const std::size_t before = live_graph_nodes();
+    double result = 0;
+    std::thread([&] {
+        thread_local BackwardWhenDestroyed at_exit{&result};
+        thread_local Tensor<double> kept;  // made before the thread's first node, destroyed after its counter
+        auto x = Tensor<double>::of({1.0, 2.0}, true);
+        kept = exp(exp(x));
+        sum(mul(x, x)).backward();
+    }).join();
+    CHECK(result == 4.0);
+    CHECK(live_graph_nodes() == before);
+}
+
+TEST_CASE("a node's backward called after backward freed it throws instead of running freed state") {
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    auto loss = sum(exp(x));
+    loss.backward();
+    CHECK_THROWS_WITH_AS(loss.impl()->grad_fn->backward(loss, Tensor<double>::ones({})),
+                         "backward: the graph behind 'sum' was freed by an earlier backward; pass retain_graph=true "
+                         "to that backward to go through the graph twice",
+                         Error);
+}

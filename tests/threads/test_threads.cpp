@@ -4,6 +4,7 @@
 // threads may share leaves; and the Trainer's shards build on it. CI also runs this suite under ThreadSanitizer
 // (.ci/run).
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -14,6 +15,7 @@
 
 #include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/ops/conv_onednn.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/linear.hpp>
@@ -266,5 +268,26 @@ TEST_CASE("set_blas_threads chooses the thread count of every product, once") {
     set_blas_threads(2);
     CHECK(blas_threads() == 2);
     CHECK(sum(matmul(a, a)).item() == 300.0f * 300.0f * 300.0f);
+    set_blas_threads(before);
+}
+
+TEST_CASE("a thread with one-thread products runs one-thread convolutions too") {
+    // The Trainer's shards used to get one-thread oneDNN convolutions from
+    // the BLAS count they set to 1 process-wide; with OneThreadProductsGuard
+    // the count stays, and N shards each started an N-thread OpenMP team
+    // (with OMP_WAIT_POLICY set, as the README recommends): oversubscribed
+    // cores, and bits that depend on the thread count.
+    const int before = blas_threads();
+    if (detail::onednn_backend().empty() || !std::getenv("OMP_WAIT_POLICY") || before == 0) {
+        MESSAGE("no oneDNN, no OMP_WAIT_POLICY or no BLAS thread control: nothing to check");
+        return;
+    }
+    set_blas_threads(2);
+    CHECK(detail::onednn_threads() == 2);
+    {
+        OneThreadProductsGuard one_thread;
+        CHECK(detail::onednn_threads() == 1);
+    }
+    CHECK(detail::onednn_threads() == 2);
     set_blas_threads(before);
 }
