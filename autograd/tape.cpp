@@ -25,6 +25,15 @@ thread_local bool anomaly_mode = false;
 // tensors, silently. Such a pass is refused instead.
 thread_local bool in_leaf_gradient_hook = false;
 
+// Passes started on this thread, and those running on it now. A gradient
+// formula may start a pass of its own (grad() over a recomputation, as
+// checkpointing does) over nodes of the running pass's graph: it numbers
+// those nodes for itself (backward_slot), so the running pass numbers them
+// again when its formula returns; and it keeps the graph (as retain_graph),
+// which the running pass still walks.
+thread_local std::uint64_t passes_started = 0;
+thread_local int passes_running = 0;
+
 void refuse_in_leaf_gradient_hook(const char* who) {
     if (in_leaf_gradient_hook)
         throw Error(std::string(who) + ": called from a leaf gradient hook (LeafGradientHookGuard); a pass cannot "
@@ -428,10 +437,15 @@ template <class T>
 class Pass {
 public:
     explicit Pass(const TensorList<T>& roots)
-        : roots_(roots) {
+        : roots_(roots), nested_(passes_running > 0) {
+        ++passes_started;
         topological_order(roots_, leaves_, order_);
         grads_.resize(order_.size());
+        ++passes_running;
     }
+    ~Pass() { --passes_running; }
+    Pass(const Pass&) = delete;
+    Pass& operator=(const Pass&) = delete;
 
     // Where `t` sits in the order, or npos when the pass does not reach it.
     static constexpr std::size_t npos = std::size_t(-1);
@@ -475,7 +489,9 @@ public:
                 std::unique_ptr<EnableGradGuard> recording;
                 if (create_graph) recording = std::make_unique<EnableGradGuard>();
                 try {
+                    const std::uint64_t started = passes_started;
                     input_grads = fn->backward(*order_[i], g);
+                    if (passes_started != started) number_nodes();  // a pass of the formula's renumbered them
                 } catch (const Error& e) {
                     // Say which gradient formula failed, not only the op inside it.
                     throw Error("backward of '" + std::string(fn->name) + "': " + e.what());
@@ -509,13 +525,21 @@ public:
     // Frees the graph's saved state, so that a later backward through it throws.
     // Inputs first: clearing a node's inputs may free the handles through
     // which its inputs were reached (order_'s earlier entries), never later ones.
+    // Not in a pass started by a gradient formula of a running one: that
+    // one still walks the graph, through handles this would free.
     void release_graph() {
+        if (nested_) return;
         for (const Tensor<T>* node : order_) {
             if (GradFn<T>* fn = node->impl()->grad_fn.get()) fn->release();
         }
     }
 
 private:
+    // Each interior node's backward_slot is its place in this pass's order.
+    void number_nodes() {
+        for (std::size_t i = 0; i < order_.size(); ++i)
+            if (order_[i]->impl()->grad_fn) order_[i]->impl()->backward_slot = i;
+    }
     // The slot of an input of a node of the order (always reached).
     std::size_t input_slot(const Tensor<T>& input) const {
         const TensorImpl<T>* in = input.impl().get();
@@ -537,6 +561,7 @@ private:
     }
 
     const TensorList<T> roots_;  // they keep the whole graph, and the handles in order_, alive
+    const bool nested_;          // started while another pass runs on this thread
     LeafSlots<T> leaves_;
     Recycled<std::vector<const Tensor<T>*>> order_storage_;
     Recycled<std::vector<Tensor<T>>> grads_storage_;

@@ -359,7 +359,11 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool reta
 /// Runs the engine of Tensor::backward, with its errors and its strong
 /// exception guarantee (a call that throws changes nothing and keeps the
 /// graph), but only the gradient formulas on a path from an output to an
-/// input. Threads: as run_backward, and as it writes no .grad, passes over
+/// input. It may be called from a gradient formula while a pass runs on the
+/// same thread (a custom op that recomputes its forward and differentiates
+/// it, as checkpointing does), also over nodes of the running pass's graph;
+/// such a nested call keeps the graph (as retain_graph), which the running
+/// pass still walks. Threads: as run_backward, and as it writes no .grad, passes over
 /// shared leaves need no care at all.
 template <class T>
 TensorList<T> grad(const TensorList<T>& outputs, const TensorList<T>& inputs, const TensorList<T>& grad_outputs = {},

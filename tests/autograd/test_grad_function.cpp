@@ -152,3 +152,44 @@ TEST_CASE("grad works in float and from a leaf itself") {
     // d x / d x = the given gradient.
     CHECK(grad(x, {x}, Tensor<float>::of({5.0f, 6.0f}))[0].data() == xt::xarray<float>{5.0f, 6.0f});
 }
+
+namespace {
+// a^2 whose backward takes 2a from a grad() pass of its own over a
+// recomputation from a, as activation checkpointing in a custom op does.
+Tensor<double> square_by_grad(const Tensor<double>& a) {
+    return record<double>("square_by_grad", a.data() * a.data(), {a},
+                          [](const Inputs<double>& in, const Tensor<double>&, const Tensor<double>& g) {
+                              Tensor<double> twice_a;
+                              {
+                                  EnableGradGuard recording;
+                                  twice_a = grad(sum(mul(in[0], in[0])), {in[0]})[0];
+                              }
+                              return Gradients<double>{mul(g, twice_a)};
+                          });
+}
+}  // namespace
+
+TEST_CASE("grad() inside a custom op's backward, over nodes of the running pass, gives the right gradients") {
+    // The inner pass numbered the interior nodes it walked (h and exp) for
+    // itself, and the outer one then sent their gradients to other places of
+    // its own order: x.grad was 16.98 and 2.85 instead of 15.82 and 1.64,
+    // silently. And without retain_graph the inner pass would free nodes the
+    // outer one still walks: a pass started by a formula keeps the graph.
+    auto x = Tensor<double>::of({0.5, -1.0}, true);
+    const Tensor<double> h = exp(x);
+    const Tensor<double> other = mul(exp(mul(x, 2.0)), 1.0);  // walked first: h sits later in the outer order
+    const Tensor<double> loss = sum(add(other, add(square_by_grad(h), mul(h, 3.0))));
+    loss.backward();
+    for (std::size_t i = 0; i < 2; ++i) {
+        const double hv = std::exp(x.at({i}));
+        CHECK(x.grad().at({i}) == doctest::Approx(2 * hv * hv + (2 * hv + 3) * hv).epsilon(1e-14));
+    }
+    // The same through grad(), and the graph is freed after the outer pass.
+    const Tensor<double> again = sum(square_by_grad(exp(x)));
+    const Tensor<double> gx = grad(again, {x})[0];
+    for (std::size_t i = 0; i < 2; ++i) {
+        const double hv = std::exp(x.at({i}));
+        CHECK(gx.at({i}) == doctest::Approx(2 * hv * hv).epsilon(1e-14));
+    }
+    CHECK_THROWS_AS(grad(again, {x}), Error);
+}
