@@ -15,12 +15,12 @@
 // Eigen parallelises products only under OpenMP; these run on one thread
 // whatever flags the translation unit gets.
 #define EIGEN_DONT_PARALLELIZE
-// Hidden: Eigen's inline functions and their statics (its cache sizes, which
-// set its blocking and so its bits) stay this library's own, not merged with
-// those of a program that uses another Eigen, other flags or other sizes.
-#pragma GCC visibility push(hidden)
+// This file alone is compiled with hidden visibility (meson.build, its own
+// static library inside tapegrad's): Eigen's inline functions and their
+// statics (its cache sizes, which set its blocking and so its bits) stay the
+// library's own, not merged with those of a program that uses another
+// Eigen, other flags or other cache sizes.
 #include <Eigen/Core>
-#pragma GCC visibility pop
 
 #include <tapegrad/autograd/ops/gemm.hpp>
 
