@@ -12,6 +12,7 @@
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/random.hpp>
+#include <tapegrad/autograd/batch_shard.hpp>
 #include <tapegrad/io/atomic_file.hpp>
 #include <tapegrad/io/npz.hpp>
 #include <tapegrad/data/dataset.hpp>

@@ -315,10 +315,13 @@ TAPEGRAD_OP(put_add, Tensor<T>, put_add, (const Tensor<T>& a, const FlatIndex& i
 /// tapegrad::Error naming the op and the shapes or the value.
 //@{
 /// In training, each element is kept with probability 1 - p and scaled by
-/// 1 / (1 - p) (inverted dropout, as torch.nn.functional.dropout), or zeroed;
-/// the mask depends only on `seed` and the shape, so the same seed gives the
-/// same mask for float and double. `input` itself when !training or p == 0;
-/// zeros when p == 1. p outside [0, 1] throws.
+/// 1 / (1 - p) (inverted dropout, as torch.nn.functional.dropout), or zeroed:
+/// element k (in row-major order) is kept when the top 53 bits of
+/// derive_seed(seed, k), as a double in [0, 1), are >= p. So the mask
+/// depends only on `seed` and the shape, and is the same for float and
+/// double; on a shard of a batch (batch_shard.hpp) k counts from the shard's
+/// first row, so the shards' masks are the whole batch's rows. `input`
+/// itself when !training or p == 0; zeros when p == 1. p outside [0, 1] throws.
 TAPEGRAD_OP(dropout, Tensor<T>, dropout, (const Tensor<T>& input, double p, bool training, std::uint64_t seed))
 /// Batch normalisation, as torch.nn.functional.batch_norm, of `input` of shape
 /// (N, C), (N, C, L) or (N, C, H, W) (any (N, C, ...)) per channel C:

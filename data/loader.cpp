@@ -44,6 +44,11 @@ void BatchLoader::start_epoch(std::uint64_t epoch) {
     }
 }
 
+std::pair<std::size_t, std::size_t> shard_rows(std::size_t rows, std::size_t index, std::size_t count) {
+    const auto boundary = [&](std::size_t i) { return (rows * i + count - 1) / count; };
+    return {boundary(index), boundary(index + 1)};
+}
+
 std::size_t BatchLoader::batches_per_epoch() const {
     const std::size_t n = data_.size(), b = options_.batch_size();
     return options_.drop_last() ? n / b : (n + b - 1) / b;
@@ -52,8 +57,8 @@ std::size_t BatchLoader::batches_per_epoch() const {
 bool BatchLoader::next(Batch& batch) {
     const std::size_t all_rows = std::min(options_.batch_size(), order_.size() - cursor_);
     if (all_rows == 0 || (options_.drop_last() && all_rows < options_.batch_size())) return false;
-    const std::size_t first = all_rows * options_.shard_index() / options_.shard_count(),
-                      rows = all_rows * (options_.shard_index() + 1) / options_.shard_count() - first;
+    const auto [first, last] = shard_rows(all_rows, options_.shard_index(), options_.shard_count());
+    const std::size_t rows = last - first;
     const std::size_t width = data_.features();
 
     batch.inputs = Tensor<float>();  // let go of last batch's handle, so the buffer can be reused

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <tapegrad/autograd/labels.hpp>
@@ -62,7 +63,7 @@ public:
 
 public:
     /// A distributed sampler: serve shard `index` of `count` of every batch,
-    /// rows [index * n / count, (index + 1) * n / count) of the n rows the
+    /// rows shard_rows(n, index, count) of the n rows the
     /// unsharded loader would serve, so that the shards of all `count`
     /// processes (each with the same seed) make up exactly its batches, and
     /// every process serves the same number of batches (a shard may be
@@ -84,6 +85,13 @@ public:
 private:
     std::size_t shard_index_ = 0, shard_count_ = 1;
 };
+
+/// The rows [first, last) of shard `index` of `count` of a batch of `rows`
+/// rows: contiguous and in order, their sizes differing by one at most, the
+/// larger ones first (the boundaries are ceil(rows * i / count)), so shard 0
+/// has rows whenever the batch has. How the loader (LoaderOptions::shard)
+/// and train::Trainer (processes, threads) split a batch. index < count.
+std::pair<std::size_t, std::size_t> shard_rows(std::size_t rows, std::size_t index, std::size_t count);
 
 /// Serves a Dataset as mini-batches, one epoch at a time, in an order that
 /// depends only on the seed and the epoch. Keeps a reference to the data set;

@@ -17,7 +17,8 @@ namespace tapegrad::nn {
 /// running statistics and batch count alone (they neither read nor write
 /// them). train::Trainer opens one on every batch shard but the first when it
 /// splits batches across threads (TrainerOptions::shards), so that one thread
-/// alone updates them, from its shard's statistics. Create and destroy it on
+/// alone updates them (all shards compute the whole batch's statistics,
+/// autograd/batch_shard.hpp). Create and destroy it on
 /// the same thread.
 class FrozenRunningStatsGuard {
 public:
@@ -71,6 +72,8 @@ public:
 /// biased variance and, when tracking, updates the running statistics (with
 /// the unbiased variance) and counts the batch; in evaluation (eval()) it uses
 /// the running statistics. A float layer counts batches exactly up to 2^24.
+/// On a shard of a batch (autograd/batch_shard.hpp), the statistics are the
+/// whole batch's, summed over the shards, as torch.nn.SyncBatchNorm.
 /// Under a FrozenRunningStatsGuard, training leaves the running statistics
 /// and the count as they are.
 template <class T>

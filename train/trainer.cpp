@@ -14,12 +14,14 @@
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/random.hpp>
+#include <tapegrad/autograd/batch_shard.hpp>
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/progress.hpp>
+#include <tapegrad/train/shard_sums.hpp>
 #include <tapegrad/train/worker_pool.hpp>
 
 namespace tapegrad::train {
@@ -38,12 +40,6 @@ constexpr std::uint64_t batch_draws_stream = 0x6472'6f70'6f75'7473ULL;  // "drop
 std::uint64_t batch_seed(std::uint64_t seed, std::size_t epoch, std::size_t batch) {
     return derive_seed(derive_seed(derive_seed(seed, batch_draws_stream), epoch), batch);
 }
-
-// The seed of the SeedScope of the shard of that batch that starts at row
-// `first`, when the batch is split (TrainerOptions::shards): named by its
-// first row, so that a split of the same rows by other means (ranks) draws
-// the same masks.
-std::uint64_t shard_seed(std::uint64_t batch_seed, std::size_t first) { return derive_seed(batch_seed, first); }
 
 // Rows [first, last) of a batch's inputs, a copy.
 Tensor<float> rows_of(const Tensor<float>& inputs, std::size_t first, std::size_t last) {
@@ -77,6 +73,14 @@ std::string where_entry(const std::string& path, const std::string& entry) {
 struct NonFiniteLoss {
     std::string where;
 };
+
+// Whether `module` or a module inside it is a batch norm layer.
+bool has_batch_norm(const nn::Module<float>& module) {
+    if (dynamic_cast<const nn::BatchNormBase<float>*>(&module)) return true;
+    for (const auto& [name, child] : module.children())
+        if (has_batch_norm(*child)) return true;
+    return false;
+}
 
 void print_epoch_line(const EpochRecord& r, std::size_t epochs) {
     std::printf("epoch %3.0f/%zu  train loss %.4f  valid loss %.4f  valid accuracy %.4f  %.2fs\n", r.epoch, epochs,
@@ -226,8 +230,17 @@ Outcome Trainer::run() {
     // grad() may join the first (one process would add it, several drop it
     // or count it once per process).
     optimizer_.zero_grad();
+    replica_sum_counts_.clear();
     if (communicator_) {
         check_processes_agree();
+        // A process without rows of the first batch would not know which
+        // sums batch norm makes over the processes (it replays the last
+        // batch's): the job would hang. Every process decides alike.
+        const std::size_t first_batch = std::min(options_.batch_size(), train_.size());
+        if (first_batch < communicator_->size() && has_batch_norm(model_))
+            throw Error("Trainer: batch norm's statistics are summed over the processes, and a first batch of " +
+                        std::to_string(first_batch) + " rows leaves some of the " +
+                        std::to_string(communicator_->size()) + " processes without rows; raise batch_size");
         broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
     }
     // The shards' threads, made once for the whole run.
@@ -347,6 +360,9 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
     // a short last batch (say 3 rows) would otherwise fail on 2 threads.
     const std::size_t shards = std::min(
         {options_.shards(), std::max<std::size_t>((end - begin) / 2, 1), workers_ ? workers_->size() : 1});
+    // Batch norm normalises with the whole batch's statistics: summed over
+    // the shards (threads) and the processes (autograd/replica_sums.hpp).
+    train::Communicator* const processes = communicator_ && communicator_->size() > 1 ? communicator_ : nullptr;
     if (shards == 1 && begin == 0 && end == rows) {
         // The whole batch (or this process's share) on this thread, in the
         // batch's SeedScope (opened by the caller): no copy, gradients
@@ -357,14 +373,35 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         // threads) computes as its shards would: products on this thread.
         std::optional<OneThreadProductsGuard> one_thread_products;
         if (workers_) one_thread_products.emplace();
+        // This process's rows of a batch shared by the processes start at
+        // first_row: dropout's masks and batch norm's sums see them there.
+        std::optional<tapegrad::detail::ShardSums> sums;
+        std::optional<BatchShardGuard> shard;
+        if (communicator_) shard.emplace(sums.emplace(1, processes).shard(0, first_row));
         const Tensor<float> logits = model_(inputs);
         Tensor<float> loss = loss_ ? loss_(logits, labels) : cross_entropy(logits, labels);
         const double value = loss.item();
+        // Once the forward has summed over the processes, so must backward
+        // (batch norm's gradient): the others wait for this one's part.
+        const bool summing = sums && sums->calls(0) > 0;
+        if (!std::isfinite(value) && !summing) throw non_finite();
+        const auto backward = [&] {
+            if (rows == batch_rows)
+                loss.backward();
+            else
+                (loss * float(double(rows) / double(batch_rows))).backward();
+        };
+        if (reducer_ && !summing) {
+            // The gradients' sums start while backward runs. Not beside
+            // batch norm's sums: a process whose share runs on shards starts
+            // none there, and the processes' collectives must come in one order.
+            const auto hook = reducer_->hook();
+            backward();
+        } else {
+            backward();
+        }
+        if (sums) replica_sum_counts_ = sums->counts();
         if (!std::isfinite(value)) throw non_finite();
-        if (rows == batch_rows)
-            loss.backward();
-        else
-            (loss * float(double(rows) / double(batch_rows))).backward();
         return {value * double(rows), count_correct(logits.data(), labels)};
     }
 
@@ -376,15 +413,20 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
     std::vector<BatchTotals> totals_of(shards);
     shard_grads_.resize(std::max(shard_grads_.size(), shards));
     const bool anomaly = anomaly_detection_enabled();
-    const auto run_shard = [&](std::size_t s) {
+    tapegrad::detail::ShardSums sums(shards, processes);
+    const auto run_shard_alone = [&](std::size_t s) {
         // The previous batch's gradients of this shard, freed by the thread
         // that made them: the per-thread allocator caches then stay in
         // balance (frees on another thread would grow that thread's cache
         // while this one asks the system for more).
         shard_grads_[s].clear();
-        const std::size_t first = begin + (end - begin) * s / shards, last = begin + (end - begin) * (s + 1) / shards;
-        const SeedScope draws(shard_seed(batch_seed(options_.seed(), epoch, batch), first_row + first));
-        // Only the shard at the batch's first row updates batch norm's running statistics.
+        const auto [shard_first, shard_last] = shard_rows(end - begin, s, shards);
+        const std::size_t first = begin + shard_first, last = begin + shard_last;
+        // Every shard draws the batch's seeds (as one thread would, from the
+        // same scope), and dropout numbers its mask's rows in the batch.
+        const SeedScope draws(batch_seed(options_.seed(), epoch, batch));
+        // Only the shard at the batch's first row updates batch norm's
+        // running statistics (all shards compute the same ones).
         std::optional<nn::FrozenRunningStatsGuard> frozen;
         if (first_row + first != 0) frozen.emplace();
         std::optional<DetectAnomalyGuard> checks;  // the caller's thread-local setting, on this thread too
@@ -394,20 +436,35 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         // threads of the program may be using (blas.hpp).
         std::optional<OneThreadProductsGuard> one_thread_products;
         if (workers_) one_thread_products.emplace();
+        const BatchShardGuard shard(sums.shard(s, first_row + first));
         const Labels shard_labels(labels.begin() + std::ptrdiff_t(first), labels.begin() + std::ptrdiff_t(last));
         const Tensor<float> logits = model_(rows_of(inputs, first, last));
         Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);
         const double value = loss.item();
-        if (!std::isfinite(value)) throw non_finite();
+        // After sums in the forward, the other shards wait for this one's
+        // part of backward's: it goes on, and the batch is dropped after.
+        if (!std::isfinite(value) && sums.calls(s) == 0) throw non_finite();
         // The rows' share of the batch mean.
         const float weight = float(double(last - first) / double(batch_rows));
         shard_grads_[s] = grad(loss * weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
+        if (!std::isfinite(value)) throw non_finite();
         totals_of[s] = {value * double(last - first), count_correct(logits.data(), shard_labels)};
+    };
+    const auto run_shard = [&](std::size_t s) {
+        try {
+            run_shard_alone(s);
+        } catch (...) {
+            // The shard that failed reports; those it woke return quietly.
+            if (sums.woken_by_abort(s)) return;
+            sums.abort();  // no shard may wait for this one's sums
+            throw;
+        }
     };
     if (shards == 1)
         run_shard(0);
     else
         workers_->run(shards, run_shard);
+    replica_sum_counts_ = sums.counts();
 
     // Shard 0 + shard 1 + ..., always in this order, added to what grad() held.
     BatchTotals totals;
@@ -431,23 +488,25 @@ Trainer::BatchTotals Trainer::distributed_gradients(const Batch& batch, std::siz
                                                     std::size_t batch_rows) {
     const std::size_t rows = batch.labels.size(), rank = communicator_->rank(), size = communicator_->size();
     // Where this process's rows start in the whole batch (LoaderOptions::shard).
-    const std::size_t first_row = batch_rows * rank / size;
-    // Draws as the thread shard that starts at that row would (shards()), so
-    // N processes of one thread drop out as one process of N threads.
-    const std::uint64_t seed = batch_seed(options_.seed(), epoch, batch_number);
-    const SeedScope draws(size > 1 ? shard_seed(seed, first_row) : seed);
+    const std::size_t first_row = shard_rows(batch_rows, rank, size).first;
+    // Draws as one process would: the batch's seeds, each row's dropout
+    // mask by its number in the batch (compute_gradients).
+    const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
     reducer_->begin_step();
     BatchTotals totals;
     if (rows > 0) {  // a process's share of a short last batch may be empty
         const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
-        // The sums start while backward runs (when it runs on this thread).
-        const auto hook = reducer_->hook();
         try {
             totals = compute_gradients(inputs, batch.labels, 0, rows, epoch, batch_number, batch_rows, first_row);
         } catch (const NonFiniteLoss&) {
             // Decided with the other processes below: they must not wait for this one.
             totals.loss_sum = std::numeric_limits<double>::quiet_NaN();
         }
+    } else {
+        // The others' batch norm sums still count on this process: zeros,
+        // for each sum the model made in the last batch (run() checked that
+        // every process has rows of the first).
+        tapegrad::detail::ShardSums::replay_without_rows(*communicator_, replica_sum_counts_);
     }
     const std::vector<double> sums = reducer_->finish({totals.loss_sum, double(totals.correct)});
     // Buffers (batch norm's running statistics) are rank 0's, which its rows

@@ -107,30 +107,34 @@ public:
     /// 1: the batch runs whole on the calling thread, its matrix products on
     /// the BLAS's threads (set_blas_threads(), autograd/blas.hpp).
     ///
-    /// n > 1: the batch is cut into n contiguous row ranges ("shards", the
-    /// first rows / n rounded down, and so on; fewer when the batch has
-    /// under 2n rows, so that each has two rows at least, as batch norm
-    /// needs), each run forward and backward on a thread of its own (n - 1 made
-    /// once per run()), its products on that thread alone (a
-    /// OneThreadProductsGuard, autograd/blas.hpp: Eigen's GEMM), so that
-    /// nothing process-wide changes and a model trained on another thread
-    /// meanwhile computes exactly what it would alone. Each shard's loss is weighted by its share of the rows, so
-    /// the shards' gradients add up to the batch mean's; they are added in
-    /// shard order (0 + 1 + ...) into the parameters' grad(), then the
-    /// optimizer steps once. Shard s of batch b in epoch k runs in a SeedScope
-    /// seeded by (seed, k, b, its first row), so its dropout masks repeat on
-    /// resume. Batch norm, as PyTorch's DistributedDataParallel without
-    /// SyncBatchNorm: each shard normalises with its own statistics, and only
-    /// shard 0 updates the running statistics, from its rows
-    /// (nn::FrozenRunningStatsGuard on the others). The model's forward and
-    /// the loss run on several threads at once, once per shard: a module or
-    /// loss of the caller's that changes state in them (a counter, a list of
-    /// what it saw) must synchronise it, or train with shards(1). The batch
-    /// transform runs once per batch, on the calling thread.
+    /// n > 1: the batch is cut into n contiguous row ranges ("shards",
+    /// data/loader.hpp's shard_rows(); fewer when the batch has under 2n
+    /// rows, so that each has two rows at least), each run forward and
+    /// backward on a thread of its own (n - 1 made once per run()), its
+    /// products on that thread alone (a OneThreadProductsGuard,
+    /// autograd/blas.hpp: Eigen's GEMM), so that nothing process-wide changes
+    /// and a model trained on another thread meanwhile computes exactly what
+    /// it would alone. The shards compute what one thread computes, up to
+    /// the order of float sums (tested): each shard's loss is weighted by its
+    /// share of the rows, so the shards' gradients add up to the batch
+    /// mean's, added in shard order (0 + 1 + ...) into the parameters'
+    /// grad() before the optimizer steps once; batch norm normalises with
+    /// the whole batch's statistics, summed over the shards in forward and
+    /// backward (PyTorch's SyncBatchNorm; autograd/batch_shard.hpp), and
+    /// only the first shard writes the running statistics; every shard draws
+    /// from the batch's SeedScope, and dropout numbers each row's mask by its
+    /// row in the batch, so the masks are one thread's. The model's forward
+    /// and the loss run on several threads at once, once per shard: a module
+    /// or loss of the caller's that changes state in them (a counter, a list
+    /// of what it saw) must synchronise it, or train with shards(1); one
+    /// that differentiates through batch norm with create_graph (a gradient
+    /// penalty) is refused (tapegrad::Error). A shard that throws ends the
+    /// batch with its error. The batch transform runs once per batch, on the
+    /// calling thread.
     ///
     /// Results are bit-reproducible for a given count (and BLAS kernel), and
     /// resume bit for bit; different counts give slightly different bits
-    /// (other sums, other dropout masks), like other BLAS thread counts.
+    /// (float sums in another order), like other BLAS thread counts.
     /// The loss (the default or loss()) must be a mean over the rows.
     TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = default_shards();
 };
@@ -198,11 +202,17 @@ public:
     /// the gradients are summed over the processes in buckets of
     /// `bucket_bytes` started while backward runs (GradientReducer), so every
     /// step is the one-process step on the global batch, up to rounding, and
-    /// every process keeps the same weights. Rank 0's rows come first in every
-    /// batch, and its buffers (batch norm's running statistics, updated by
-    /// those rows alone, as with shards()) are given to every process after
-    /// every batch, as PyTorch's DDP does. So N processes of one thread train
-    /// as one process with shards(N), dropout masks included (tested).
+    /// every process keeps the same weights. Batch norm normalises with the
+    /// whole global batch's statistics, summed over the processes (and their
+    /// shards), and dropout draws each row's mask by its row in the global
+    /// batch, so N processes train as one process of one thread, up to the
+    /// order of float sums (tested). Rank 0's rows come first in every batch
+    /// (shard_rows() gives it rows whenever the batch has any); it alone
+    /// writes batch norm's running statistics, which every process takes
+    /// from it after every batch, as PyTorch's DDP does. A process without
+    /// rows of a batch (a short last one) still takes its part in batch
+    /// norm's sums; run() refuses (on every process) a model with batch norm
+    /// whose first batch leaves a process without rows.
     /// Validation is shared out and summed (evaluate()), early stopping and
     /// divergence see the same numbers everywhere, and only rank 0 prints and
     /// writes the checkpoint. resume() reads the checkpoint on every process
@@ -302,6 +312,9 @@ private:
     Communicator* communicator_ = nullptr;  // set by distribute()
     std::unique_ptr<GradientReducer<float>> reducer_;
     std::vector<std::vector<Tensor<float>>> shard_grads_;  // each shard's last gradients (compute_gradients)
+    // The counts of the sums over the processes (batch norm's) that this
+    // process's last batch with rows made: a batch without rows replays them.
+    std::vector<std::size_t> replica_sum_counts_;
 };
 
 }  // namespace tapegrad::train

@@ -15,27 +15,34 @@
 // (forward alone 3.3 ms against 64 ms); (32, 16, 28, 28): 1.8 against 26 ms.
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <tapegrad/autograd/options.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/batch_shard.hpp>
 
 namespace tapegrad {
 
 namespace {
 // The dropout mask scaled by 1 / (1 - p): 0 where an element is dropped.
-// Each element draws a double in [0, 1) from the top 53 bits of
-// std::mt19937_64 (whose output the standard fixes exactly, unlike its
-// distributions'), so a seed gives the same mask on every platform and for
-// float and double alike. An element is kept when its draw is >= p.
+// Element k of the whole batch draws a double in [0, 1) from the top 53
+// bits of derive_seed(seed, k) (SplitMix64, spelled out in random.cpp, so
+// the same on every platform, for float and double alike), and is kept when
+// its draw is >= p. Drawn by number rather than in sequence, a shard of the
+// batch (batch_shard.hpp) numbers its elements from its first row and gets
+// the rows of the whole batch's mask.
 template <class T>
 Array<T> dropout_mask(const Shape& shape, double p, std::uint64_t seed) {
     Array<T> mask = Array<T>::from_shape(shape);
-    std::mt19937_64 rng(seed);
+    const std::size_t row_size = shape.empty() || shape[0] == 0 ? 0 : mask.size() / shape[0];
+    const BatchShard* const shard = batch_shard();
+    const std::uint64_t first = shard ? std::uint64_t(shard->first_row()) * row_size : 0;
     const T kept = p < 1 ? T(1 / (1 - p)) : T(0);
-    for (T& m : mask) m = double(rng() >> 11) * 0x1p-53 >= p ? kept : T(0);
+    T* m = mask.data();
+    for (std::size_t k = 0; k < mask.size(); ++k)
+        m[k] = double(derive_seed(seed, first + k) >> 11) * 0x1p-53 >= p ? kept : T(0);
     return mask;
 }
 }  // namespace
@@ -124,26 +131,49 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
     if (!training && !running_mean.defined()) fail("evaluation (training false) needs running_mean and running_var");
     if (!(momentum >= 0 && momentum <= 1)) fail("momentum must be in [0, 1], got " + detail::option_value_text(momentum));
     check_eps("batch_norm", eps, shape);
-    if (training && m < 2)
+    // A batch split into shards (threads or processes, batch_shard.hpp) is
+    // normalised with the whole batch's statistics: sums over the shards.
+    BatchShard* const shards = training ? batch_shard() : nullptr;
+    if (training && m < 2 && !shards)
         fail("training needs more than 1 value per channel, got " + std::to_string(m));
 
     // Per channel: the mean and invstd that normalise (the batch's or the running ones).
     Array<T> mean = Array<T>::from_shape({1, channels, 1}), invstd = Array<T>::from_shape({1, channels, 1});
     std::vector<double> batch_mean(channels), unbiased_var(channels);
     const T* x = input.data().data();
-    for (std::size_t c = 0; c < channels; ++c) {
-        if (training) {
-            const auto channel = [&](const auto& visit) {
-                for (std::size_t i = 0; i < n; ++i)
-                    for (const T* v = x + (i * channels + c) * l; v != x + (i * channels + c + 1) * l; ++v) visit(*v);
-            };
-            double var = 0;
-            const auto [mu, inv] = moments<T>(channel, m, eps, var);
-            batch_mean[c] = mu;
-            unbiased_var[c] = var * double(m) / double(m - 1);
-            mean.data()[c] = T(mu);
-            invstd.data()[c] = T(inv);
-        } else {
+    double count = double(m);  // values per channel, over the shards
+    if (training) {
+        const auto channel = [&](std::size_t c, const auto& visit) {
+            for (std::size_t i = 0; i < n; ++i)
+                for (const T* v = x + (i * channels + c) * l; v != x + (i * channels + c + 1) * l; ++v) visit(*v);
+        };
+        // Two passes in double, so that a large mean does not swamp the var:
+        // the sums, then the squared distances from their mean.
+        std::vector<double> sums(channels + 1, 0.0);
+        for (std::size_t c = 0; c < channels; ++c) channel(c, [&](T v) { sums[c] += double(v); });
+        if (shards) {
+            sums[channels] = double(m);
+            shards->sum(sums.data(), sums.size());
+            count = sums[channels];
+            if (count < 2)
+                fail("training needs more than 1 value per channel, got " + detail::option_value_text(count) +
+                     " over the shards of the batch");
+        }
+        std::vector<double> squares(channels, 0.0);
+        for (std::size_t c = 0; c < channels; ++c) {
+            batch_mean[c] = sums[c] / count;
+            const double mu = batch_mean[c];
+            channel(c, [&](T v) { squares[c] += (double(v) - mu) * (double(v) - mu); });
+        }
+        if (shards) shards->sum(squares.data(), squares.size());
+        for (std::size_t c = 0; c < channels; ++c) {
+            const double var = squares[c] / count;
+            unbiased_var[c] = var * count / (count - 1);
+            mean.data()[c] = T(batch_mean[c]);
+            invstd.data()[c] = T(1 / std::sqrt(var + eps));
+        }
+    } else {
+        for (std::size_t c = 0; c < channels; ++c) {
             mean.data()[c] = running_mean.data()[c];
             invstd.data()[c] = T(1 / std::sqrt(double(running_var.data()[c]) + eps));
         }
@@ -164,10 +194,21 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
     Tensor<T> result = record<T>(
         "batch_norm", std::move(out), std::move(inputs),
         [mean = Tensor<T>(std::move(mean)), invstd = Tensor<T>(std::move(invstd)), shape, n, channels, l, training,
-         eps, has_weight, has_bias](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+         eps, has_weight, has_bias, count, synced = shards != nullptr](const Inputs<T>& in, const Tensor<T>&,
+                                                                        const Tensor<T>& g) {
             Gradients<T> grads(in.size());
             const Tensor<T> w = has_weight ? in[1] : Tensor<T>();
+            // The forward's statistics came from the shards' sums, so their
+            // gradient needs the shards' sums of g and g * xhat too: in the
+            // same group, and unrecorded.
+            BatchShard* const shards = synced ? batch_shard() : nullptr;
+            if (synced && !shards)
+                throw Error("the forward normalised with statistics summed over the shards of a "
+                            "batch, but backward runs outside them (input " + shape_str(shape) + ")");
             if (grad_enabled()) {
+                if (synced)
+                    throw Error("create_graph is not supported with statistics summed over the shards "
+                                "of a batch (input " + shape_str(shape) + "); train with one shard");
                 const Shape grouped{n, channels, l};
                 const auto channel_mean = [](const Tensor<T>& t) { return tapegrad::mean(tapegrad::mean(t, 0, true), 2, true); };
                 const auto channel_sum = [](const Tensor<T>& t) { return sum(sum(t, 2), 0); };
@@ -183,7 +224,9 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
             Array<T> dx = Array<T>::from_shape(shape), dw = Array<T>::from_shape({channels}),
                      db = Array<T>::from_shape({channels});
             const T *x = in[0].data().data(), *dy = g.data().data();
-            const double count = double(n * l);
+            // Per channel: the sums of g and g * xhat over this shard's
+            // rows (the parameters' gradients), then over all shards.
+            std::vector<double> sums(2 * channels, 0.0);
             for (std::size_t c = 0; c < channels; ++c) {
                 const double mu = double(mean.data().data()[c]), inv = double(invstd.data().data()[c]);
                 double sum_g = 0, sum_gx = 0;
@@ -192,14 +235,20 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
                         sum_g += double(dy[k]);
                         sum_gx += double(dy[k]) * (double(x[k]) - mu) * inv;
                     }
+                sums[c] = sum_g;
+                sums[channels + c] = sum_gx;
+                dw[c] = T(sum_gx);
+                db[c] = T(sum_g);
+            }
+            if (shards && training) shards->sum(sums.data(), sums.size());
+            for (std::size_t c = 0; c < channels; ++c) {
+                const double mu = double(mean.data().data()[c]), inv = double(invstd.data().data()[c]);
                 const double scale = inv * (has_weight ? double(w.data()[c]) : 1.0);
                 // Batch statistics: their own gradient through mean and var.
-                const double g_mean = training ? sum_g / count : 0, gx_mean = training ? sum_gx / count : 0;
+                const double g_mean = training ? sums[c] / count : 0, gx_mean = training ? sums[channels + c] / count : 0;
                 for (std::size_t i = 0; i < n; ++i)
                     for (std::size_t k = (i * channels + c) * l, end = k + l; k < end; ++k)
                         dx.data()[k] = T(scale * (double(dy[k]) - g_mean - (double(x[k]) - mu) * inv * gx_mean));
-                dw[c] = T(sum_gx);
-                db[c] = T(sum_g);
             }
             grads[0] = Tensor<T>(std::move(dx));
             if (has_weight) grads[1] = Tensor<T>(std::move(dw));

@@ -3,6 +3,11 @@
 #include <cmath>
 #include <random>
 
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xview.hpp>
+
+#include <tapegrad/autograd/batch_shard.hpp>
+
 #include "../common/error_of.hpp"
 #include "check.hpp"
 
@@ -10,13 +15,22 @@ using namespace tapegrad;
 using namespace tapegrad::testing;
 
 namespace {
-// The mask dropout documents, drawn independently here: element i is kept
-// when the top 53 bits of the i-th std::mt19937_64(seed) output, as a double
-// in [0, 1), are >= p.
-std::vector<bool> reference_kept(std::size_t n, double p, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
+// SplitMix64 (Steele, Lea and Flood 2014), written out here from its
+// definition, apart from the library's: one output from `state`.
+std::uint64_t splitmix64(std::uint64_t state) {
+    std::uint64_t z = state + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+// The mask dropout documents, drawn independently here: element i (counted
+// from `first`) is kept when the top 53 bits of derive_seed(seed, i) =
+// splitmix64(splitmix64(seed) ^ i), as a double in [0, 1), are >= p.
+std::vector<bool> reference_kept(std::size_t n, double p, std::uint64_t seed, std::uint64_t first = 0) {
     std::vector<bool> kept(n);
-    for (std::size_t i = 0; i < n; ++i) kept[i] = std::ldexp(double(rng() >> 11), -53) >= p;
+    for (std::size_t i = 0; i < n; ++i)
+        kept[i] = std::ldexp(double(splitmix64(splitmix64(seed) ^ (first + i)) >> 11), -53) >= p;
     return kept;
 }
 }  // namespace
@@ -37,6 +51,36 @@ TEST_CASE("dropout: gradients, values against the documented mask") {
                 CHECK(y.data().data()[i] == (kept[i] ? x.data().data()[i] * (1 / (1 - p)) : 0.0));
         }
     }
+}
+
+TEST_CASE("dropout: a shard of a batch gets the whole batch's rows of the mask") {
+    // Rows 0-1 on one thread, rows 2-4 on another (train::TrainerOptions::shards):
+    // each numbers its elements from its first row in the batch.
+    struct Rows : BatchShard {
+        std::size_t first;
+        explicit Rows(std::size_t f) : first(f) {}
+        std::size_t first_row() const override { return first; }
+        void sum(double*, std::size_t) override { FAIL("dropout sums nothing"); }
+    };
+    const Tensor<double> x = randn({5, 3, 2}, 4, false);
+    const Tensor<double> whole = dropout(x, 0.4, true, 9);
+    const auto rows = [&](std::size_t first, std::size_t last) {
+        return Tensor<double>(Array<double>(xt::view(x.data(), xt::range(first, last))));
+    };
+    Rows top(0), bottom(2);
+    Tensor<double> a, b;
+    {
+        const BatchShardGuard on(top);
+        a = dropout(rows(0, 2), 0.4, true, 9);
+    }
+    {
+        const BatchShardGuard on(bottom);
+        b = dropout(rows(2, 5), 0.4, true, 9);
+        const std::vector<bool> kept = reference_kept(9 * 2, 0.4, 9, 2 * 6);
+        for (std::size_t i = 0; i < kept.size(); ++i) CHECK((b.data().data()[i] != 0) == kept[i]);
+    }
+    CHECK(batch_shard() == nullptr);  // the guards put back what they found
+    CHECK(Array<double>(xt::concatenate(xt::xtuple(a.data(), b.data()))) == whole.data());
 }
 
 TEST_CASE("dropout: the seed fixes the mask, for float and double alike") {

@@ -219,9 +219,13 @@ TEST_CASE("loader: the shards of every batch make up the unsharded batch, in ord
                 const auto batches = epoch_batches(shard, data, epoch);
                 REQUIRE(batches.size() == expected.size());
                 for (std::size_t b = 0; b < batches.size(); ++b) {
-                    // Rows [index * n / count, (index + 1) * n / count).
+                    // Rows [ceil(index * n / count), ceil((index + 1) * n / count)):
+                    // the larger shards first, so shard 0 is never empty.
                     const std::size_t n = expected[b].size();
-                    CHECK(batches[b].size() == (index + 1) * n / count - index * n / count);
+                    const auto ceil_share = [&](std::size_t i) { return (i * n + count - 1) / count; };
+                    CHECK(batches[b].size() == ceil_share(index + 1) - ceil_share(index));
+                    CHECK(shard_rows(n, index, count) == std::pair{ceil_share(index), ceil_share(index + 1)});
+                    if (index == 0) CHECK(!batches[b].empty());
                     joined[b].insert(joined[b].end(), batches[b].begin(), batches[b].end());
                 }
             }

@@ -209,15 +209,43 @@ TEST_CASE("float32: the distributed Trainer takes the single process's steps; ra
     }
 }
 
-TEST_CASE("float32: N processes of one thread train as one process of N threads, batch norm and dropout included") {
-    // Rank r's rows are thread shard r's, and draw the same dropout masks;
-    // only the rows at the batch's start update batch norm's running
-    // statistics, which every process then takes from rank 0.
-    // 206 samples: the last batch (6 rows) leaves batch norm 2 rows or more.
-    const TrainerRun threads = run_trainer(norm_dropout_net(), 206, false, mpi->size());
-    const TrainerRun processes = run_trainer(norm_dropout_net(), 206, true, 1);
-    check_same_training(processes, threads);
-    CHECK(ranks_differing_from_rank0(*mpi, processes.weights) == 0);
+TEST_CASE("float32: processes train as one thread, batch norm and dropout included") {
+    // Batch norm normalises with the whole batch's statistics, summed over
+    // the processes (as SyncBatchNorm), and each row draws its dropout mask
+    // by its number in the batch: N processes compute one thread's batch, up
+    // to the order of the sums. Rank 0's rows start every batch and update
+    // the running statistics, which every process then takes from rank 0.
+    // 206 samples: the last batch has 6 rows; 202: 2 rows, and on 3
+    // processes one of them has none, but still takes part in the sums.
+    for (const std::size_t samples : {206, 202}) {
+        CAPTURE(samples);
+        const TrainerRun one_thread = run_trainer(norm_dropout_net(), samples, false, 1);
+        const TrainerRun processes = run_trainer(norm_dropout_net(), samples, true, 1);
+        check_same_training(processes, one_thread);
+        CHECK(ranks_differing_from_rank0(*mpi, processes.weights) == 0);
+        // And each process's rows split across 2 threads: still the same.
+        const TrainerRun both = run_trainer(norm_dropout_net(), samples, true, 2);
+        check_same_training(both, one_thread);
+    }
+}
+
+TEST_CASE("batch norm on processes that would have no rows of the first batch is refused on every process") {
+    // A process without rows replays the sums of its last batch; with none
+    // yet it could not, and the job would hang.
+    const Dataset train_set = blobs(40, 1, 1.0f), valid_set = blobs(51, 2, 1.0f);
+    auto model = norm_dropout_net();
+    optim::SGD<float> sgd(model->parameters(), optim::SGDOptions(0.05));
+    train::Trainer trainer(*model, sgd, train_set, valid_set,
+                           train::TrainerOptions().epochs(1).batch_size(mpi->size() == 1 ? 2 : mpi->size() - 1).shards(1));
+    trainer.distribute(*mpi);
+    if (mpi->size() == 1) {
+        CHECK_NOTHROW(trainer.run());
+    } else {
+        const std::string expected = "Trainer: batch norm's statistics are summed over the processes, and a first "
+                                     "batch of " + std::to_string(mpi->size() - 1) + " rows leaves some of the " +
+                                     std::to_string(mpi->size()) + " processes without rows; raise batch_size";
+        CHECK_THROWS_WITH_AS(trainer.run(), expected.c_str(), Error);
+    }
 }
 
 TEST_CASE("processes that would train otherwise than rank 0 are refused on every process, not left to hang") {
