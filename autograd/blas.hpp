@@ -21,6 +21,8 @@
 /// count their results are bit-reproducible too.
 #pragma once
 
+#include <cstdint>
+
 namespace tapegrad {
 
 /// Sets the number of threads of every BLAS product from now on (OpenBLAS's
@@ -54,5 +56,31 @@ private:
 
 /// Whether a OneThreadProductsGuard is alive on this thread.
 bool one_thread_products();
+
+/// RAII: while one is alive on this thread, it counts the multiply-adds of
+/// the thread's matrix products and convolutions (m * n * k for an (m, k) by
+/// (k, n) product): a measure of work that does not depend on timing or
+/// load. train::TrainerOptions::shards' default weighs a batch by it.
+/// Guards nest; each counts what runs while it is the innermost.
+class ProductWorkCounter {
+public:
+    /// Counts this thread's products from now on.
+    ProductWorkCounter();
+    /// Gives the count back to the counter found by the constructor.
+    ~ProductWorkCounter();
+    ProductWorkCounter(const ProductWorkCounter&) = delete;
+    ProductWorkCounter& operator=(const ProductWorkCounter&) = delete;
+    /// The multiply-adds counted so far.
+    std::uint64_t multiply_adds() const { return multiply_adds_; }
+
+private:
+    friend void count_multiply_adds(std::uint64_t n);
+    std::uint64_t multiply_adds_ = 0;
+    ProductWorkCounter* previous_;
+};
+
+/// Adds n to the innermost ProductWorkCounter of this thread, if any: called
+/// by every product and convolution.
+void count_multiply_adds(std::uint64_t n);
 
 }  // namespace tapegrad

@@ -165,6 +165,21 @@ def gemm_part(rows):
     return bounds
 
 
+def default_not_slower(rows_here, targets, what):
+    """Issue #19: tapegrad's default split (config "default", TrainerOptions'
+    defaults) never slower than the whole batch on one thread with OpenBLAS's
+    threads (config "blas"). Allowed 5%: where the default runs the batch
+    whole it takes the very same path, and two runs of one configuration
+    differ by that much on these shared machines."""
+    default = next((r for r in rows_here if is_tapegrad(r) and r.get("config") == "default"), None)
+    whole = next((r for r in rows_here if is_tapegrad(r) and r.get("config") == "blas"), None)
+    if default and whole:
+        targets.ratio(f"{what}: default split <= one thread (default {default['median_s']:.3f} s, "
+                      f"blas {whole['median_s']:.3f} s, within 5%)", default["median_s"] / whole["median_s"], 1.05)
+    else:
+        targets.missing(f"{what}: default split <= one thread", "no figure: needs configs blas and default")
+
+
 def mlp_part(rows, bounds, targets, parts_run):
     train = pick(rows, kind="train")
     if "train" not in parts_run:
@@ -209,6 +224,8 @@ def mlp_part(rows, bounds, targets, parts_run):
         targets.ratio(f"batch-200 epoch <= 1.25x the per-shape GEMM bound, #5 ({bounds['shape']:.3f} s)",
                       tg200["median_s"] / bounds["shape"], 1.25)
     against_torch(32, 0.3, "batch-32 epoch <= 0.3x PyTorch's best")
+    for b in sorted(best):
+        default_not_slower(pick(train, batch=b), targets, f"MLP batch {b}")
 
 
 def tape_part(rows, targets, parts_run):
@@ -326,6 +343,7 @@ def cnn_part(rows, meta, targets, parts_run):
         print(f"| {why} | | | | | | | | |")
     if tg and tg.get("conv"):
         print(f"\ntapegrad's float convolutions: {tg['conv']}.")
+    default_not_slower(cnn, targets, "CNN batch 64")
     if tg and ref:
         targets.ratio(f"{what} ({name(tg)} {tg['median_s']:.1f} s, {name(ref)} {ref['median_s']:.1f} s)",
                       tg["median_s"] / ref["median_s"], 0.5)

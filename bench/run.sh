@@ -29,8 +29,9 @@ BATCHES=${BATCHES:-"32 200 1000"}
 PARTS=${PARTS:-"gemm tape mlp cnn"}
 CNN_EPOCHS=${CNN_EPOCHS:-1}
 # tapegrad's ways to use the cores in a training step (tapegrad_bench.cpp):
-# blas (OpenBLAS's threads), shards (the batch split across the cores).
-TAPEGRAD_CONFIGS=${TAPEGRAD_CONFIGS:-"blas shards"}
+# blas (OpenBLAS's threads), shards (every batch split across the cores),
+# default (TrainerOptions' defaults: split by the work, min_shard_work).
+TAPEGRAD_CONFIGS=${TAPEGRAD_CONFIGS:-"blas shards default"}
 PY=${PY:-/usr/bin/python3}
 OUT=${OUT:-$BUILD/bench-results.jsonl}
 export THREADS EPOCHS CNN_EPOCHS

@@ -116,20 +116,22 @@ void print_training(const char* kind, std::size_t batch_size, const std::vector<
 struct Config {
     std::string name;
     std::size_t shards;
+    std::uint64_t min_shard_work;  // TrainerOptions::min_shard_work
 };
 
+// blas: the whole batch on the calling thread, products on OpenBLAS's
+// threads; shards: every batch split across the cores (min_shard_work 0);
+// default: TrainerOptions' defaults (up to a shard a core, by the work).
 Config config_named(const std::string& name) {
-    if (name.empty()) {
-        const std::size_t shards = train::TrainerOptions().shards();
-        return {shards == 1 ? "blas" : "shards", shards};
-    }
-    if (name == "blas") return {name, 1};
+    const train::TrainerOptions defaults;
+    if (name.empty() || name == "default") return {"default", defaults.shards(), defaults.min_shard_work()};
+    if (name == "blas") return {name, 1, 0};
     if (name == "shards") {
         const char* threads = std::getenv("BENCH_THREADS");
         const std::size_t cores = threads ? std::stoul(threads) : std::max(1u, std::thread::hardware_concurrency());
-        return {name, cores};
+        return {name, cores, 0};
     }
-    throw Error("unknown config '" + name + "' (blas, shards)");
+    throw Error("unknown config '" + name + "' (blas, shards, default)");
 }
 
 // Trains `epochs` epochs of `data` with the Trainer and prints the JSON
@@ -141,7 +143,7 @@ void run_trainer(const char* kind, nn::Module<float>& net, optim::Optimizer<floa
     double last_loss = 0, cpu_before = cpu_seconds();
     train::Trainer trainer(net, optimizer, data, valid,
                            train::TrainerOptions().epochs(std::size_t(epochs + untimed)).batch_size(batch_size).seed(1)
-                               .divergence_factor(0).shards(config.shards));
+                               .divergence_factor(0).shards(config.shards).min_shard_work(config.min_shard_work));
     trainer.on_epoch_end([&](const train::EpochRecord& record) {
         const double now = cpu_seconds();
         if (record.epoch > untimed) {
@@ -209,7 +211,8 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs, const std::s
         std::iota(first.begin(), first.end(), std::size_t(0));
         const Dataset warm = subset(data, first);
         train::Trainer(net, adam, warm, subset(data, {0}),
-                       train::TrainerOptions().epochs(1).batch_size(batch_size).divergence_factor(0).shards(config.shards))
+                       train::TrainerOptions().epochs(1).batch_size(batch_size).divergence_factor(0).shards(config.shards)
+                           .min_shard_work(config.min_shard_work))
             .run();
     }
     const std::string conv = detail::onednn_backend().empty() ? "im2col" : detail::onednn_backend();
@@ -407,7 +410,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::fprintf(stderr,
-                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS [blas|shards] | steps mlp|cnn DATA_DIR BATCH STEPS | "
+                 "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS [blas|shards|default] | steps mlp|cnn DATA_DIR BATCH STEPS | "
                  "machine | gemm REPS | tape LENGTH REPS\n");
     return 2;
 }

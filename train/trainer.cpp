@@ -251,7 +251,10 @@ Outcome Trainer::run() {
             trainer.shard_grads_.clear();
         }
     } workers{*this};
-    if (options_.shards() > 1) workers_ = std::make_shared<tapegrad::detail::WorkerPool>(options_.shards());
+    if (options_.shards() > 1) {
+        workers_ = std::make_shared<tapegrad::detail::WorkerPool>(options_.shards());
+        work_per_row_ = options_.min_shard_work() > 0 ? forward_work_per_row() : 0;
+    }
     if (untrained_valid_loss_ < 0) untrained_valid_loss_ = validate().loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
         const nn::StateDict<float> last_good = model_.state_dict();
@@ -349,6 +352,20 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
             elapsed.count()};
 }
 
+double Trainer::forward_work_per_row() {
+    const std::size_t rows = std::min(options_.batch_size(), train_.size());
+    Array<float> first = Array<float>::from_shape(train_.batch_shape(rows));
+    std::copy_n(train_.inputs.data(), first.size(), first.data());
+    // The caller's run() restores the modes; evaluation: no running
+    // statistics change, no dropout draws.
+    model_.eval();
+    const NoGradGuard no_graph;
+    const ProductWorkCounter work;
+    model_(Tensor<float>(std::move(first)));
+    model_.train();
+    return double(work.multiply_adds()) / double(rows);
+}
+
 Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
                                                 std::size_t end, std::size_t epoch, std::size_t batch,
                                                 std::size_t batch_rows, std::size_t first_row) {
@@ -356,10 +373,15 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
     const auto non_finite = [&] {
         return NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch)};
     };
-    // At least two rows a shard: batch norm needs two values per channel, so
-    // a short last batch (say 3 rows) would otherwise fail on 2 threads.
+    // At least two rows a shard (a short last batch of 3 rows runs whole),
+    // and at least min_shard_work a shard: a thread of its own does not pay
+    // for less (TrainerOptions::min_shard_work).
+    const double work = work_per_row_ * double(end - begin);
+    const std::size_t by_work = options_.min_shard_work() == 0 || work >= double(options_.shards()) * double(options_.min_shard_work())
+                                    ? options_.shards()
+                                    : std::max<std::size_t>(1, std::size_t(work / double(options_.min_shard_work())));
     const std::size_t shards = std::min(
-        {options_.shards(), std::max<std::size_t>((end - begin) / 2, 1), workers_ ? workers_->size() : 1});
+        {by_work, std::max<std::size_t>((end - begin) / 2, 1), workers_ ? workers_->size() : 1});
     // Batch norm normalises with the whole batch's statistics: summed over
     // the shards (threads) and the processes (autograd/replica_sums.hpp).
     train::Communicator* const processes = communicator_ && communicator_->size() > 1 ? communicator_ : nullptr;
@@ -369,10 +391,9 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         // straight into grad(), weighted only when the batch is shared.
         std::optional<nn::FrozenRunningStatsGuard> frozen;
         if (first_row != 0) frozen.emplace();
-        // A batch too short to split in a run with shards (say 3 rows on 2
-        // threads) computes as its shards would: products on this thread.
-        std::optional<OneThreadProductsGuard> one_thread_products;
-        if (workers_) one_thread_products.emplace();
+        // A batch too small to split (under min_shard_work, or 3 rows on 2
+        // threads) runs as with shards(1): products on the BLAS's threads,
+        // which measured faster than one thread's alone (bench/README.md).
         // This process's rows of a batch shared by the processes start at
         // first_row: dropout's masks and batch norm's sums see them there.
         std::optional<tapegrad::detail::ShardSums> sums;

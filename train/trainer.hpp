@@ -137,6 +137,20 @@ public:
     /// (float sums in another order), like other BLAS thread counts.
     /// The loss (the default or loss()) must be a mean over the rows.
     TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = default_shards();
+    /// The least work worth a thread of its own: a batch is split into at
+    /// most (its work / min_shard_work) shards, at least 1, and at most
+    /// shards(). A batch's work is its rows' multiply-adds in the model's
+    /// forward (ProductWorkCounter, autograd/blas.hpp), counted once per
+    /// run() on the first batch's rows in evaluation mode without a graph
+    /// (one forward more, which changes nothing), so the split depends on the
+    /// model and the batch size alone, never on timing. A batch that runs
+    /// whole runs as with shards(1), its products on the BLAS's threads.
+    /// Default 1e7: measured on a quiet 2-core machine against shards(1)
+    /// (bench/README.md), the notebook's MLP (89,400 per row) gains nothing
+    /// from 2 shards at batch 200 (18 million) and 15% at batch 1000; the
+    /// CNN (3 million per row) splits from 4 rows. 0: always shards() (each
+    /// shard still two rows at least).
+    TAPEGRAD_OPTION_ANY(std::uint64_t, min_shard_work) = 10'000'000;
 };
 
 /// Why Trainer::run() returned.
@@ -279,6 +293,9 @@ private:
     // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
     // of it that add up to it otherwise. Splits the rows across
     // options().shards() threads. Throws NonFiniteLoss.
+    // The multiply-adds per row of the model's forward on the first batch's
+    // rows, in evaluation mode without a graph (TrainerOptions::min_shard_work).
+    double forward_work_per_row();
     BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
                                   std::size_t end, std::size_t epoch, std::size_t batch, std::size_t batch_rows,
                                   std::size_t first_row);
@@ -307,6 +324,7 @@ private:
     EarlyStopping early_stopping_;
     std::string non_finite_at_, diverged_at_;
     double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
+    double work_per_row_ = 0;            // the forward's multiply-adds per row (min_shard_work), once per run()
     mutable std::string data_identity_;  // computed on first use
     std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
     Communicator* communicator_ = nullptr;  // set by distribute()

@@ -16,6 +16,7 @@
 #include <xtensor/xbuilder.hpp>
 
 #include <tapegrad/autograd/ops.hpp>
+#include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops/conv_onednn.hpp>
 #include <tapegrad/autograd/ops/gemm.hpp>
 
@@ -205,7 +206,10 @@ Array<T> conv_forward(const T* x, const T* w, const T* bias, const ConvDims& d) 
     const std::size_t L = d.positions(), K = d.taps(), Og = d.group_out();
     Array<T> out = Array<T>::from_shape({d.N, d.O, d.OH, d.OW});
     if constexpr (std::is_same_v<T, float>)
-        if (detail::onednn_conv_forward(onednn_dims(d), x, w, bias, out.data())) return out;
+        if (detail::onednn_conv_forward(onednn_dims(d), x, w, bias, out.data())) {
+            count_multiply_adds(std::uint64_t(d.N) * d.O * L * K);  // what im2col's products would count
+            return out;
+        }
     for (std::size_t n = 0; n < d.N; ++n) {
         const T* columns = columns_of(x + n * d.image(), d);
         T* y = out.data() + n * d.O * L;

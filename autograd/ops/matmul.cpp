@@ -116,6 +116,7 @@ template <class T>
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
           const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     if (m == 0 || n == 0) return;
+    count_multiply_adds(std::uint64_t(m) * n * k);
     if (k == 0) {  // BLAS may leave C alone when k = 0; the product is still beta C
         for (std::size_t i = 0; i < m; ++i)
             for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
@@ -152,6 +153,16 @@ OneThreadProductsGuard::OneThreadProductsGuard() : previous_(products_on_this_th
     products_on_this_thread = true;
 }
 OneThreadProductsGuard::~OneThreadProductsGuard() { products_on_this_thread = previous_; }
+
+namespace {
+thread_local ProductWorkCounter* work_counter = nullptr;
+}  // namespace
+
+ProductWorkCounter::ProductWorkCounter() : previous_(work_counter) { work_counter = this; }
+ProductWorkCounter::~ProductWorkCounter() { work_counter = previous_; }
+void count_multiply_adds(std::uint64_t n) {
+    if (work_counter) work_counter->multiply_adds_ += n;
+}
 bool one_thread_products() { return products_on_this_thread; }
 
 void set_blas_threads(int n) {

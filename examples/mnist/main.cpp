@@ -131,6 +131,7 @@ train::TrainerOptions trainer_options(const mnist::Options& o, std::size_t valid
         .seed(derive_seed(o.seed, batch_order_stream))
         .early_stopping_patience(o.early_stop)
         .shards(o.shards)
+        .min_shard_work(o.min_shard_work)
         .checkpoint(o.checkpoint)
         .fingerprint(mnist::training_fingerprint(o, validation_samples))
         .verbose(true);

@@ -134,9 +134,14 @@ void add_flags(CLI::App& app, Options& o, std::string& init_choice) {
                    "augment: move each training image by up to N pixels, anew every epoch; 0 = off (the notebook)")
         ->capture_default_str();
     examples::add_unsigned(app, "--shards", o.shards,
-                   "threads that share each batch, each on a row range with one-thread products; 1: the whole "
-                   "batch on one thread, products on OpenBLAS's threads (results differ in the last bits)")
+                   "most threads that share each batch, each on a row range with one-thread products, fewer "
+                   "when a batch's work is small (the MLP below batch 224: TrainerOptions::min_shard_work); 1: "
+                   "the whole batch on one thread, products on OpenBLAS's threads (results differ in the last bits)")
         ->check(CLI::PositiveNumber)->capture_default_str();
+    examples::add_unsigned(app, "--min-shard-work", o.min_shard_work,
+                   "least multiply-adds of forward work a shard is given (TrainerOptions::min_shard_work); 0: "
+                   "always --shards threads")
+        ->capture_default_str();
     examples::add_unsigned(app, "--seed", o.seed, "seed of the split, the initial weights and the batch order")
         ->capture_default_str();
     app.add_option("--init", init_choice, "MLP weight initialiser")
@@ -197,10 +202,14 @@ std::string training_fingerprint(const Options& o, std::size_t validation_sample
     out << " l2=" << exact(o.l2)
         << " early_stop=" << o.early_stop << " valid=" << validation_samples << " seed=" << o.seed
         << " shift=" << o.shift;
-    // Other shard counts sum in another order and draw other dropout masks;
+    // Other shard counts sum in another order;
     // 1, the count before the flag existed, stays out so that older
     // checkpoints still resume.
     if (o.shards != 1) out << " shards=" << o.shards;
+    // Which batches split follows from it (with more than one shard);
+    // the default stays out, as the setting did not exist before.
+    if (o.shards != 1 && o.min_shard_work != tapegrad::train::TrainerOptions().min_shard_work())
+        out << " min_shard_work=" << o.min_shard_work;
     return out.str();
 }
 

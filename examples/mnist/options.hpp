@@ -35,7 +35,8 @@ struct Options {
     std::optional<std::size_t> valid;     // unset: 10% of the training set
     std::size_t shift = 0;                // augmentation: move each training image by up to N pixels; 0 = off
     std::uint64_t seed = 42;
-    std::size_t shards = tapegrad::train::TrainerOptions().shards();  // threads sharing each batch
+    std::size_t shards = tapegrad::train::TrainerOptions().shards();  // threads sharing each batch, at most
+    std::uint64_t min_shard_work = tapegrad::train::TrainerOptions().min_shard_work();  // multiply-adds a shard, at least
     tapegrad::nn::Init init = tapegrad::nn::Init::XavierUniform;
     std::string save, load, metrics, plot, checkpoint, resume;
 };

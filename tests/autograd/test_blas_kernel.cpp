@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -87,4 +88,25 @@ TEST_CASE("OneThreadProductsGuard: the same products as the BLAS, up to rounding
         detail::gemm<double>(false, false, 2, 2, 2, 2.0, a.data(), 2, b.data(), 2, 1.0, c.data(), 2);
         CHECK(c == std::vector<double>{3, 6, 9, 12});
     }
+}
+
+TEST_CASE("ProductWorkCounter counts the multiply-adds of this thread's products and convolutions") {
+    const Tensor<float> a = Tensor<float>::ones({3, 4}), b = Tensor<float>::ones({4, 5});
+    const Tensor<float> images = Tensor<float>::ones({2, 3, 6, 6}), kernels = Tensor<float>::ones({4, 3, 3, 3});
+    ProductWorkCounter outer;
+    matmul(a, b);
+    CHECK(outer.multiply_adds() == 3 * 5 * 4);
+    {
+        const ProductWorkCounter inner;  // the innermost counts alone
+        // 2 images x 4 channels out x 4x4 positions x (3 channels x 3x3 taps),
+        // whether oneDNN or im2col's products compute it.
+        conv2d(images, kernels, Tensor<float>());
+        CHECK(inner.multiply_adds() == 2 * 4 * 16 * 27);
+        conv2d(Tensor<double>::ones({2, 3, 6, 6}), Tensor<double>::ones({4, 3, 3, 3}), Tensor<double>());
+        CHECK(inner.multiply_adds() == 2 * (2 * 4 * 16 * 27));
+    }
+    CHECK(outer.multiply_adds() == 3 * 5 * 4);
+    // Another thread's products are its own.
+    std::thread([&] { matmul(a, b); }).join();
+    CHECK(outer.multiply_adds() == 3 * 5 * 4);
 }

@@ -165,7 +165,7 @@ TrainerRun run_trainer(std::shared_ptr<nn::Sequential<float>> model, std::size_t
     }
     optim::SGD<float> sgd(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));
     train::Trainer trainer(*model, sgd, train_set, valid_set,
-                           train::TrainerOptions().epochs(2).batch_size(20).seed(9).shards(shards).checkpoint(checkpoint));
+                           train::TrainerOptions().epochs(2).batch_size(20).seed(9).shards(shards).min_shard_work(0).checkpoint(checkpoint));
     if (distributed) trainer.distribute(*mpi, 256);  // a bucket per layer or two
     trainer.run();
     return {flat_state(*model), trainer.history()};

@@ -155,7 +155,7 @@ TEST_CASE("a trainer on shards runs its threads without races and gives the same
         for (std::int64_t i = 0; i < 240; ++i) data.labels.push_back(i % 3);
         data.num_classes = 3;
         optim::SGD<float> sgd(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
-        train::Trainer(*net, sgd, data, data, train::TrainerOptions().epochs(2).batch_size(40).shards(3)).run();
+        train::Trainer(*net, sgd, data, data, train::TrainerOptions().epochs(2).batch_size(40).shards(3).min_shard_work(0)).run();
         return net->state_dict();
     };
     CHECK(train_once() == train_once());
@@ -184,7 +184,7 @@ TEST_CASE("a sharded trainer beside another model training on another thread cha
             std::make_shared<nn::Sigmoid<float>>(),
             std::make_shared<nn::Linear<float>>(nn::LinearOptions(100, 10).seed(2))});
         optim::SGD<float> sgd(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
-        train::Trainer(*net, sgd, data, data, train::TrainerOptions().epochs(2).batch_size(200).shards(shards)).run();
+        train::Trainer(*net, sgd, data, data, train::TrainerOptions().epochs(2).batch_size(200).shards(shards).min_shard_work(0)).run();
         return net->state_dict();
     };
     constexpr int steps = 8;

@@ -64,7 +64,7 @@ struct Run {
 
 // Batch 30 over 130 samples: the last batch (10 rows) splits unevenly into 3.
 TrainerOptions options(std::size_t shards, std::size_t epochs = 3, const std::string& checkpoint = "") {
-    return TrainerOptions().epochs(epochs).batch_size(30).seed(7).shards(shards).checkpoint(checkpoint).fingerprint(
+    return TrainerOptions().epochs(epochs).batch_size(30).seed(7).shards(shards).min_shard_work(0).checkpoint(checkpoint).fingerprint(
         "shards");
 }
 
@@ -83,6 +83,27 @@ TEST_CASE("the shard count is validated") {
     }
     CHECK(TrainerOptions().shards() == train::default_shards());
     CHECK(train::default_shards() >= 1);
+}
+
+TEST_CASE("a batch whose work is below min_shard_work runs whole, as with shards(1)") {
+    // The 4-16-2 MLP does 96 multiply-adds a row: batches of 30 are far below
+    // the default 1e7, so shards(3) trains exactly as shards(1), bit for bit
+    // (the same path: the whole batch, the BLAS's products).
+    Run one(mlp()), three(mlp()), forced(mlp()), just_enough(mlp());
+    one.trainer(options(1)).run();
+    three.trainer(options(3).min_shard_work(TrainerOptions().min_shard_work())).run();
+    CHECK(three.model->state_dict() == one.model->state_dict());
+    // Split regardless (min_shard_work 0), the sums change order: other bits.
+    forced.trainer(options(3)).run();
+    CHECK(forced.model->state_dict() != one.model->state_dict());
+    // At most 3 shards of at least 1440 multiply-adds: a full batch of 30
+    // rows (2880) splits in 2, the short last one (10 rows, 960) runs whole,
+    // as they do with at most 2 shards; all 3 (forced) is another run.
+    just_enough.trainer(options(3).min_shard_work(1440)).run();
+    Run two_then_whole(mlp());
+    two_then_whole.trainer(options(2).min_shard_work(1440)).run();
+    CHECK(just_enough.model->state_dict() == two_then_whole.model->state_dict());
+    CHECK(just_enough.model->state_dict() != forced.model->state_dict());
 }
 
 TEST_CASE("training on shards gives the same bits run after run, for each shard count") {
@@ -149,7 +170,7 @@ TEST_CASE("with shards, batch norm's running statistics are the whole batch's") 
     // One batch of 16 rows on 2 shards: rows 0-7 and 8-15.
     Run run(net(), 16);
     Run reference(net(), 16);
-    TrainerOptions one_batch = TrainerOptions().epochs(1).batch_size(16).shuffle(false).shards(2);
+    TrainerOptions one_batch = TrainerOptions().epochs(1).batch_size(16).shuffle(false).shards(2).min_shard_work(0);
     run.trainer(one_batch).run();
 
     // The same layers, untrained, on all 16 rows, in training mode.
@@ -257,7 +278,7 @@ TEST_CASE("a short last batch on shards still gives every shard two rows, as bat
     // shard would get a single row, and batch norm refuses a training batch
     // with one value per channel; so 3 rows run as one shard.
     Run run(net(), 19);
-    Trainer trainer = run.trainer(TrainerOptions().epochs(2).batch_size(16).shards(2));
+    Trainer trainer = run.trainer(TrainerOptions().epochs(2).batch_size(16).shards(2).min_shard_work(0));
     CHECK(trainer.run() == Outcome::AllEpochs);
     const auto& bn = dynamic_cast<const nn::BatchNorm1d<float>&>((*run.model)[1]);
     CHECK(bn.num_batches_tracked().item() == 4);
