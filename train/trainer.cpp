@@ -331,7 +331,7 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
                 totals = distributed_gradients(batch, epoch, batch_number, batch_rows);
             } else {
                 const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
-                const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
+                const Tensor<float> inputs = transformed(batch, epoch, batch_number);
                 totals = compute_gradients(inputs, batch.labels, 0, batch_rows, epoch, batch_number, batch_rows, 0);
             }
             optimizer_.step();
@@ -350,6 +350,22 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     early_stopping_.observe(epoch, valid.loss, model_);
     return {double(epoch), loss_sum / double(seen), double(correct) / double(seen), valid.loss, valid.accuracy,
             elapsed.count()};
+}
+
+Tensor<float> Trainer::transformed(const Batch& batch, std::size_t epoch, std::size_t batch_number) const {
+    if (!transform_) return batch.inputs;
+    Tensor<float> inputs = transform_(batch.inputs, epoch, batch_number);
+    // Rows are matched to labels, and cut into shards, by their number: a
+    // transform that dropped or added some would pair inputs with the wrong
+    // labels (and shards read past its tensor).
+    const std::size_t rows = batch.labels.size();
+    if (!inputs.defined() || inputs.dim() == 0 || inputs.shape()[0] != rows)
+        throw Error("Trainer: the batch transform of epoch " + std::to_string(epoch) + ", batch " +
+                    std::to_string(batch_number) + " returned " +
+                    (inputs.defined() ? "inputs of shape " + shape_str(inputs.shape()) : std::string("no tensor")) +
+                    " for a batch of shape " + shape_str(batch.inputs.shape()) +
+                    ": a transform must return one row per input row (axis 0), in order");
+    return inputs;
 }
 
 double Trainer::forward_work_per_row() {
@@ -516,7 +532,7 @@ Trainer::BatchTotals Trainer::distributed_gradients(const Batch& batch, std::siz
     reducer_->begin_step();
     BatchTotals totals;
     if (rows > 0) {  // a process's share of a short last batch may be empty
-        const Tensor<float> inputs = transform_ ? transform_(batch.inputs, epoch, batch_number) : batch.inputs;
+        const Tensor<float> inputs = transformed(batch, epoch, batch_number);
         try {
             totals = compute_gradients(inputs, batch.labels, 0, rows, epoch, batch_number, batch_rows, first_row);
         } catch (const NonFiniteLoss&) {

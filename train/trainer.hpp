@@ -192,7 +192,10 @@ public:
             TrainerOptions options);
 
     /// Applies `transform` to every training batch from now on (not to
-    /// validation); an empty function turns it off. Returns the trainer.
+    /// validation); an empty function turns it off. The transform must
+    /// return one row per input row (axis 0), in order, each row's shape its
+    /// own choice; run() throws tapegrad::Error naming the shapes otherwise.
+    /// Returns the trainer.
     Trainer& transform_batches(BatchTransform transform);
     /// Minimises `loss` instead of the mean cross-entropy from now on; an empty
     /// function restores the default. Validation still reports cross-entropy.
@@ -296,6 +299,9 @@ private:
     // The multiply-adds per row of the model's forward on the first batch's
     // rows, in evaluation mode without a graph (TrainerOptions::min_shard_work).
     double forward_work_per_row();
+    // The batch's inputs through the transform (transform_batches), checked
+    // to keep one row per row. Throws tapegrad::Error naming the shapes.
+    Tensor<float> transformed(const Batch& batch, std::size_t epoch, std::size_t batch_number) const;
     BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
                                   std::size_t end, std::size_t epoch, std::size_t batch, std::size_t batch_rows,
                                   std::size_t first_row);

@@ -273,6 +273,27 @@ TEST_CASE("create_graph through batch norm on shards is refused with a clear err
           "(15, 16)); train with one shard");
 }
 
+TEST_CASE("a batch transform that returns another number of rows is refused, on one shard or several") {
+    // Before, two shards cut the transformed tensor by the label count and
+    // read past its end (heap-use-after-free under the sanitizers).
+    for (const std::size_t shards : {1, 2}) {
+        CAPTURE(shards);
+        Run run(mlp());
+        Trainer trainer = run.trainer(options(shards));
+        trainer.transform_batches([](const Tensor<float>& inputs, std::size_t, std::size_t) {
+            return Tensor<float>(Array<float>(xt::view(inputs.data(), xt::range(0, 20), xt::all())));
+        });
+        const nn::StateDict<float> before = run.model->state_dict();
+        CHECK(testing::error_of([&] { trainer.run(); }) ==
+              "Trainer: the batch transform of epoch 1, batch 1 returned inputs of shape (20, 4) for a batch of "
+              "shape (30, 4): a transform must return one row per input row (axis 0), in order");
+        CHECK(run.model->state_dict() == before);
+        trainer.transform_batches([](const Tensor<float>&, std::size_t, std::size_t) { return Tensor<float>(); });
+        CHECK(testing::error_of([&] { trainer.run(); }).find("returned no tensor for a batch of shape (30, 4)") !=
+              std::string::npos);
+    }
+}
+
 TEST_CASE("a short last batch on shards still gives every shard two rows, as batch norm needs") {
     // 19 samples in batches of 16: the last batch has 3 rows. Cut in 2, one
     // shard would get a single row, and batch norm refuses a training batch
