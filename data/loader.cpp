@@ -54,15 +54,39 @@ std::size_t BatchLoader::batches_per_epoch() const {
     return options_.drop_last() ? n / b : (n + b - 1) / b;
 }
 
-bool BatchLoader::next(Batch& batch) {
+namespace {
+// Rows `rows[0, count)` of `data`'s inputs into `dst`, one after another.
+void copy_rows(const Dataset& data, const std::size_t* rows, std::size_t count, float* dst) {
+    const std::size_t width = data.features();
+    const float* src = data.inputs.data();
+    for (std::size_t r = 0; r < count; ++r) {
+        if (r + 1 < count) prefetch_row(src + rows[r + 1] * width, width);
+        std::memcpy(dst + r * width, src + rows[r] * width, width * sizeof(float));
+    }
+}
+}  // namespace
+
+Tensor<float> gather_inputs(const Dataset& data, const std::size_t* rows, std::size_t count) {
+    Array<float> inputs = Array<float>::from_shape(data.batch_shape(count));
+    copy_rows(data, rows, count, inputs.data());
+    return Tensor<float>(std::move(inputs));
+}
+
+bool BatchLoader::next_rows(Batch& batch) {
     const std::size_t all_rows = std::min(options_.batch_size(), order_.size() - cursor_);
     if (all_rows == 0 || (options_.drop_last() && all_rows < options_.batch_size())) return false;
     const auto [first, last] = shard_rows(all_rows, options_.shard_index(), options_.shard_count());
-    const std::size_t rows = last - first;
-    const std::size_t width = data_.features();
-
     batch.inputs = Tensor<float>();  // let go of last batch's handle, so the buffer can be reused
-    const Shape shape = data_.batch_shape(rows);
+    batch.rows.assign(order_.begin() + std::ptrdiff_t(cursor_ + first), order_.begin() + std::ptrdiff_t(cursor_ + last));
+    batch.labels.resize(batch.rows.size());
+    for (std::size_t r = 0; r < batch.rows.size(); ++r) batch.labels[r] = data_.labels[batch.rows[r]];
+    cursor_ += all_rows;
+    return true;
+}
+
+bool BatchLoader::next(Batch& batch) {
+    if (!next_rows(batch)) return false;
+    const Shape shape = data_.batch_shape(batch.rows.size());
     const bool reusable = buffer_.defined() && buffer_.impl().use_count() == 1 && buffer_.shape() == shape;
     if (reusable) {
         buffer_.zero_grad();  // in case the caller made the last batch a leaf with a gradient
@@ -70,17 +94,7 @@ bool BatchLoader::next(Batch& batch) {
     } else {
         buffer_ = Tensor<float>(Array<float>::from_shape(shape));
     }
-
-    float* dst = buffer_.data_mut().data();
-    const float* src = data_.inputs.data();
-    batch.labels.resize(rows);
-    for (std::size_t r = 0; r < rows; ++r) {
-        const std::size_t at = cursor_ + first + r, i = order_[at];
-        if (at + 1 < order_.size()) prefetch_row(src + order_[at + 1] * width, width);
-        std::memcpy(dst + r * width, src + i * width, width * sizeof(float));
-        batch.labels[r] = data_.labels[i];
-    }
-    cursor_ += all_rows;
+    copy_rows(data_, batch.rows.data(), batch.rows.size(), buffer_.data_mut().data());
     batch.inputs = buffer_;
     return true;
 }

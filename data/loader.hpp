@@ -32,7 +32,15 @@ struct Batch {
     Tensor<float> inputs;
     /// One label per sample of `inputs`.
     Labels labels;         // batch
+    /// Each sample's row in the Dataset (the epoch's order).
+    std::vector<std::size_t> rows;
 };
+
+/// Rows `rows[0, count)` of `data` as a batch's inputs (Dataset::batch_shape),
+/// a new tensor; what BatchLoader::next() gathers, for code that gathers a
+/// batch's rows in parts (train::Trainer's shards, each on its own thread).
+/// The rows must be below data.size().
+Tensor<float> gather_inputs(const Dataset& data, const std::size_t* rows, std::size_t count);
 
 /// How a BatchLoader cuts and orders a data set, in the options style of
 /// autograd/options.hpp: every setter checks its value and throws
@@ -114,6 +122,10 @@ public:
     /// previous batch's tensor, so passing the same Batch each time allocates
     /// nothing; a tensor kept elsewhere (say, by a live graph) is never touched.
     bool next(Batch& batch);
+    /// The same without gathering the inputs: `batch.labels` and
+    /// `batch.rows` are the next batch's and `batch.inputs` is left
+    /// undefined, for a caller that gathers them itself (gather_inputs()).
+    bool next_rows(Batch& batch);
 
     /// How many batches next() serves per epoch: size / batch_size, rounded
     /// up, or down with drop_last.

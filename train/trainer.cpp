@@ -316,13 +316,17 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     std::optional<EpochProgress> progress;
     if (options_.verbose() && writer()) progress.emplace(epoch, options_.epochs(), loader.batches_per_epoch());
     Batch batch;
+    // With shard threads and no transform, each shard gathers its own rows
+    // of the data set, in parallel, rather than this thread the whole batch
+    // for the shards to copy their rows out of it again.
+    const bool shards_gather = workers_ && !transform_;
     double loss_sum = 0;
     std::size_t correct = 0, seen = 0, batch_number = 0;
 
     model_.train();
     const auto start = std::chrono::steady_clock::now();
     {
-        while (loader.next(batch)) {
+        while (shards_gather ? loader.next_rows(batch) : loader.next(batch)) {
             ++batch_number;
             // The rows of the whole batch (over all processes: this one has its share).
             const std::size_t batch_rows = std::min(options_.batch_size(), train_.size() - seen);
@@ -332,7 +336,7 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
             } else {
                 const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
                 const Tensor<float> inputs = transformed(batch, epoch, batch_number);
-                totals = compute_gradients(inputs, batch.labels, 0, batch_rows, epoch, batch_number, batch_rows, 0);
+                totals = compute_gradients(inputs, batch, 0, batch_rows, epoch, batch_number, batch_rows, 0);
             }
             optimizer_.step();
             optimizer_.zero_grad();
@@ -382,10 +386,17 @@ double Trainer::forward_work_per_row() {
     return double(work.multiply_adds()) / double(rows);
 }
 
-Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
-                                                std::size_t end, std::size_t epoch, std::size_t batch,
-                                                std::size_t batch_rows, std::size_t first_row) {
+Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Batch& rows_of_batch,
+                                                std::size_t begin, std::size_t end, std::size_t epoch,
+                                                std::size_t batch, std::size_t batch_rows, std::size_t first_row) {
+    const Labels& labels = rows_of_batch.labels;
     const std::size_t rows = labels.size();
+    // Rows [first, last) of the batch's inputs: cut from `inputs`, or, where
+    // the loader gathered none, gathered from the data set.
+    const auto inputs_of = [&](std::size_t first, std::size_t last) {
+        if (!inputs.defined()) return gather_inputs(train_, rows_of_batch.rows.data() + first, last - first);
+        return first == 0 && last == rows ? inputs : rows_of(inputs, first, last);
+    };
     const auto non_finite = [&] {
         return NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch)};
     };
@@ -415,7 +426,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         std::optional<tapegrad::detail::ShardSums> sums;
         std::optional<BatchShardGuard> shard;
         if (communicator_) shard.emplace(sums.emplace(1, processes).shard(0, first_row));
-        const Tensor<float> logits = model_(inputs);
+        const Tensor<float> logits = model_(inputs_of(0, rows));
         Tensor<float> loss = loss_ ? loss_(logits, labels) : cross_entropy(logits, labels);
         const double value = loss.item();
         // Once the forward has summed over the processes, so must backward
@@ -475,7 +486,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         if (workers_) one_thread_products.emplace();
         const BatchShardGuard shard(sums.shard(s, first_row + first));
         const Labels shard_labels(labels.begin() + std::ptrdiff_t(first), labels.begin() + std::ptrdiff_t(last));
-        const Tensor<float> logits = model_(rows_of(inputs, first, last));
+        const Tensor<float> logits = model_(inputs_of(first, last));
         Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);
         const double value = loss.item();
         // After sums in the forward, the other shards wait for this one's
@@ -534,7 +545,7 @@ Trainer::BatchTotals Trainer::distributed_gradients(const Batch& batch, std::siz
     if (rows > 0) {  // a process's share of a short last batch may be empty
         const Tensor<float> inputs = transformed(batch, epoch, batch_number);
         try {
-            totals = compute_gradients(inputs, batch.labels, 0, rows, epoch, batch_number, batch_rows, first_row);
+            totals = compute_gradients(inputs, batch, 0, rows, epoch, batch_number, batch_rows, first_row);
         } catch (const NonFiniteLoss&) {
             // Decided with the other processes below: they must not wait for this one.
             totals.loss_sum = std::numeric_limits<double>::quiet_NaN();

@@ -286,23 +286,25 @@ private:
         std::size_t correct = 0;  // rows whose largest logit is the label
     };
 
-    EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
-    // Adds to the optimizer's parameters' grad() the gradient of the loss of
-    // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
-    // weighted by (end - begin) / batch_rows, where `inputs` and `labels` hold
-    // this process's rows of the batch, batch_rows the rows of the whole
-    // batch (over all processes, see distribute(); else labels.size()), and
-    // first_row is the place of inputs' row 0 in the whole batch: the gradient
-    // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
-    // of it that add up to it otherwise. Splits the rows across
-    // options().shards() threads. Throws NonFiniteLoss.
     // The multiply-adds per row of the model's forward on the first batch's
     // rows, in evaluation mode without a graph (TrainerOptions::min_shard_work).
     double forward_work_per_row();
     // The batch's inputs through the transform (transform_batches), checked
     // to keep one row per row. Throws tapegrad::Error naming the shapes.
     Tensor<float> transformed(const Batch& batch, std::size_t epoch, std::size_t batch_number) const;
-    BatchTotals compute_gradients(const Tensor<float>& inputs, const Labels& labels, std::size_t begin,
+    EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
+    // Adds to the optimizer's parameters' grad() the gradient of the loss of
+    // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
+    // weighted by (end - begin) / batch_rows, where `inputs` (undefined: the
+    // shards gather rows_of_batch.rows from the training set themselves) and
+    // rows_of_batch.labels hold this process's rows of the batch, batch_rows
+    // the rows of the whole batch (over all processes, see distribute(); else
+    // the label count), and
+    // first_row is the place of inputs' row 0 in the whole batch: the gradient
+    // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
+    // of it that add up to it otherwise. Splits the rows across
+    // options().shards() threads. Throws NonFiniteLoss.
+    BatchTotals compute_gradients(const Tensor<float>& inputs, const Batch& rows_of_batch, std::size_t begin,
                                   std::size_t end, std::size_t epoch, std::size_t batch, std::size_t batch_rows,
                                   std::size_t first_row);
     // The same for this process's share of a batch of `batch_rows` rows

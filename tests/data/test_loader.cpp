@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <xtensor/xbuilder.hpp>
+
 #include <algorithm>
 #include <numeric>
 
@@ -66,6 +68,33 @@ TEST_CASE("loader: every sample exactly once per epoch, in batches of the asked 
         std::sort(all.begin(), all.end());
         CHECK(all == iota_vector(23));
     }
+}
+
+TEST_CASE("loader: next_rows serves next()'s rows and labels without gathering, gather_inputs its inputs") {
+    // 23 samples of shape (1, 3) in batches of 5, as shard 1 of 2: what a
+    // trainer's shards gather themselves, in parts, must be next()'s batch.
+    const Dataset data = with_sample_shape(indexed_dataset(23), {1, 3});
+    const LoaderOptions options = LoaderOptions(5).seed(4).shard(1, 2);
+    BatchLoader gathering(data, options), lazy(data, options);
+    Batch whole, rows_only;
+    std::size_t batches = 0;
+    while (gathering.next(whole)) {
+        REQUIRE(lazy.next_rows(rows_only));
+        ++batches;
+        CHECK(!rows_only.inputs.defined());
+        CHECK(rows_only.rows == whole.rows);
+        CHECK(rows_only.labels == whole.labels);
+        REQUIRE(whole.rows.size() == whole.labels.size());
+        for (std::size_t r = 0; r < whole.rows.size(); ++r) CHECK(whole.labels[r] == data.labels[whole.rows[r]]);
+        // In two parts, as two shards would.
+        const std::size_t half = whole.rows.size() / 2;
+        const Tensor<float> top = gather_inputs(data, whole.rows.data(), half),
+                            bottom = gather_inputs(data, whole.rows.data() + half, whole.rows.size() - half);
+        CHECK(top.shape() == Shape{half, 1, 3});
+        CHECK(Array<float>(xt::concatenate(xt::xtuple(top.data(), bottom.data()))) == whole.inputs.data());
+    }
+    CHECK(!lazy.next_rows(rows_only));
+    CHECK(batches == 5);
 }
 
 TEST_CASE("loader: the order is a function of seed and epoch only") {
