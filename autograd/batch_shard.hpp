@@ -7,7 +7,8 @@
 /// - batch norm in training normalises with the whole batch's statistics,
 ///   summed over the shards with sum();
 /// - dropout draws each row's mask by its row number in the whole batch
-///   (first_row() + the row's number in the shard).
+///   (first_row() + the row's number in the shard), for an input whose axis
+///   0 is the shard's rows().
 /// batch_shard() == nullptr means this thread holds the whole batch.
 ///
 /// The shards run the same model on their rows: every shard makes the same
@@ -25,6 +26,8 @@ public:
     virtual ~BatchShard() = default;
     /// The number, in the whole batch, of this shard's first row.
     virtual std::size_t first_row() const = 0;
+    /// How many rows of the batch this shard holds.
+    virtual std::size_t rows() const = 0;
     /// Replaces values[0, count) on every shard by their sum over the shards,
     /// added in an order that depends on the shards alone (never on timing):
     /// every shard gets the same bits. Blocks until every shard has called

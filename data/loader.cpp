@@ -45,7 +45,13 @@ void BatchLoader::start_epoch(std::uint64_t epoch) {
 }
 
 std::pair<std::size_t, std::size_t> shard_rows(std::size_t rows, std::size_t index, std::size_t count) {
-    const auto boundary = [&](std::size_t i) { return (rows * i + count - 1) / count; };
+    if (index >= count)
+        throw Error("shard_rows: shard " + std::to_string(index) + " of " + std::to_string(count) +
+                    " (the index must be below the count) of a batch of " + std::to_string(rows) + " rows");
+    // ceil(rows * i / count) in 128 bits: rows * i may pass 2^64 (GCC's
+    // and Clang's integer, an extension: hence __extension__).
+    __extension__ typedef unsigned __int128 wide;
+    const auto boundary = [&](std::size_t i) { return std::size_t((wide(rows) * i + count - 1) / count); };
     return {boundary(index), boundary(index + 1)};
 }
 

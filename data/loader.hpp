@@ -98,7 +98,8 @@ private:
 /// rows: contiguous and in order, their sizes differing by one at most, the
 /// larger ones first (the boundaries are ceil(rows * i / count)), so shard 0
 /// has rows whenever the batch has. How the loader (LoaderOptions::shard)
-/// and train::Trainer (processes, threads) split a batch. index < count.
+/// and train::Trainer (processes, threads) split a batch. Throws
+/// tapegrad::Error unless index < count.
 std::pair<std::size_t, std::size_t> shard_rows(std::size_t rows, std::size_t index, std::size_t count);
 
 /// Serves a Dataset as mini-batches, one epoch at a time, in an order that

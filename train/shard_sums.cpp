@@ -22,12 +22,28 @@ void ShardSums::abort() {
     changed_.notify_all();
 }
 
+void ShardSums::differ(const std::string& why) {
+    error_ = "Trainer: the shards of a batch made different sums over the batch (" + why +
+             "): their models ran differently (a module that branches on its batch's size?); train with shards(1)";
+    aborted_ = true;
+    changed_.notify_all();
+}
+
+void ShardSums::leave(std::size_t s) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    ++left_;
+    (void)s;
+    // Someone waits for this shard's part of a sum it will never give.
+    if (arrived_ > 0 && !aborted_) differ("one finished while another waited for it in a sum");
+}
+
 void ShardSums::sum(Member& member, double* values, std::size_t count) {
     std::unique_lock<std::mutex> lock(mutex_);
     const auto stopped = [&] {
         member.woken = error_.empty();
         throw Error(error_.empty() ? "Trainer: another shard of this batch failed" : error_);
     };
+    if (left_ > 0 && !aborted_) differ("one asked for a sum after another had finished");
     if (aborted_) stopped();
     inputs_[member.index] = values;
     input_counts_[member.index] = count;
@@ -43,10 +59,7 @@ void ShardSums::sum(Member& member, double* values, std::size_t count) {
     changed_.wait(lock, [&] { return aborted_ || arrived_ == members_.size(); });
     if (aborted_) stopped();
     if (!std::all_of(input_counts_.begin(), input_counts_.end(), [&](std::size_t c) { return c == count; })) {
-        error_ = "Trainer: the shards of a batch asked for sums of different sizes (" + std::to_string(count) +
-                 " and others): their models ran differently";
-        aborted_ = true;
-        changed_.notify_all();
+        differ("sums of " + std::to_string(count) + " values and of other sizes");
         stopped();
     }
     // The others wait until completed_ changes: their buffers stay put.

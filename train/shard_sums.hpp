@@ -28,15 +28,19 @@ public:
     ShardSums(const ShardSums&) = delete;
     ShardSums& operator=(const ShardSums&) = delete;
 
-    // What shard s, whose rows start at row `first_row` of the batch,
+    // What shard s, rows [first_row, first_row + rows) of the batch,
     // installs with a BatchShardGuard (on its own thread).
-    BatchShard& shard(std::size_t s, std::size_t first_row) {
+    BatchShard& shard(std::size_t s, std::size_t first_row, std::size_t rows) {
         members_[s].first = first_row;
+        members_[s].count = rows;
         return members_[s];
     }
     // Wakes every shard waiting in a sum, which then throws: called by a
     // shard that failed, so that the others do not wait for it forever.
     void abort();
+    // Shard s is done with the batch. If another one still waits in a sum,
+    // or asks for one later, their models made different sums: they throw.
+    void leave(std::size_t s);
     // Whether shard s threw because another one aborted (that one's error is
     // the batch's).
     bool woken_by_abort(std::size_t s) const { return members_[s].woken; }
@@ -52,8 +56,9 @@ public:
 private:
     struct Member : BatchShard {
         ShardSums* group = nullptr;
-        std::size_t index = 0, first = 0;
+        std::size_t index = 0, first = 0, count = 0;
         std::size_t first_row() const override { return first; }
+        std::size_t rows() const override { return count; }
         bool woken = false;
         std::size_t calls = 0;
         void sum(double* values, std::size_t count) override {
@@ -71,9 +76,11 @@ private:
     std::vector<std::size_t> input_counts_;
     std::vector<double> result_;
     std::size_t arrived_ = 0;     // shards that gave their values to the current sum
+    std::size_t left_ = 0;        // shards done with the batch
     std::uint64_t completed_ = 0; // sums done
     bool aborted_ = false;
-    std::string error_;           // why the group stopped, when a count differed
+    std::string error_;           // why the group stopped, when the shards' sums differed
+    void differ(const std::string& why);  // sets error_ and aborts; mutex_ held
     std::vector<std::size_t> counts_;
 };
 

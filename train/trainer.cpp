@@ -74,12 +74,27 @@ struct NonFiniteLoss {
     std::string where;
 };
 
-// Whether `module` or a module inside it is a batch norm layer.
-bool has_batch_norm(const nn::Module<float>& module) {
-    if (dynamic_cast<const nn::BatchNormBase<float>*>(&module)) return true;
-    for (const auto& [name, child] : module.children())
-        if (has_batch_norm(*child)) return true;
-    return false;
+// The parameters the optimizer steps, which compute_gradients differentiates
+// (grad() takes only tensors that require a gradient), in its order.
+TensorList<float> trained_parameters(optim::Optimizer<float>& optimizer) {
+    TensorList<float> params;
+    for (const auto& p : optimizer.params())
+        if (p.requires_grad()) params.push_back(p);
+    return params;
+}
+
+// Adds gradients[0][i] + gradients[1][i] + ... (the first `count` lists,
+// always in this order; undefined ones skipped) to params[i].grad().
+void add_to_grads(const TensorList<float>& params, const std::vector<TensorList<float>>& gradients, std::size_t count) {
+    const NoGradGuard no_grad;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        Tensor<float> sum = params[i].grad();
+        for (std::size_t s = 0; s < count; ++s) {
+            const Tensor<float>& g = gradients[s][i];
+            if (g.defined()) sum = sum.defined() ? add(sum, g) : g;
+        }
+        if (sum.defined()) Tensor<float>(params[i]).set_grad(sum);
+    }
 }
 
 void print_epoch_line(const EpochRecord& r, std::size_t epochs) {
@@ -119,11 +134,7 @@ Trainer& Trainer::on_epoch_end(EpochCallback callback) {
 }
 
 Trainer& Trainer::distribute(Communicator& communicator, std::size_t bucket_bytes) {
-    // The parameters the optimizer steps, as compute_gradients differentiates them.
-    std::vector<Tensor<float>> params;
-    for (const auto& p : optimizer_.params())
-        if (p.requires_grad()) params.push_back(p);
-    reducer_ = std::make_unique<GradientReducer<float>>(communicator, std::move(params), bucket_bytes);
+    reducer_ = std::make_unique<GradientReducer<float>>(communicator, trained_parameters(optimizer_), bucket_bytes);
     communicator_ = &communicator;
     return *this;
 }
@@ -233,14 +244,16 @@ Outcome Trainer::run() {
     replica_sum_counts_.clear();
     if (communicator_) {
         check_processes_agree();
-        // A process without rows of the first batch would not know which
-        // sums batch norm makes over the processes (it replays the last
-        // batch's): the job would hang. Every process decides alike.
+        // A process without rows of a batch takes part in the sums batch
+        // norm makes over the processes by replaying the last batch's; one
+        // without rows of the first batch could not, and the job would
+        // hang. Every process decides alike.
         const std::size_t first_batch = std::min(options_.batch_size(), train_.size());
-        if (first_batch < communicator_->size() && has_batch_norm(model_))
-            throw Error("Trainer: batch norm's statistics are summed over the processes, and a first batch of " +
-                        std::to_string(first_batch) + " rows leaves some of the " +
-                        std::to_string(communicator_->size()) + " processes without rows; raise batch_size");
+        if (first_batch < communicator_->size())
+            throw Error("Trainer: a first batch of " + std::to_string(first_batch) + " rows leaves some of the " +
+                        std::to_string(communicator_->size()) +
+                        " processes without rows (batch norm's sums over the processes need them all); raise "
+                        "batch_size to " + std::to_string(communicator_->size()) + " or more");
         broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
     }
     // The shards' threads, made once for the whole run.
@@ -253,7 +266,7 @@ Outcome Trainer::run() {
     } workers{*this};
     if (options_.shards() > 1) {
         workers_ = std::make_shared<tapegrad::detail::WorkerPool>(options_.shards());
-        work_per_row_ = options_.min_shard_work() > 0 ? forward_work_per_row() : 0;
+        work_per_row_ = -1;  // measured on the first batch (compute_gradients)
     }
     if (untrained_valid_loss_ < 0) untrained_valid_loss_ = validate().loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
@@ -372,18 +385,18 @@ Tensor<float> Trainer::transformed(const Batch& batch, std::size_t epoch, std::s
     return inputs;
 }
 
-double Trainer::forward_work_per_row() {
-    const std::size_t rows = std::min(options_.batch_size(), train_.size());
-    Array<float> first = Array<float>::from_shape(train_.batch_shape(rows));
-    std::copy_n(train_.inputs.data(), first.size(), first.data());
-    // The caller's run() restores the modes; evaluation: no running
-    // statistics change, no dropout draws.
+double Trainer::forward_work_per_row(const Tensor<float>& inputs) {
+    // Evaluation: no running statistics change, no dropout draws; the
+    // batch's own forward (in training mode) comes next.
     model_.eval();
+    struct BackToTraining {
+        nn::Module<float>& model;
+        ~BackToTraining() { model.train(); }
+    } back{model_};
     const NoGradGuard no_graph;
     const ProductWorkCounter work;
-    model_(Tensor<float>(std::move(first)));
-    model_.train();
-    return double(work.multiply_adds()) / double(rows);
+    model_(inputs);
+    return double(work.multiply_adds()) / double(inputs.shape()[0]);
 }
 
 Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Batch& rows_of_batch,
@@ -402,7 +415,10 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
     };
     // At least two rows a shard (a short last batch of 3 rows runs whole),
     // and at least min_shard_work a shard: a thread of its own does not pay
-    // for less (TrainerOptions::min_shard_work).
+    // for less (TrainerOptions::min_shard_work). The work per row is
+    // measured on the run's first batch, as the model sees it (transformed).
+    if (work_per_row_ < 0)
+        work_per_row_ = options_.min_shard_work() > 0 ? forward_work_per_row(inputs_of(begin, end)) : 0;
     const double work = work_per_row_ * double(end - begin);
     const std::size_t by_work = options_.min_shard_work() == 0 || work >= double(options_.shards()) * double(options_.min_shard_work())
                                     ? options_.shards()
@@ -410,7 +426,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
     const std::size_t shards = std::min(
         {by_work, std::max<std::size_t>((end - begin) / 2, 1), workers_ ? workers_->size() : 1});
     // Batch norm normalises with the whole batch's statistics: summed over
-    // the shards (threads) and the processes (autograd/replica_sums.hpp).
+    // the shards (threads) and the processes (autograd/batch_shard.hpp).
     train::Communicator* const processes = communicator_ && communicator_->size() > 1 ? communicator_ : nullptr;
     if (shards == 1 && begin == 0 && end == rows) {
         // The whole batch (or this process's share) on this thread, in the
@@ -425,7 +441,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         // first_row: dropout's masks and batch norm's sums see them there.
         std::optional<tapegrad::detail::ShardSums> sums;
         std::optional<BatchShardGuard> shard;
-        if (communicator_) shard.emplace(sums.emplace(1, processes).shard(0, first_row));
+        if (communicator_) shard.emplace(sums.emplace(1, processes).shard(0, first_row, rows));
         const Tensor<float> logits = model_(inputs_of(0, rows));
         Tensor<float> loss = loss_ ? loss_(logits, labels) : cross_entropy(logits, labels);
         const double value = loss.item();
@@ -433,31 +449,31 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         // (batch norm's gradient): the others wait for this one's part.
         const bool summing = sums && sums->calls(0) > 0;
         if (!std::isfinite(value) && !summing) throw non_finite();
-        const auto backward = [&] {
-            if (rows == batch_rows)
-                loss.backward();
-            else
-                (loss * float(double(rows) / double(batch_rows))).backward();
-        };
-        if (reducer_ && !summing) {
-            // The gradients' sums start while backward runs. Not beside
-            // batch norm's sums: a process whose share runs on shards starts
-            // none there, and the processes' collectives must come in one order.
+        const Tensor<float> weighted = rows == batch_rows ? loss : loss * float(double(rows) / double(batch_rows));
+        if (summing) {
+            // As the shards compute it (grad() over the optimizer's
+            // parameters), so that every process runs the same gradient
+            // formulas, and so batch norm's same sums, whichever way its
+            // share of the batch runs. No hook: the gradients' sums must not
+            // start between batch norm's, where a sharded process starts none.
+            const TensorList<float> params = trained_parameters(optimizer_);
+            shard_grads_.resize(std::max<std::size_t>(shard_grads_.size(), 1));
+            shard_grads_[0] = grad(weighted, params, Tensor<float>(), false, false, /*allow_unused=*/true);
+            add_to_grads(params, shard_grads_, 1);
+            shard_grads_[0].clear();
+        } else if (reducer_) {
+            // The gradients' sums start while backward runs.
             const auto hook = reducer_->hook();
-            backward();
+            weighted.backward();
         } else {
-            backward();
+            weighted.backward();
         }
         if (sums) replica_sum_counts_ = sums->counts();
         if (!std::isfinite(value)) throw non_finite();
         return {value * double(rows), count_correct(logits.data(), labels)};
     }
 
-    // The parameters to differentiate: the optimizer's (grad() takes only
-    // tensors that require a gradient).
-    TensorList<float> params;
-    for (const auto& p : optimizer_.params())
-        if (p.requires_grad()) params.push_back(p);
+    const TensorList<float> params = trained_parameters(optimizer_);
     std::vector<BatchTotals> totals_of(shards);
     shard_grads_.resize(std::max(shard_grads_.size(), shards));
     const bool anomaly = anomaly_detection_enabled();
@@ -484,7 +500,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         // threads of the program may be using (blas.hpp).
         std::optional<OneThreadProductsGuard> one_thread_products;
         if (workers_) one_thread_products.emplace();
-        const BatchShardGuard shard(sums.shard(s, first_row + first));
+        const BatchShardGuard shard(sums.shard(s, first_row + first, last - first));
         const Labels shard_labels(labels.begin() + std::ptrdiff_t(first), labels.begin() + std::ptrdiff_t(last));
         const Tensor<float> logits = model_(inputs_of(first, last));
         Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);
@@ -501,6 +517,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
     const auto run_shard = [&](std::size_t s) {
         try {
             run_shard_alone(s);
+            sums.leave(s);
         } catch (...) {
             // The shard that failed reports; those it woke return quietly.
             if (sums.woken_by_abort(s)) return;
@@ -520,15 +537,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         totals.loss_sum += shard.loss_sum;
         totals.correct += shard.correct;
     }
-    NoGradGuard no_grad;
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        Tensor<float> sum = params[i].grad();
-        for (std::size_t s = 0; s < shards; ++s) {
-            const Tensor<float>& g = shard_grads_[s][i];
-            if (g.defined()) sum = sum.defined() ? add(sum, g) : g;
-        }
-        if (sum.defined()) params[i].set_grad(sum);
-    }
+    add_to_grads(params, shard_grads_, shards);
     return totals;
 }
 

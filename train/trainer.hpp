@@ -141,8 +141,8 @@ public:
     /// most (its work / min_shard_work) shards, at least 1, and at most
     /// shards(). A batch's work is its rows' multiply-adds in the model's
     /// forward (ProductWorkCounter, autograd/blas.hpp), counted once per
-    /// run() on the first batch's rows in evaluation mode without a graph
-    /// (one forward more, which changes nothing), so the split depends on the
+    /// run() on the first training batch (transformed) in evaluation mode
+    /// without a graph (one forward more, which changes nothing), so the split depends on the
     /// model and the batch size alone, never on timing. A batch that runs
     /// whole runs as with shards(1), its products on the BLAS's threads.
     /// Default 1e7: measured on a quiet 2-core machine against shards(1)
@@ -228,8 +228,8 @@ public:
     /// writes batch norm's running statistics, which every process takes
     /// from it after every batch, as PyTorch's DDP does. A process without
     /// rows of a batch (a short last one) still takes its part in batch
-    /// norm's sums; run() refuses (on every process) a model with batch norm
-    /// whose first batch leaves a process without rows.
+    /// norm's sums; run() refuses (on every process) a first batch that
+    /// leaves a process without rows.
     /// Validation is shared out and summed (evaluate()), early stopping and
     /// divergence see the same numbers everywhere, and only rank 0 prints and
     /// writes the checkpoint. resume() reads the checkpoint on every process
@@ -286,9 +286,10 @@ private:
         std::size_t correct = 0;  // rows whose largest logit is the label
     };
 
-    // The multiply-adds per row of the model's forward on the first batch's
-    // rows, in evaluation mode without a graph (TrainerOptions::min_shard_work).
-    double forward_work_per_row();
+    // The multiply-adds per row of the model's forward on `inputs` (a
+    // batch's, transformed), in evaluation mode without a graph
+    // (TrainerOptions::min_shard_work).
+    double forward_work_per_row(const Tensor<float>& inputs);
     // The batch's inputs through the transform (transform_batches), checked
     // to keep one row per row. Throws tapegrad::Error naming the shapes.
     Tensor<float> transformed(const Batch& batch, std::size_t epoch, std::size_t batch_number) const;
@@ -332,7 +333,7 @@ private:
     EarlyStopping early_stopping_;
     std::string non_finite_at_, diverged_at_;
     double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
-    double work_per_row_ = 0;            // the forward's multiply-adds per row (min_shard_work), once per run()
+    double work_per_row_ = 0;            // the forward's multiply-adds per row (min_shard_work); < 0: not measured yet this run()
     mutable std::string data_identity_;  // computed on first use
     std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
     Communicator* communicator_ = nullptr;  // set by distribute()

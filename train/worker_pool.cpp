@@ -7,8 +7,9 @@
 
 namespace tapegrad::detail {
 
-WorkerPool::WorkerPool(std::size_t size) : errors_(size) {
+WorkerPool::WorkerPool(std::size_t size) {
     try {
+        errors_.resize(size);  // here, not in the initialiser: a count past memory is an Error too
         for (std::size_t i = 1; i < size; ++i) workers_.emplace_back([this, i] { serve(i); });
     } catch (const std::exception& e) {
         // Out of threads or memory for their stacks: the threads made so far

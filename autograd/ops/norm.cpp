@@ -27,23 +27,39 @@ namespace tapegrad {
 
 namespace {
 // The dropout mask scaled by 1 / (1 - p): 0 where an element is dropped.
-// Element k of the whole batch draws a double in [0, 1) from the top 53
-// bits of derive_seed(seed, k) (SplitMix64, spelled out in random.cpp, so
+// Element k draws a double in [0, 1) from the top 53 bits of
+// derive_seed(seed, first + k) (SplitMix64, spelled out in random.cpp, so
 // the same on every platform, for float and double alike), and is kept when
-// its draw is >= p. Drawn by number rather than in sequence, a shard of the
-// batch (batch_shard.hpp) numbers its elements from its first row and gets
-// the rows of the whole batch's mask.
+// its draw is >= p. Drawn by number rather than in sequence, a shard of a
+// batch numbers its elements from its first row (`first`, dropout_offset())
+// and gets its rows of the whole batch's mask.
 template <class T>
-Array<T> dropout_mask(const Shape& shape, double p, std::uint64_t seed) {
+Array<T> dropout_mask(const Shape& shape, double p, std::uint64_t seed, std::uint64_t first) {
     Array<T> mask = Array<T>::from_shape(shape);
-    const std::size_t row_size = shape.empty() || shape[0] == 0 ? 0 : mask.size() / shape[0];
-    const BatchShard* const shard = batch_shard();
-    const std::uint64_t first = shard ? std::uint64_t(shard->first_row()) * row_size : 0;
     const T kept = p < 1 ? T(1 / (1 - p)) : T(0);
     T* m = mask.data();
     for (std::size_t k = 0; k < mask.size(); ++k)
         m[k] = double(derive_seed(seed, first + k) >> 11) * 0x1p-53 >= p ? kept : T(0);
     return mask;
+}
+
+// Where `input`'s elements start in the whole batch's numbering, on a shard
+// of a batch (batch_shard.hpp): first_row() rows on for a batch-first input
+// (axis 0 the shard's rows); 0 for a leaf (a parameter or a constant: the
+// same tensor, and so the same mask, on every shard, as on one thread).
+// Anything else (a sequence-first or flattened batch) cannot be placed in
+// the whole batch: an Error rather than masks that differ from one thread's.
+template <class T>
+std::uint64_t dropout_offset(const Tensor<T>& input) {
+    const BatchShard* const shard = batch_shard();
+    if (!shard || (input.is_leaf() && input.requires_grad())) return 0;
+    const Shape& shape = input.shape();
+    if (!shape.empty() && shape[0] == shard->rows())
+        return std::uint64_t(shard->first_row()) * (shape[0] == 0 ? 0 : input.size() / shape[0]);
+    if (input.is_leaf()) return 0;
+    throw Error("dropout: on a shard of a batch (its " + std::to_string(shard->rows()) + " rows from row " +
+                std::to_string(shard->first_row()) + "), the input's axis 0 must be the shard's rows, got input " +
+                shape_str(shape) + ": apply dropout to batch-first tensors, or train with shards(1)");
 }
 }  // namespace
 
@@ -53,7 +69,7 @@ Tensor<T> dropout(const Tensor<T>& input, double p, bool training, std::uint64_t
         throw Error("dropout: p must be in [0, 1], got " + detail::option_value_text(p) + " (input " +
                     shape_str(input.shape()) + ")");
     if (!training || p == 0) return input;
-    Tensor<T> mask(dropout_mask<T>(input.shape(), p, seed));
+    Tensor<T> mask(dropout_mask<T>(input.shape(), p, seed, dropout_offset(input)));
     return record<T>("dropout", input.data() * mask.data(), {input},
                      [mask](const Inputs<T>&, const Tensor<T>&, const Tensor<T>& g) {
                          return Gradients<T>{mul(g, mask)};  // linear in the input: the mask is a constant

@@ -57,9 +57,10 @@ TEST_CASE("dropout: a shard of a batch gets the whole batch's rows of the mask")
     // Rows 0-1 on one thread, rows 2-4 on another (train::TrainerOptions::shards):
     // each numbers its elements from its first row in the batch.
     struct Rows : BatchShard {
-        std::size_t first;
-        explicit Rows(std::size_t f) : first(f) {}
+        std::size_t first, count;
+        Rows(std::size_t f, std::size_t n) : first(f), count(n) {}
         std::size_t first_row() const override { return first; }
+        std::size_t rows() const override { return count; }
         void sum(double*, std::size_t) override { FAIL("dropout sums nothing"); }
     };
     const Tensor<double> x = randn({5, 3, 2}, 4, false);
@@ -67,7 +68,7 @@ TEST_CASE("dropout: a shard of a batch gets the whole batch's rows of the mask")
     const auto rows = [&](std::size_t first, std::size_t last) {
         return Tensor<double>(Array<double>(xt::view(x.data(), xt::range(first, last))));
     };
-    Rows top(0), bottom(2);
+    Rows top(0, 2), bottom(2, 3);
     Tensor<double> a, b;
     {
         const BatchShardGuard on(top);
@@ -81,6 +82,23 @@ TEST_CASE("dropout: a shard of a batch gets the whole batch's rows of the mask")
     }
     CHECK(batch_shard() == nullptr);  // the guards put back what they found
     CHECK(Array<double>(xt::concatenate(xt::xtuple(a.data(), b.data()))) == whole.data());
+
+    // A parameter (DropConnect) is the same tensor on every shard: the mask
+    // one thread draws, whatever its axis 0.
+    const Tensor<double> weight = randn({3, 4}, 5);
+    const Tensor<double> one_thread = dropout(weight, 0.4, true, 9);
+    {
+        const BatchShardGuard on(bottom);
+        CHECK(dropout(weight, 0.4, true, 9).data() == one_thread.data());
+        // A computed tensor whose axis 0 is not the shard's rows (a
+        // flattened or sequence-first batch) cannot be placed in the batch.
+        const Tensor<double> shard_rows = randn({3, 3, 2}, 6);  // requires a gradient: computed from, not a leaf
+        const Tensor<double> flat = reshape(mul(shard_rows, shard_rows), {18});
+        REQUIRE(!flat.is_leaf());
+        CHECK(error_of([&] { dropout(flat, 0.4, true, 9); }) ==
+              "dropout: on a shard of a batch (its 3 rows from row 2), the input's axis 0 must be the shard's rows, "
+              "got input (18,): apply dropout to batch-first tensors, or train with shards(1)");
+    }
 }
 
 TEST_CASE("dropout: the seed fixes the mask, for float and double alike") {

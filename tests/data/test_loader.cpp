@@ -263,5 +263,11 @@ TEST_CASE("loader: the shards of every batch make up the unsharded batch, in ord
     }
     CHECK_THROWS_WITH_AS(LoaderOptions(5).shard(2, 2), "LoaderOptions: shard index must be below the shard count (2), got 2",
                          Error);
+    CHECK_THROWS_WITH_AS(shard_rows(10, 3, 3), "shard_rows: shard 3 of 3 (the index must be below the count) of a batch of 10 rows",
+                         Error);
+    CHECK_THROWS_AS(shard_rows(10, 0, 0), Error);
+    // rows * index past 2^64: still ceil(rows * i / count).
+    const std::size_t huge = SIZE_MAX / 2;  // 2^63 - 1
+    CHECK(shard_rows(huge, 1, 3) == std::pair<std::size_t, std::size_t>{huge / 3 + 1, 2 * (huge / 3) + 1});
     CHECK_THROWS_AS(LoaderOptions(5).shard(0, 0), Error);
 }

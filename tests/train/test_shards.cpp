@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
 #include <tapegrad/autograd/blas.hpp>
@@ -67,6 +68,20 @@ TrainerOptions options(std::size_t shards, std::size_t epochs = 3, const std::st
     return TrainerOptions().epochs(epochs).batch_size(30).seed(7).shards(shards).min_shard_work(0).checkpoint(checkpoint).fingerprint(
         "shards");
 }
+
+// Batch norm over 4 channels, applied only to batches of 4 rows or more:
+// shards of 4 and 3 rows then make different sums over the batch.
+class NormalisedWhenLarge : public nn::Module<float> {
+public:
+    NormalisedWhenLarge() { register_module("bn", bn_); }
+    Tensor<float> forward(const Tensor<float>& x) override { return x.shape()[0] >= 4 ? (*bn_)(x) : x; }
+
+protected:
+    std::string type_name() const override { return "NormalisedWhenLarge"; }
+
+private:
+    std::shared_ptr<nn::BatchNorm1d<float>> bn_ = std::make_shared<nn::BatchNorm1d<float>>(4);
+};
 
 }  // namespace
 
@@ -292,6 +307,42 @@ TEST_CASE("a batch transform that returns another number of rows is refused, on 
         CHECK(testing::error_of([&] { trainer.run(); }).find("returned no tensor for a batch of shape (30, 4)") !=
               std::string::npos);
     }
+}
+
+TEST_CASE("shards whose models make different sums over the batch fail with a clear error, not a hang") {
+    // 10 rows on 3 shards: 4, 3 and 3. Shard 0 normalises and waits for the
+    // others' sums, which they never make; before, run() never returned.
+    auto model = std::make_shared<nn::Sequential<float>>(std::vector<Ptr>{
+        std::make_shared<NormalisedWhenLarge>(), std::make_shared<nn::Linear<float>>(nn::LinearOptions(4, 2).seed(1))});
+    Run run(model, 10);
+    Trainer trainer = run.trainer(TrainerOptions().epochs(1).batch_size(10).shuffle(false).shards(3).min_shard_work(0));
+    const std::string error = testing::error_of([&] { trainer.run(); });
+    CHECK(error.rfind("Trainer: the shards of a batch made different sums over the batch (", 0) == 0);
+    CHECK(error.find("train with shards(1)") != std::string::npos);
+    // One thread trains it.
+    CHECK(run.trainer(TrainerOptions().epochs(1).batch_size(10).shards(1)).run() == Outcome::AllEpochs);
+}
+
+TEST_CASE("a transform that changes each row's shape trains with the default shards") {
+    // The work per row is measured on the batch as the model sees it: the
+    // first batch's transformed rows. Before, it was measured on the raw
+    // rows, and the model (which takes 8 features) refused them.
+    auto model = std::make_shared<nn::Sequential<float>>(std::vector<Ptr>{
+        std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 16).seed(1)), std::make_shared<nn::ReLU<float>>(),
+        std::make_shared<nn::Linear<float>>(nn::LinearOptions(16, 2).seed(2))});
+    Run run(model);
+    run.valid_set.inputs = xt::concatenate(xt::xtuple(run.valid_set.inputs, run.valid_set.inputs), 1);
+    Trainer trainer = run.trainer(TrainerOptions().epochs(1).batch_size(30).shards(2));
+    trainer.transform_batches([](const Tensor<float>& x, std::size_t, std::size_t) {
+        return Tensor<float>(Array<float>(xt::concatenate(xt::xtuple(x.data(), x.data()), 1)));
+    });
+    CHECK(trainer.run() == Outcome::AllEpochs);
+}
+
+TEST_CASE("a shard count past what the system can hold is an Error, not std::length_error") {
+    Run run(mlp());
+    const std::string error = testing::error_of([&] { run.trainer(options(SIZE_MAX, 1)).run(); });
+    CHECK(error.rfind("Trainer: cannot start 18446744073709551614 threads for the shards (", 0) == 0);
 }
 
 TEST_CASE("a short last batch on shards still gives every shard two rows, as batch norm needs") {
