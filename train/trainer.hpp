@@ -123,7 +123,11 @@ public:
     /// backward (PyTorch's SyncBatchNorm; autograd/batch_shard.hpp), and
     /// only the first shard writes the running statistics; every shard draws
     /// from the batch's SeedScope, and dropout numbers each row's mask by its
-    /// row in the batch, so the masks are one thread's. The model's forward
+    /// row in the batch, so the masks are one thread's (dropout of a tensor
+    /// computed from the batch whose axis 0 is not its rows, say a flattened
+    /// or sequence-first batch, is refused with a tapegrad::Error). Shards
+    /// whose models make different sums over the batch (a module that
+    /// branches on its batch's size) fail with a tapegrad::Error. The model's forward
     /// and the loss run on several threads at once, once per shard: a module
     /// or loss of the caller's that changes state in them (a counter, a list
     /// of what it saw) must synchronise it, or train with shards(1); one
