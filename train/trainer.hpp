@@ -221,7 +221,9 @@ public:
     /// its contiguous share of every global batch of options.batch_size
     /// samples (LoaderOptions::shard), weighting its loss by its share, and
     /// the gradients are summed over the processes in buckets of
-    /// `bucket_bytes` started while backward runs (GradientReducer), so every
+    /// `bucket_bytes` (GradientReducer; started while backward runs when the
+    /// process's share runs whole and batch norm sums nothing over the
+    /// processes, else once backward is done), so every
     /// step is the one-process step on the global batch, up to rounding, and
     /// every process keeps the same weights. Batch norm normalises with the
     /// whole global batch's statistics, summed over the processes (and their
