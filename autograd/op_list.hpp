@@ -46,14 +46,16 @@ TAPEGRAD_OP(rdiv_scalar, Tensor<T>, rdiv, (Scalar<T> s, const Tensor<T>& a))  //
 /// (a broadcast input's gradient is summed back to its shape); shapes that do
 /// not broadcast throw tapegrad::Error naming the op and the shapes.
 //@{
-/// The larger of a and b, elementwise. Where they are equal each gets half
-/// the gradient, as in PyTorch.
+/// The larger of a and b, elementwise; NaN where either is NaN, as in
+/// PyTorch. Where they are equal each gets half the gradient, as in PyTorch.
 TAPEGRAD_OP(maximum, Tensor<T>, maximum, (const Tensor<T>& a, const Tensor<T>& b))
-/// The smaller of a and b, elementwise; ties split the gradient as maximum.
+/// The smaller of a and b, elementwise (NaN as maximum); ties split the
+/// gradient as maximum.
 TAPEGRAD_OP(minimum, Tensor<T>, minimum, (const Tensor<T>& a, const Tensor<T>& b))
 /// a limited to [min, max] (either bound may be left out, not both; NaN
-/// bounds throw). The gradient passes where min <= a <= max, bounds included,
-/// as in PyTorch; when min > max every element is max.
+/// bounds throw; a NaN element stays NaN, as in PyTorch). The gradient
+/// passes where min <= a <= max, bounds included, as in PyTorch; when
+/// min > max every element is max.
 TAPEGRAD_OP(clamp, Tensor<T>, clamp,
             (const Tensor<T>& a, std::optional<Scalar<T>> min TAPEGRAD_DEFAULT(std::nullopt),
              std::optional<Scalar<T>> max TAPEGRAD_DEFAULT(std::nullopt)))
@@ -134,7 +136,7 @@ TAPEGRAD_OP(erf, Tensor<T>, erf, (const Tensor<T>& a))  ///< the error function,
 //@{
 TAPEGRAD_OP(sigmoid, Tensor<T>, sigmoid, (const Tensor<T>& a))  ///< 1 / (1 + e^-a)
 TAPEGRAD_OP(tanh, Tensor<T>, tanh, (const Tensor<T>& a))  ///< hyperbolic tangent
-TAPEGRAD_OP(relu, Tensor<T>, relu, (const Tensor<T>& a))  ///< max(a, 0); gradient 0 at 0, as in PyTorch
+TAPEGRAD_OP(relu, Tensor<T>, relu, (const Tensor<T>& a))  ///< max(a, 0), NaN kept; gradient 0 where a <= 0, as in PyTorch
 /// a where a > 0, negative_slope * a elsewhere (gradient negative_slope at 0,
 /// as in PyTorch).
 TAPEGRAD_OP(leaky_relu, Tensor<T>, leaky_relu, (const Tensor<T>& a, Scalar<T> negative_slope TAPEGRAD_DEFAULT(0.01)))

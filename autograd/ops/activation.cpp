@@ -32,10 +32,15 @@ Tensor<T> tanh(const Tensor<T>& a) {
 
 template <class T>
 Tensor<T> relu(const Tensor<T>& a) {
-    return record<T>("relu", detail::evaluate<T>(xt::maximum(a.data(), T(0)), a.data()), {a}, [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
-        // The 0/1 mask is piecewise constant: a constant in the graph.
-        return Gradients<T>{mul(g, Tensor<T>(Array<T>(xt::cast<T>(in[0].data() > T(0)))))};
-    });
+    // xt::maximum(x, y) is select(x > y, x, y), scalar and SIMD alike: with 0
+    // first, NaN (0 > NaN is false) passes, as in PyTorch; maximum(a, 0) made
+    // relu(NaN) = 0.
+    return record<T>("relu", detail::evaluate<T>(xt::maximum(T(0), a.data()), a.data()), {a},
+                     [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
+                         // The 0/1 mask is piecewise constant: a constant in the graph. 0 where
+                         // x <= 0, so that NaN passes the gradient, as PyTorch's threshold_backward.
+                         return Gradients<T>{mul(g, Tensor<T>(Array<T>(xt::cast<T>(!(in[0].data() <= T(0))))))};
+                     });
 }
 
 template <class T>

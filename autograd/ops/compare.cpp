@@ -2,6 +2,7 @@
 // elements. Which one is piecewise constant, so the gradient is the output's
 // gradient times a constant 0/1 mask (1/2 at ties of maximum and minimum).
 #include <cmath>
+#include <utility>
 
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xoperation.hpp>
@@ -23,10 +24,17 @@ Gradients<T> split_gradient(const Inputs<T>& in, const Tensor<T>& g, Array<T> to
 }
 }  // namespace
 
+// NaN where a or b is NaN, as in PyTorch, else `chosen`: a SIMD max or min
+// returns its second operand when either is NaN, so NaN could vanish.
+template <class T, class Chosen>
+Array<T> nan_or(const Array<T>& a, const Array<T>& b, Chosen&& chosen) {
+    return xt::where(xt::isnan(a) || xt::isnan(b), a + b, std::forward<Chosen>(chosen));
+}
+
 template <class T>
 Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
     broadcast_shapes("maximum", a.shape(), b.shape());
-    return record<T>("maximum", xt::maximum(a.data(), b.data()), {a, b},
+    return record<T>("maximum", nan_or(a.data(), b.data(), xt::maximum(a.data(), b.data())), {a, b},
                      [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          const auto& x = in[0].data();
                          const auto& y = in[1].data();
@@ -37,7 +45,7 @@ Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
     broadcast_shapes("minimum", a.shape(), b.shape());
-    return record<T>("minimum", xt::minimum(a.data(), b.data()), {a, b},
+    return record<T>("minimum", nan_or(a.data(), b.data(), xt::minimum(a.data(), b.data())), {a, b},
                      [](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
                          const auto& x = in[0].data();
                          const auto& y = in[1].data();
@@ -68,6 +76,7 @@ Tensor<T> clamp(const Tensor<T>& a, std::optional<Scalar<T>> low, std::optional<
     Array<T> out = a.data();
     if (low) out = xt::maximum(out, *low);
     if (high) out = xt::minimum(out, *high);  // after min: min > max gives max everywhere, as in PyTorch
+    out = xt::where(xt::isnan(a.data()), a.data(), out);  // NaN stays NaN, as in PyTorch
     return record<T>("clamp", std::move(out), {a}, [low, high](const Inputs<T>& in, const Tensor<T>&, const Tensor<T>& g) {
         const auto& x = in[0].data();
         // Bounds included: an element at a bound passes its gradient, as in PyTorch.

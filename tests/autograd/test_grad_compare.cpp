@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include <xtensor/xadapt.hpp>
+
 #include "../common/error_of.hpp"
 #include "check.hpp"
 
@@ -91,6 +93,48 @@ TEST_CASE("clamp: values, gradient at the bounds and min > max, as PyTorch 1.13"
     CHECK(x.grad().data() == xt::xarray<double>{0, 0, 0, 0});
     CHECK(clamp(x, std::nullopt, 1.5).data() == xt::xarray<double>{0, 1, 1.5, 1.5});
     CHECK(clamp(Tensor<float>::of({-3.0f, 3.0f}), 0.0).data() == xt::xarray<float>{0, 3});
+}
+
+TEST_CASE("relu, maximum, minimum, clamp keep NaN and infinities as PyTorch 1.13") {
+    // Before, relu(NaN) = 0, maximum(NaN, 1) = 1 and clamp(NaN, 0, 1.5) = 0: a
+    // NaN weight in a ReLU network reached the loss as a number. Values from
+    // torch.relu, torch.maximum, torch.minimum and torch.clamp.
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    const auto same = [](const Array<double>& got, const std::vector<double>& want) {
+        if (got.size() != want.size()) return false;
+        for (std::size_t i = 0; i < want.size(); ++i)
+            if (!(std::isnan(want[i]) ? std::isnan(got.data()[i]) : got.data()[i] == want[i])) return false;
+        return true;
+    };
+    // Seventeen elements: the SIMD body and its scalar tail both see NaN.
+    std::vector<double> values{nan, -inf, inf, -1, 0, 2};
+    while (values.size() < 17) values.push_back(values.size() % 2 ? nan : -3.0);
+    const Tensor<double> x(Array<double>(xt::adapt(values, {values.size()})), true);
+    std::vector<double> want_relu, want_max, want_min, want_clamp, want_grad;
+    for (const double v : values) {
+        want_relu.push_back(std::isnan(v) ? nan : v < 0 ? 0 : v);
+        want_max.push_back(std::isnan(v) ? nan : std::max(v, 1.0));
+        want_min.push_back(std::isnan(v) ? nan : std::min(v, 1.0));
+        want_clamp.push_back(std::isnan(v) ? nan : std::min(std::max(v, 0.0), 1.5));
+        want_grad.push_back(v <= 0 ? 0 : 1);  // NaN passes the gradient (threshold_backward)
+    }
+    const Tensor<double> r = relu(x);
+    CHECK(same(r.data(), want_relu));
+    // float too: twice as many lanes a SIMD register.
+    const Tensor<float> rf = relu(Tensor<float>(Array<float>(xt::cast<float>(x.data()))));
+    CHECK(same(Array<double>(xt::cast<double>(rf.data())), want_relu));
+    sum(r).backward();
+    CHECK(same(x.grad().data(), want_grad));
+    const Tensor<double> one = Tensor<double>::scalar(1.0), nan_scalar = Tensor<double>::scalar(nan);
+    CHECK(same(maximum(x, one).data(), want_max));
+    CHECK(same(maximum(one, x).data(), want_max));  // NaN on either side
+    CHECK(same(minimum(x, one).data(), want_min));
+    CHECK(same(minimum(one, x).data(), want_min));
+    CHECK(std::isnan(maximum(Tensor<double>::scalar(inf), nan_scalar).item()));
+    CHECK(same(clamp(x, 0.0, 1.5).data(), want_clamp));
+    CHECK(std::isnan(clamp(nan_scalar, std::nullopt, 1.0).item()));
+    CHECK(std::isnan(clamp(Tensor<float>::scalar(std::numeric_limits<float>::quiet_NaN()), 0.0f).item()));
+    CHECK(clamp(Tensor<double>::of({inf, -inf}), 0.0, 1.0).data() == xt::xarray<double>{1, 0});
 }
 
 TEST_CASE("where: gradients with broadcasting; the condition gets none") {
