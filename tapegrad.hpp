@@ -20,6 +20,7 @@
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/attention.hpp>
 #include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/flatten.hpp>
@@ -32,6 +33,7 @@
 #include <tapegrad/nn/pooling.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/serialize.hpp>
+#include <tapegrad/nn/transformer.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/lr_scheduler.hpp>
 #include <tapegrad/optim/sgd.hpp>

@@ -17,11 +17,19 @@ Linear<T>::Linear(const LinearOptions& options) : options_(options) {
 
 template <class T>
 Tensor<T> Linear<T>::forward(const Tensor<T>& input) {
-    const std::size_t in = in_features();
-    if (input.dim() != 2 || input.shape()[1] != in)
-        throw Error("Linear(" + std::to_string(in) + ", " + std::to_string(out_features()) +
-                    "): expects input of shape (batch, " + std::to_string(in) + "), got " + shape_str(input.shape()));
-    return bias_.defined() ? linear(input, weight_, bias_) : matmul(input, weight_, false, true);
+    const std::size_t in = in_features(), out = out_features();
+    const Shape shape = input.shape();
+    if (shape.empty() || shape.back() != in)
+        throw Error("Linear(" + std::to_string(in) + ", " + std::to_string(out) + "): expects input of shape (..., " +
+                    std::to_string(in) + "), got " + shape_str(shape));
+    const auto product = [&](const Tensor<T>& rows) {
+        return bias_.defined() ? linear(rows, weight_, bias_) : matmul(rows, weight_, false, true);
+    };
+    if (shape.size() == 2) return product(input);
+    // Other ranks, as torch: the leading axes are rows of one product.
+    Shape rows_out(shape.begin(), shape.end() - 1);
+    rows_out.push_back(out);
+    return reshape(product(reshape(input, {input.size() / in, in})), rows_out);
 }
 
 template <class T>

@@ -1,5 +1,5 @@
 /// \file
-/// Linear: y = x W^T + b, with x of shape (batch, in).
+/// Linear: y = x W^T + b, with x of shape (..., in).
 ///
 /// The weight is stored (out, in) as in PyTorch, so a state dict or .npz
 /// carries over to torch unchanged. The transpose costs nothing: matmul hands
@@ -56,9 +56,11 @@ public:
     /// Linear(LinearOptions(in_features, out_features)): the defaults for the rest.
     Linear(std::size_t in_features, std::size_t out_features) : Linear(LinearOptions(in_features, out_features)) {}
 
-    /// x W^T + b for `input` of shape (batch, in_features), giving (batch,
-    /// out_features). Throws tapegrad::Error naming the layer and the shape
-    /// for any other shape.
+    /// x W^T + b for `input` of shape (..., in_features), giving (...,
+    /// out_features), as torch: (batch, in) is one product; other ranks
+    /// (a sequence's (batch, time, in), a single (in,)) are reshaped to rows
+    /// of one. Throws tapegrad::Error naming the layer and the shape for an
+    /// input whose last axis is not in_features (or a 0-d one).
     Tensor<T> forward(const Tensor<T>& input) override;
 
     /// The weight parameter, shape (out_features, in_features): a handle, so
