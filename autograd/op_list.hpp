@@ -83,6 +83,26 @@ TAPEGRAD_OP(sum_to, Tensor<T>, sum_to, (const Tensor<T>& a, const Shape& shape))
 //@}
 #endif
 
+#if TAPEGRAD_FAMILY(layout)
+/// \name Layout ops (ops/layout.cpp)
+/// Values moved to new places without arithmetic, into a new row-major array.
+/// ops.hpp adds transpose(a, dim0, dim1) over permute and expand over
+/// broadcast_to. Bad arguments throw tapegrad::Error naming the op, the shape
+/// and the arguments.
+//@{
+/// `a` with its axes reordered, as torch.permute: axis i of the result is axis
+/// dims[i] of `a`. `dims` is a permutation of the axes (negative ones count
+/// from the end). The values are copied into a new row-major array (PyTorch
+/// gives a view; here nothing aliases). Its gradient is the inverse permute.
+TAPEGRAD_OP(permute, Tensor<T>, permute, (const Tensor<T>& a, const std::vector<int>& dims))
+/// `a` tiled `repeats[i]` times along each axis, as torch.Tensor.repeat:
+/// repeats has at least a.dim() entries, extra leading ones add new axes
+/// (`a` is aligned to the right); a repeat of 0 gives an empty axis. The
+/// gradient sums the tiles.
+TAPEGRAD_OP(repeat, Tensor<T>, repeat, (const Tensor<T>& a, const std::vector<std::size_t>& repeats))
+//@}
+#endif
+
 #if TAPEGRAD_FAMILY(join)
 /// \name Joining and selecting (ops/join.cpp)
 /// Values copied along one axis, without arithmetic. `axis` may be negative,
@@ -111,6 +131,48 @@ TAPEGRAD_OP(index_select, Tensor<T>, index_select, (const Tensor<T>& a, int axis
 /// indices.size() along `axis`.
 TAPEGRAD_OP(index_add, Tensor<T>, index_add,
             (const Tensor<T>& a, int axis, const Labels& indices, const Tensor<T>& source))
+//@}
+#endif
+
+#if TAPEGRAD_FAMILY(gather)
+/// \name Gathering and scattering by index arrays (ops/gather.cpp)
+/// An index array (Indices, autograd/labels.hpp) of `a`'s rank picks one
+/// element along `axis` per position, as torch.gather and torch.scatter_add;
+/// `axis` may be negative (-1 is the last; a 0-d tensor is taken as one
+/// element along axis 0 or -1). A rank that differs, an index array larger
+/// than the tensors outside `axis` and an index out of [0, extent) (negative
+/// ones too, as in PyTorch) throw tapegrad::Error naming the op, the shapes
+/// and the index. gather and scatter_add are each other's gradient.
+//@{
+/// out[i][j][k] = a[index[i][j][k]][j][k] for axis 0 (and so on for the other
+/// axes), of index's shape.
+TAPEGRAD_OP(gather, Tensor<T>, gather, (const Tensor<T>& a, int axis, const Indices& index))
+/// `a` with src[i][j][k] added at [index[i][j][k]][j][k] for axis 0 (and so
+/// on), for every position of `index` (repeats add up). src may be larger
+/// than index: its elements outside index's shape are not used and get a
+/// zero gradient.
+TAPEGRAD_OP(scatter_add, Tensor<T>, scatter_add,
+            (const Tensor<T>& a, int axis, const Indices& index, const Tensor<T>& src))
+//@}
+#endif
+
+#if TAPEGRAD_FAMILY(mask)
+/// \name Masking (ops/mask.cpp)
+/// Elements replaced by a constant where a mask says so; the gradient is the
+/// output's, zero where the element was replaced. Bad shapes or masks throw
+/// tapegrad::Error naming the op and the shapes.
+//@{
+/// `a` with `value` where `mask` is 1, as torch.masked_fill. mask holds only
+/// 0s and 1s (the condition of where; anything else throws) and broadcasts
+/// to a's shape. value may be NaN or +-inf (-inf masks attention logits). As
+/// where's condition, the mask is a constant: it gets no gradient.
+TAPEGRAD_OP(masked_fill, Tensor<T>, masked_fill, (const Tensor<T>& a, const Tensor<T>& mask, Scalar<T> value))
+/// The lower triangle of the last two axes of `a` (rank >= 2, any leading
+/// batch axes), as torch.tril: element (i, j) is kept where j - i <=
+/// diagonal, else 0 (NaN and inf too: they are replaced, not multiplied).
+TAPEGRAD_OP(tril, Tensor<T>, tril, (const Tensor<T>& a, std::int64_t diagonal TAPEGRAD_DEFAULT(0)))
+/// The upper triangle, as torch.triu: (i, j) is kept where j - i >= diagonal.
+TAPEGRAD_OP(triu, Tensor<T>, triu, (const Tensor<T>& a, std::int64_t diagonal TAPEGRAD_DEFAULT(0)))
 //@}
 #endif
 

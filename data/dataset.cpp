@@ -155,13 +155,4 @@ TrainValidation split_train_validation(const Dataset& data, std::size_t validati
     return {subset(data, train), subset(data, validation)};
 }
 
-Tensor<float> one_hot(const Labels& labels, std::size_t num_classes) {
-    xt::xarray<float> out = xt::zeros<float>({labels.size(), num_classes});
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-        check_label(labels[i], i, num_classes, "one_hot");
-        out(i, static_cast<std::size_t>(labels[i])) = 1.0f;
-    }
-    return Tensor<float>(std::move(out));
-}
-
 }  // namespace tapegrad

@@ -92,9 +92,4 @@ struct TrainValidation {
 /// validation_size exceeds data.size().
 TrainValidation split_train_validation(const Dataset& data, std::size_t validation_size, std::uint64_t seed);
 
-/// One row per label, labels.size() x num_classes, 1 at each label's column,
-/// 0 elsewhere; not recorded on the tape. Throws tapegrad::Error naming the
-/// index when a label is not in [0, num_classes).
-Tensor<float> one_hot(const Labels& labels, std::size_t num_classes);
-
 }  // namespace tapegrad

@@ -8,7 +8,7 @@
 #include <xtensor/xoperation.hpp>
 
 #include <tapegrad/autograd/ops.hpp>
-#include <tapegrad/autograd/options.hpp>
+#include <tapegrad/autograd/ops/mask.hpp>
 
 namespace tapegrad {
 
@@ -56,11 +56,7 @@ Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> where(const Tensor<T>& condition, const Tensor<T>& a, const Tensor<T>& b) {
     const Shape shape = broadcast_shapes("where", broadcast_shapes("where", condition.shape(), a.shape()), b.shape());
-    const T* c = condition.data().data();
-    for (std::size_t i = 0; i < condition.size(); ++i)
-        if (c[i] != T(0) && c[i] != T(1))
-            throw Error("where: the condition of shape " + shape_str(condition.shape()) + " holds " +
-                        detail::option_value_text(double(c[i])) + " at flat index " + std::to_string(i) + "; only 0 and 1 are allowed");
+    detail::check_mask("where", "condition", condition);
     Array<T> out = xt::where(xt::not_equal(condition.data(), T(0)), a.data(), b.data());
     // The mask is a constant of the graph: only its values are kept.
     return record<T>("where", std::move(out), {a, b},

@@ -99,13 +99,8 @@ TEST_CASE("dataset: the train/validation split is disjoint, complete and reprodu
     CHECK(contains(error_of([&] { split_train_validation(all, 51, 1); }), "exceeds the 50 samples"));
 }
 
-TEST_CASE("dataset: one_hot and subset") {
-    const Tensor<float> t = one_hot(Labels{2, 0, 2}, 3);
-    CHECK(t.shape() == Shape{3, 3});
-    const std::vector<float> expected{0, 0, 1, 1, 0, 0, 0, 0, 1};
-    CHECK(std::equal(expected.begin(), expected.end(), t.data().begin()));
-    CHECK(contains(error_of([] { one_hot(Labels{0, -1}, 3); }), "label -1 at index 1"));
-
+TEST_CASE("dataset: subset") {
+    // (one_hot is autograd/ops.hpp's, tested with the ops.)
     const Dataset all = indexed_dataset(5);
     CHECK(traced_indices(subset(all, {4, 0, 4})) == std::vector<std::size_t>{4, 0, 4});
     CHECK(contains(error_of([&] { subset(all, {5}); }), "index 5 is out of range"));
