@@ -22,6 +22,7 @@
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/embedding.hpp>
 #include <tapegrad/nn/flatten.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/linear.hpp>
@@ -30,6 +31,7 @@
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/pooling.hpp>
+#include <tapegrad/nn/rnn.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/serialize.hpp>
 #include <tapegrad/optim/adam.hpp>
