@@ -198,6 +198,15 @@ TEST_CASE("LSTM and GRU: shapes of outputs and states, batch of 0, in a Sequenti
     const Tensor<double> x = Tensor<double>::normal({5, 2, 3}, 0, 1, 2);
     CHECK(net(x).data() == (*gru_ptr)(x, {}).output.data());
 
+    // NaN in a row's first step: that row is NaN from then on, the other row is not.
+    Tensor<double> with_nan = Tensor<double>::normal({5, 2, 3}, 0, 1, 4);
+    with_nan.at({0, 1, 2}) = std::numeric_limits<double>::quiet_NaN();
+    const Tensor<double> nan_out = (*gru_ptr)(with_nan);
+    for (std::size_t t = 0; t < 5; ++t) {
+        CHECK(std::isnan(nan_out.at({t, 1, 0})));
+        CHECK_FALSE(std::isnan(nan_out.at({t, 0, 0})));
+    }
+
     LSTM<float> small(RNNOptions(2, 3).seed(1));
     CHECK(small(Tensor<float>::ones({4, 1, 2})).shape() == Shape{4, 1, 3});
 }
