@@ -23,6 +23,7 @@
 #include <tapegrad/nn/attention.hpp>
 #include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/embedding.hpp>
 #include <tapegrad/nn/flatten.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/linear.hpp>
@@ -31,6 +32,7 @@
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/pooling.hpp>
+#include <tapegrad/nn/rnn.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/serialize.hpp>
 #include <tapegrad/nn/transformer.hpp>

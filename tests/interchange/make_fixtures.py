@@ -78,23 +78,49 @@ def make_torch_fixtures(out, name, seed):
     np.savez(os.path.join(out, f"torch_{name}_io.npz"), inputs=inputs, logits=eval_logits(model, inputs))
 
 
-def record_torch_logits_of_tapegrad_weights(out, name):
-    weights = os.path.join(out, f"tapegrad_{name}.npz")
-    io_path = os.path.join(out, f"tapegrad_{name}_io.npz")
+def tapegrad_files(out, name, writer):
+    """The paths of tapegrad's weights <name>.npz and <name>_io.npz in `out`,
+    or None (said on stderr) when `writer` has not made them yet."""
+    weights, io_path = os.path.join(out, f"{name}.npz"), os.path.join(out, f"{name}_io.npz")
     if not os.path.exists(weights):
-        print(f"{weights} is missing: run write_tapegrad_fixtures first; skipped", file=sys.stderr)
+        print(f"{weights} is missing: run {writer} first; skipped", file=sys.stderr)
+        return None
+    return weights, io_path
+
+
+def load_npz_state(model, path):
+    """load_state_dict (strict: every name and shape) from an .npz."""
+    with np.load(path) as saved:
+        model.load_state_dict({k: torch.from_numpy(saved[k]) for k in saved.files})
+
+
+def record_torch_logits_of_tapegrad_weights(out, name):
+    paths = tapegrad_files(out, f"tapegrad_{name}", "write_tapegrad_fixtures")
+    if paths is None:
         return
+    weights, io_path = paths
     model = NETS[name][0]()
-    with np.load(weights) as saved:
-        model.load_state_dict({k: torch.from_numpy(saved[k]) for k in saved.files})  # strict: every name
+    load_npz_state(model, weights)
     with np.load(io_path) as io:
+        inputs = io["inputs"]
+    add_members(io_path, {"torch_logits": eval_logits(model, inputs)})
+
+
+def add_members(path, new):
+    """Adds the arrays of the dict `new` to the .npz at `path`, replacing those of the same names."""
+    with np.load(path) as io:
         members = {k: io[k] for k in io.files}
-    members["torch_logits"] = eval_logits(model, members["inputs"])
-    np.savez(io_path, **members)
+    members.update(new)
+    np.savez(path, **members)
+
+
+def output_dir():
+    """The directory given on the command line, else fixtures/ beside this script."""
+    return sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "fixtures")
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "fixtures")
+    out = output_dir()
     torch.set_num_threads(1)
     for seed, name in enumerate(NETS):
         make_torch_fixtures(out, name, seed)

@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <regex>
 #include <string>
 
 #include <tapegrad/autograd/tape.hpp>
@@ -16,19 +14,16 @@
 #include <tapegrad/nn/serialize.hpp>
 
 #include "../common/temp_dir.hpp"
+#include "fixture_files.hpp"
 #include "nets.hpp"
 
 using namespace tapegrad;
+using interchange::dtypes_and_shapes;
+using interchange::member;
 
 namespace {
 
 const std::string fixtures = FIXTURES_DIR;
-
-xt::xarray<float> member(const io::npz::Members& members, const std::string& name, const std::string& path) {
-    const auto found = members.find(name);
-    REQUIRE_MESSAGE(found != members.end(), path, " has no member ", name);
-    return io::npz::from_npy<float>(found->second, path + ":" + name);
-}
 
 xt::xarray<float> eval_logits(nn::Module<float>& model, const xt::xarray<float>& inputs) {
     model.eval();
@@ -47,30 +42,7 @@ xt::xarray<float> eval_logits(nn::Module<float>& model, const xt::xarray<float>&
 // statistics instead of running ones change these logits (about 0.1) by 1e-3
 // or more.
 void check_close(const xt::xarray<float>& actual, const xt::xarray<float>& expected) {
-    REQUIRE(actual.shape() == expected.shape());
-    double worst = 0;
-    for (std::size_t i = 0; i < actual.size(); ++i) {
-        const double a = actual.flat(i), e = expected.flat(i);
-        CHECK(std::abs(a - e) <= 1e-5 * (1 + std::abs(e)));
-        worst = std::max(worst, std::abs(a - e));
-    }
-    MESSAGE("largest difference ", worst);
-}
-
-// Each .npz member's dtype and shape, from its .npy header's dict, e.g.
-// "'descr': '<f4' 'shape': (16, 1, 5, 5)" (the rest of the header, such as
-// its padding, may differ between writers).
-std::map<std::string, std::string> dtypes_and_shapes(const io::npz::Members& members) {
-    static const std::regex descr(R"('descr': *'[^']*')"), shape(R"('shape': *\([^)]*\))");
-    std::map<std::string, std::string> found;
-    for (const auto& [name, bytes] : members) {
-        const std::string header = bytes.substr(0, bytes.find('\n'));
-        std::smatch d, s;
-        REQUIRE(std::regex_search(header, d, descr));
-        REQUIRE(std::regex_search(header, s, shape));
-        found[name] = d.str() + " " + s.str();
-    }
-    return found;
+    MESSAGE("largest difference ", interchange::check_close(actual, expected, 1e-5));
 }
 
 }  // namespace
@@ -80,11 +52,11 @@ TEST_CASE("a PyTorch state_dict saved with np.savez loads into the same network 
         CAPTURE(name);
         interchange::Net net = interchange::make_net(name, /*seed=*/99);
         const std::string weights = fixtures + "/torch_" + name + ".npz", io_path = fixtures + "/torch_" + name + "_io.npz";
-        const xt::xarray<float> before = eval_logits(*net.model, member(io::npz::read(io_path), "inputs", io_path));
+        const xt::xarray<float> before = eval_logits(*net.model, member<float>(io::npz::read(io_path), "inputs", io_path));
         nn::load(*net.model, weights);  // every name and shape checked
         const io::npz::Members io = io::npz::read(io_path);
-        const xt::xarray<float> logits = eval_logits(*net.model, member(io, "inputs", io_path));
-        check_close(logits, member(io, "logits", io_path));
+        const xt::xarray<float> logits = eval_logits(*net.model, member<float>(io, "inputs", io_path));
+        check_close(logits, member<float>(io, "logits", io_path));
         CHECK(xt::amax(xt::abs(before - logits))() > 1e-2);  // the load changed the network
     }
 }
@@ -97,7 +69,7 @@ TEST_CASE("weights tapegrad saved gave these logits in PyTorch, and give them in
                           io_path = fixtures + "/tapegrad_" + name + "_io.npz";
         nn::load(*net.model, weights);
         const io::npz::Members io = io::npz::read(io_path);
-        check_close(eval_logits(*net.model, member(io, "inputs", io_path)), member(io, "torch_logits", io_path));
+        check_close(eval_logits(*net.model, member<float>(io, "inputs", io_path)), member<float>(io, "torch_logits", io_path));
     }
 }
 
