@@ -155,10 +155,18 @@ TAPEGRAD_OP(gelu, Tensor<T>, gelu, (const Tensor<T>& a, GeluApproximate approxim
 #if TAPEGRAD_FAMILY(matmul)
 /// \name Matrix product (ops/matmul.cpp)
 //@{
-/// op(a) @ op(b) for 2-D tensors, op = transpose where the flag is set. The
-/// transposes are handed to BLAS as flags; nothing is copied. Throws
-/// tapegrad::Error naming both shapes unless both are 2-D and the inner
-/// extents match.
+/// op(a) @ op(b) with torch.matmul's rules, op = transpose of the last two
+/// axes where its flag is set: 2-D @ 2-D is the matrix product; a 1-D `a` is
+/// a (1, k) row and a 1-D `b` a (k, 1) column, that axis dropped from the
+/// result (1-D @ 1-D is the dot product, shape ()); with more axes, all but
+/// the last two are batch axes, which broadcast (numpy's rules), e.g.
+/// (2, 1, 3, 4) @ (5, 4, 2) is (2, 5, 3, 2). The transposes are handed to
+/// BLAS as flags, never copied. A batched product whose `b` has no batch
+/// of its own ((B, T, C) @ (C, D), not transposing a) is one GEMM over all
+/// B T rows, else one GEMM per batch element; gradients are the same
+/// products, summed back over broadcast batch axes. Throws tapegrad::Error
+/// naming both shapes for a 0-d operand, a flag on a 1-D one, inner extents
+/// that differ or batch axes that do not broadcast.
 TAPEGRAD_OP(matmul, Tensor<T>, matmul,
             (const Tensor<T>& a, const Tensor<T>& b, bool transpose_a TAPEGRAD_DEFAULT(false),
              bool transpose_b TAPEGRAD_DEFAULT(false)))
