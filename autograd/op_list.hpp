@@ -84,6 +84,39 @@ TAPEGRAD_OP(where, Tensor<T>, where, (const Tensor<T>& condition, const Tensor<T
 //@}
 #endif
 
+#if TAPEGRAD_FAMILY(logic)
+/// \name Comparisons and logical ops: masks (ops/logic.cpp)
+/// Each gives a mask, a Tensor<T> of 0s and 1s (1 where true) of the inputs'
+/// broadcast shape (numpy's rules; shapes that do not broadcast throw
+/// tapegrad::Error naming the op and both), which takes no gradient: it never
+/// requires one, whatever its inputs do, as PyTorch's bool tensors. `where`
+/// takes it as its condition. NaN compares as in IEEE and PyTorch: unequal
+/// to everything, itself included, so every comparison with NaN is 0 but
+/// `ne`, which is 1. The logical ops read any nonzero element (NaN too) as
+/// true, as torch.logical_and.
+//@{
+TAPEGRAD_NOGRAD_OP(eq, Tensor<T>, eq, (const Tensor<T>& a, const Tensor<T>& b))  ///< a == b
+TAPEGRAD_NOGRAD_OP(ne, Tensor<T>, ne, (const Tensor<T>& a, const Tensor<T>& b))  ///< a != b
+TAPEGRAD_NOGRAD_OP(lt, Tensor<T>, lt, (const Tensor<T>& a, const Tensor<T>& b))  ///< a < b
+TAPEGRAD_NOGRAD_OP(le, Tensor<T>, le, (const Tensor<T>& a, const Tensor<T>& b))  ///< a <= b
+TAPEGRAD_NOGRAD_OP(gt, Tensor<T>, gt, (const Tensor<T>& a, const Tensor<T>& b))  ///< a > b
+TAPEGRAD_NOGRAD_OP(ge, Tensor<T>, ge, (const Tensor<T>& a, const Tensor<T>& b))  ///< a >= b
+TAPEGRAD_NOGRAD_OP(eq_scalar, Tensor<T>, eq, (const Tensor<T>& a, Scalar<T> s))  ///< a == s
+TAPEGRAD_NOGRAD_OP(ne_scalar, Tensor<T>, ne, (const Tensor<T>& a, Scalar<T> s))  ///< a != s
+TAPEGRAD_NOGRAD_OP(lt_scalar, Tensor<T>, lt, (const Tensor<T>& a, Scalar<T> s))  ///< a < s
+TAPEGRAD_NOGRAD_OP(le_scalar, Tensor<T>, le, (const Tensor<T>& a, Scalar<T> s))  ///< a <= s
+TAPEGRAD_NOGRAD_OP(gt_scalar, Tensor<T>, gt, (const Tensor<T>& a, Scalar<T> s))  ///< a > s
+TAPEGRAD_NOGRAD_OP(ge_scalar, Tensor<T>, ge, (const Tensor<T>& a, Scalar<T> s))  ///< a >= s
+TAPEGRAD_NOGRAD_OP(logical_and, Tensor<T>, logical_and, (const Tensor<T>& a, const Tensor<T>& b))  ///< a != 0 and b != 0
+TAPEGRAD_NOGRAD_OP(logical_or, Tensor<T>, logical_or, (const Tensor<T>& a, const Tensor<T>& b))  ///< a != 0 or b != 0
+TAPEGRAD_NOGRAD_OP(logical_xor, Tensor<T>, logical_xor, (const Tensor<T>& a, const Tensor<T>& b))  ///< (a != 0) != (b != 0)
+TAPEGRAD_NOGRAD_OP(logical_not, Tensor<T>, logical_not, (const Tensor<T>& a))  ///< a == 0
+TAPEGRAD_NOGRAD_OP(isnan, Tensor<T>, isnan, (const Tensor<T>& a))  ///< 1 where a is NaN
+TAPEGRAD_NOGRAD_OP(isinf, Tensor<T>, isinf, (const Tensor<T>& a))  ///< 1 where a is +inf or -inf
+TAPEGRAD_NOGRAD_OP(isfinite, Tensor<T>, isfinite, (const Tensor<T>& a))  ///< 1 where a is neither NaN nor infinite
+//@}
+#endif
+
 #if TAPEGRAD_FAMILY(shape)
 /// \name Shape ops (ops/shape.cpp)
 /// Values moved without arithmetic. A shape that does not fit throws
