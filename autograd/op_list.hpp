@@ -1,11 +1,22 @@
 /// \file
-/// Every differentiable op of tapegrad, one entry each. Everything else follows
-/// from this list: ops.hpp declares the ops from it, each `autograd/ops/<family>.cpp`
-/// instantiates its section of it for float and double, and tests/autograd fails
-/// unless every entry has passed gradcheck and gradgradcheck on several shapes.
+/// Every op of tapegrad, one entry each. Everything else follows from this
+/// list: ops.hpp declares the ops from it, each `autograd/ops/<family>.cpp`
+/// instantiates its section of it for float and double, and tests/autograd
+/// fails unless every entry has passed its checks on several shapes.
 ///
-///     TAPEGRAD_OP(key, returns, name, (parameters))   T is float or double
+///     TAPEGRAD_OP(key, returns, name, (parameters))          T is float or double
+///     TAPEGRAD_NOGRAD_OP(key, returns, name, (parameters))
 ///
+/// - TAPEGRAD_OP: a differentiable op. Its test is check_gradients
+///   (tests/autograd/check.hpp): gradcheck and gradgradcheck.
+/// - TAPEGRAD_NOGRAD_OP: an op without a gradient, as those PyTorch's
+///   derivatives.yaml marks non-differentiable (comparisons, masks, argmax):
+///   its result is a mask or indices, never recorded on the tape, whatever
+///   its inputs require. Its test is check_no_gradient (check.hpp): values
+///   against an independent computation, and a result that requires no
+///   gradient although the inputs do. Declared and instantiated as
+///   TAPEGRAD_OP; an includer that does not tell them apart leaves
+///   TAPEGRAD_NOGRAD_OP undefined and this list makes it TAPEGRAD_OP.
 /// - key: the entry's own name, unique; overloads share `name`, never `key`. An
 ///   op that records a tape node of its own names the node `key`.
 /// - TAPEGRAD_DEFAULT(v): a default argument, `= v` in the declaration.
@@ -13,13 +24,19 @@
 ///   backward beside it, in autograd/ops/f.cpp.
 ///
 /// Not an ordinary header: it is included several times, each time with the
-/// three macros defined by the includer (ops.hpp, autograd/ops/instantiate.hpp,
+/// three macros TAPEGRAD_OP, TAPEGRAD_DEFAULT, TAPEGRAD_FAMILY defined by the
+/// includer (ops.hpp, autograd/ops/instantiate.hpp,
 /// tests/autograd/op_coverage.hpp), so it has no include guard.
 ///
 /// Each entry's `///` comment is its op's documentation: the API reference
 /// shows the ops as ops.hpp declares them, in namespace tapegrad, and the docs
 /// check reports an entry without one. A family's `\name` block says what
 /// its ops share (the errors they throw, the axis rules).
+
+#ifndef TAPEGRAD_NOGRAD_OP
+#define TAPEGRAD_NOGRAD_OP(key, returns, name, parameters) TAPEGRAD_OP(key, returns, name, parameters)
+#define TAPEGRAD_NOGRAD_OP_IS_OP
+#endif
 
 #if TAPEGRAD_FAMILY(elementwise)
 /// \name Elementwise ops (ops/elementwise.cpp)
@@ -64,6 +81,39 @@ TAPEGRAD_OP(clamp, Tensor<T>, clamp,
 /// `Tensor<T>(xt::cast<T>(x.data() > 0))`) and gets no gradient: as a bool
 /// mask in PyTorch, it is not differentiated.
 TAPEGRAD_OP(where, Tensor<T>, where, (const Tensor<T>& condition, const Tensor<T>& a, const Tensor<T>& b))
+//@}
+#endif
+
+#if TAPEGRAD_FAMILY(logic)
+/// \name Comparisons and logical ops: masks (ops/logic.cpp)
+/// Each gives a mask, a Tensor<T> of 0s and 1s (1 where true) of the inputs'
+/// broadcast shape (numpy's rules; shapes that do not broadcast throw
+/// tapegrad::Error naming the op and both), which takes no gradient: it never
+/// requires one, whatever its inputs do, as PyTorch's bool tensors. `where`
+/// takes it as its condition. NaN compares as in IEEE and PyTorch: unequal
+/// to everything, itself included, so every comparison with NaN is 0 but
+/// `ne`, which is 1. The logical ops read any nonzero element (NaN too) as
+/// true, as torch.logical_and.
+//@{
+TAPEGRAD_NOGRAD_OP(eq, Tensor<T>, eq, (const Tensor<T>& a, const Tensor<T>& b))  ///< a == b
+TAPEGRAD_NOGRAD_OP(ne, Tensor<T>, ne, (const Tensor<T>& a, const Tensor<T>& b))  ///< a != b
+TAPEGRAD_NOGRAD_OP(lt, Tensor<T>, lt, (const Tensor<T>& a, const Tensor<T>& b))  ///< a < b
+TAPEGRAD_NOGRAD_OP(le, Tensor<T>, le, (const Tensor<T>& a, const Tensor<T>& b))  ///< a <= b
+TAPEGRAD_NOGRAD_OP(gt, Tensor<T>, gt, (const Tensor<T>& a, const Tensor<T>& b))  ///< a > b
+TAPEGRAD_NOGRAD_OP(ge, Tensor<T>, ge, (const Tensor<T>& a, const Tensor<T>& b))  ///< a >= b
+TAPEGRAD_NOGRAD_OP(eq_scalar, Tensor<T>, eq, (const Tensor<T>& a, Scalar<T> s))  ///< a == s
+TAPEGRAD_NOGRAD_OP(ne_scalar, Tensor<T>, ne, (const Tensor<T>& a, Scalar<T> s))  ///< a != s
+TAPEGRAD_NOGRAD_OP(lt_scalar, Tensor<T>, lt, (const Tensor<T>& a, Scalar<T> s))  ///< a < s
+TAPEGRAD_NOGRAD_OP(le_scalar, Tensor<T>, le, (const Tensor<T>& a, Scalar<T> s))  ///< a <= s
+TAPEGRAD_NOGRAD_OP(gt_scalar, Tensor<T>, gt, (const Tensor<T>& a, Scalar<T> s))  ///< a > s
+TAPEGRAD_NOGRAD_OP(ge_scalar, Tensor<T>, ge, (const Tensor<T>& a, Scalar<T> s))  ///< a >= s
+TAPEGRAD_NOGRAD_OP(logical_and, Tensor<T>, logical_and, (const Tensor<T>& a, const Tensor<T>& b))  ///< a != 0 and b != 0
+TAPEGRAD_NOGRAD_OP(logical_or, Tensor<T>, logical_or, (const Tensor<T>& a, const Tensor<T>& b))  ///< a != 0 or b != 0
+TAPEGRAD_NOGRAD_OP(logical_xor, Tensor<T>, logical_xor, (const Tensor<T>& a, const Tensor<T>& b))  ///< (a != 0) != (b != 0)
+TAPEGRAD_NOGRAD_OP(logical_not, Tensor<T>, logical_not, (const Tensor<T>& a))  ///< a == 0
+TAPEGRAD_NOGRAD_OP(isnan, Tensor<T>, isnan, (const Tensor<T>& a))  ///< 1 where a is NaN
+TAPEGRAD_NOGRAD_OP(isinf, Tensor<T>, isinf, (const Tensor<T>& a))  ///< 1 where a is +inf or -inf
+TAPEGRAD_NOGRAD_OP(isfinite, Tensor<T>, isfinite, (const Tensor<T>& a))  ///< 1 where a is neither NaN nor infinite
 //@}
 #endif
 
@@ -217,10 +267,18 @@ TAPEGRAD_OP(gelu, Tensor<T>, gelu, (const Tensor<T>& a, GeluApproximate approxim
 #if TAPEGRAD_FAMILY(matmul)
 /// \name Matrix product (ops/matmul.cpp)
 //@{
-/// op(a) @ op(b) for 2-D tensors, op = transpose where the flag is set. The
-/// transposes are handed to BLAS as flags; nothing is copied. Throws
-/// tapegrad::Error naming both shapes unless both are 2-D and the inner
-/// extents match.
+/// op(a) @ op(b) with torch.matmul's rules, op = transpose of the last two
+/// axes where its flag is set: 2-D @ 2-D is the matrix product; a 1-D `a` is
+/// a (1, k) row and a 1-D `b` a (k, 1) column, that axis dropped from the
+/// result (1-D @ 1-D is the dot product, shape ()); with more axes, all but
+/// the last two are batch axes, which broadcast (numpy's rules), e.g.
+/// (2, 1, 3, 4) @ (5, 4, 2) is (2, 5, 3, 2). The transposes are handed to
+/// BLAS as flags, never copied. A batched product whose `b` has no batch
+/// of its own ((B, T, C) @ (C, D), not transposing a) is one GEMM over all
+/// B T rows, else one GEMM per batch element; gradients are the same
+/// products, summed back over broadcast batch axes. Throws tapegrad::Error
+/// naming both shapes for a 0-d operand, a flag on a 1-D one, inner extents
+/// that differ or batch axes that do not broadcast.
 TAPEGRAD_OP(matmul, Tensor<T>, matmul,
             (const Tensor<T>& a, const Tensor<T>& b, bool transpose_a TAPEGRAD_DEFAULT(false),
              bool transpose_b TAPEGRAD_DEFAULT(false)))
@@ -247,9 +305,29 @@ TAPEGRAD_OP(sum_axis, Tensor<T>, sum, (const Tensor<T>& a, int axis, bool keepdi
 TAPEGRAD_OP(mean, Tensor<T>, mean, (const Tensor<T>& a))  ///< of all elements, shape (); empty `a` throws
 /// Mean along `axis`; an axis of extent 0 throws.
 TAPEGRAD_OP(mean_axis, Tensor<T>, mean, (const Tensor<T>& a, int axis, bool keepdims TAPEGRAD_DEFAULT(false)))
-/// Maximum along `axis`; an axis of extent 0 throws.
-/// The gradient goes to the first maximum along the axis, as in torch.max(dim).
+/// Maximum along `axis`; an axis of extent 0 throws. NaN is the maximum of
+/// a slice that holds one, as in PyTorch. The gradient goes to the first
+/// maximum along the axis (the first NaN), as in torch.max(dim).
 TAPEGRAD_OP(max, Tensor<T>, max, (const Tensor<T>& a, int axis, bool keepdims TAPEGRAD_DEFAULT(false)))
+/// Minimum along `axis`, as max (NaN is the minimum of a slice with one).
+TAPEGRAD_OP(min, Tensor<T>, min, (const Tensor<T>& a, int axis, bool keepdims TAPEGRAD_DEFAULT(false)))
+/// torch.max(a, dim): the maxima along `axis` (max's values and gradient)
+/// and where they are, argmax(a, axis, keepdims).
+TAPEGRAD_OP(max_with_indices, ValuesIndices<T>, max_with_indices,
+            (const Tensor<T>& a, int axis, bool keepdims TAPEGRAD_DEFAULT(false)))
+/// torch.min(a, dim): min's values and argmin's indices.
+TAPEGRAD_OP(min_with_indices, ValuesIndices<T>, min_with_indices,
+            (const Tensor<T>& a, int axis, bool keepdims TAPEGRAD_DEFAULT(false)))
+/// The index of the first maximum of the flattened `a` (row-major), shape ();
+/// the first NaN if there is one, as torch.argmax. Empty `a` throws.
+TAPEGRAD_NOGRAD_OP(argmax, Indices, argmax, (const Tensor<T>& a))
+/// The index along `axis` of the first maximum of each slice (the first NaN
+/// if it holds one); an axis of extent 0 throws.
+TAPEGRAD_NOGRAD_OP(argmax_axis, Indices, argmax, (const Tensor<T>& a, int axis, bool keepdims TAPEGRAD_DEFAULT(false)))
+/// argmax of the flattened `a`, for the minimum.
+TAPEGRAD_NOGRAD_OP(argmin, Indices, argmin, (const Tensor<T>& a))
+/// argmax along `axis`, for the minimum.
+TAPEGRAD_NOGRAD_OP(argmin_axis, Indices, argmin, (const Tensor<T>& a, int axis, bool keepdims TAPEGRAD_DEFAULT(false)))
 /// log(sum(exp(a))) along `axis`, stable: the maximum is subtracted before
 /// exp and added back after log, so logits of 1000 are fine. An axis of
 /// extent 0 gives -inf, as log(0) (and as in PyTorch).
@@ -410,4 +488,9 @@ TAPEGRAD_OP(layer_norm, Tensor<T>, layer_norm,
             (const Tensor<T>& input, const Shape& normalized_shape, const Tensor<T>& weight, const Tensor<T>& bias,
              double eps TAPEGRAD_DEFAULT(1e-5)))
 //@}
+#endif
+
+#ifdef TAPEGRAD_NOGRAD_OP_IS_OP
+#undef TAPEGRAD_NOGRAD_OP
+#undef TAPEGRAD_NOGRAD_OP_IS_OP
 #endif

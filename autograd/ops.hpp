@@ -52,12 +52,22 @@ enum class Reduction { Mean, Sum };
 /// or PyTorch's tanh approximation (approximate="tanh").
 enum class GeluApproximate { None, Tanh };
 
+/// What torch.max(a, dim) and torch.min(a, dim) return: the extreme values
+/// along the axis (differentiable) and their indices along it.
+template <class T>
+struct ValuesIndices {
+    Tensor<T> values;  ///< the maxima (or minima), as max(a, axis, keepdims)
+    Indices indices;   ///< where they are along the axis, as argmax(a, axis, keepdims)
+};
+
 // ---- the ops: one declaration per entry of op_list.hpp --------------------
 //   template <class T> Tensor<T> name(parameters);
 #define TAPEGRAD_FAMILY(family) 1
 #define TAPEGRAD_DEFAULT(value) = value
 #define TAPEGRAD_OP(key, returns, name, parameters) template <class T> returns name parameters;
+#define TAPEGRAD_NOGRAD_OP(key, returns, name, parameters) template <class T> returns name parameters;
 #include <tapegrad/autograd/op_list.hpp>
+#undef TAPEGRAD_NOGRAD_OP
 #undef TAPEGRAD_OP
 #undef TAPEGRAD_DEFAULT
 #undef TAPEGRAD_FAMILY

@@ -10,6 +10,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xio.hpp>
 
+#include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/tape.hpp>
 
 namespace tapegrad {
@@ -241,6 +242,63 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
         os << ", requires_grad=true";
     return os << ')';
 }
+
+// ---- method forms of the ops (tensor.hpp): each calls its op, qualified, as
+// a member of the same name hides the free function inside the class.
+template <class T> Tensor<T> Tensor<T>::sum() const { return tapegrad::sum(*this); }
+template <class T> Tensor<T> Tensor<T>::sum(int axis, bool keepdims) const { return tapegrad::sum(*this, axis, keepdims); }
+template <class T> Tensor<T> Tensor<T>::mean() const { return tapegrad::mean(*this); }
+template <class T> Tensor<T> Tensor<T>::mean(int axis, bool keepdims) const { return tapegrad::mean(*this, axis, keepdims); }
+template <class T> Tensor<T> Tensor<T>::max(int axis, bool keepdims) const { return tapegrad::max(*this, axis, keepdims); }
+template <class T> Tensor<T> Tensor<T>::min(int axis, bool keepdims) const { return tapegrad::min(*this, axis, keepdims); }
+template <class T> Tensor<T> Tensor<T>::logsumexp(int axis, bool keepdims) const {
+    return tapegrad::logsumexp(*this, axis, keepdims);
+}
+template <class T> Indices Tensor<T>::argmax() const { return tapegrad::argmax(*this); }
+template <class T> Indices Tensor<T>::argmax(int axis, bool keepdims) const { return tapegrad::argmax(*this, axis, keepdims); }
+template <class T> Indices Tensor<T>::argmin() const { return tapegrad::argmin(*this); }
+template <class T> Indices Tensor<T>::argmin(int axis, bool keepdims) const { return tapegrad::argmin(*this, axis, keepdims); }
+template <class T> Tensor<T> Tensor<T>::neg() const { return tapegrad::neg(*this); }
+template <class T> Tensor<T> Tensor<T>::exp() const { return tapegrad::exp(*this); }
+template <class T> Tensor<T> Tensor<T>::log() const { return tapegrad::log(*this); }
+template <class T> Tensor<T> Tensor<T>::log1p() const { return tapegrad::log1p(*this); }
+template <class T> Tensor<T> Tensor<T>::sqrt() const { return tapegrad::sqrt(*this); }
+template <class T> Tensor<T> Tensor<T>::abs() const { return tapegrad::abs(*this); }
+template <class T> Tensor<T> Tensor<T>::erf() const { return tapegrad::erf(*this); }
+template <class T> Tensor<T> Tensor<T>::pow(T exponent) const { return tapegrad::pow(*this, exponent); }
+template <class T> Tensor<T> Tensor<T>::relu() const { return tapegrad::relu(*this); }
+template <class T> Tensor<T> Tensor<T>::sigmoid() const { return tapegrad::sigmoid(*this); }
+template <class T> Tensor<T> Tensor<T>::tanh() const { return tapegrad::tanh(*this); }
+template <class T> Tensor<T> Tensor<T>::clamp(std::optional<T> min, std::optional<T> max) const {
+    return tapegrad::clamp(*this, min, max);
+}
+template <class T> Tensor<T> Tensor<T>::softmax(int axis) const { return tapegrad::softmax(*this, axis); }
+template <class T> Tensor<T> Tensor<T>::log_softmax(int axis) const { return tapegrad::log_softmax(*this, axis); }
+template <class T> Tensor<T> Tensor<T>::reshape(const Shape& shape) const { return tapegrad::reshape(*this, shape); }
+template <class T> Tensor<T> Tensor<T>::broadcast_to(const Shape& shape) const {
+    return tapegrad::broadcast_to(*this, shape);
+}
+template <class T> Tensor<T> Tensor<T>::t() const { return tapegrad::transpose(*this); }
+template <class T> Tensor<T> Tensor<T>::matmul(const Tensor& other) const { return tapegrad::matmul(*this, other); }
+template <class T> Tensor<T> Tensor<T>::eq(const Tensor& other) const { return tapegrad::eq(*this, other); }
+template <class T> Tensor<T> Tensor<T>::ne(const Tensor& other) const { return tapegrad::ne(*this, other); }
+template <class T> Tensor<T> Tensor<T>::lt(const Tensor& other) const { return tapegrad::lt(*this, other); }
+template <class T> Tensor<T> Tensor<T>::le(const Tensor& other) const { return tapegrad::le(*this, other); }
+template <class T> Tensor<T> Tensor<T>::gt(const Tensor& other) const { return tapegrad::gt(*this, other); }
+template <class T> Tensor<T> Tensor<T>::ge(const Tensor& other) const { return tapegrad::ge(*this, other); }
+template <class T> Tensor<T> Tensor<T>::eq(T other) const { return tapegrad::eq(*this, other); }
+template <class T> Tensor<T> Tensor<T>::ne(T other) const { return tapegrad::ne(*this, other); }
+template <class T> Tensor<T> Tensor<T>::lt(T other) const { return tapegrad::lt(*this, other); }
+template <class T> Tensor<T> Tensor<T>::le(T other) const { return tapegrad::le(*this, other); }
+template <class T> Tensor<T> Tensor<T>::gt(T other) const { return tapegrad::gt(*this, other); }
+template <class T> Tensor<T> Tensor<T>::ge(T other) const { return tapegrad::ge(*this, other); }
+template <class T> Tensor<T> Tensor<T>::logical_and(const Tensor& other) const { return tapegrad::logical_and(*this, other); }
+template <class T> Tensor<T> Tensor<T>::logical_or(const Tensor& other) const { return tapegrad::logical_or(*this, other); }
+template <class T> Tensor<T> Tensor<T>::logical_xor(const Tensor& other) const { return tapegrad::logical_xor(*this, other); }
+template <class T> Tensor<T> Tensor<T>::logical_not() const { return tapegrad::logical_not(*this); }
+template <class T> Tensor<T> Tensor<T>::isnan() const { return tapegrad::isnan(*this); }
+template <class T> Tensor<T> Tensor<T>::isinf() const { return tapegrad::isinf(*this); }
+template <class T> Tensor<T> Tensor<T>::isfinite() const { return tapegrad::isfinite(*this); }
 
 template struct TensorImpl<float>;
 template struct TensorImpl<double>;

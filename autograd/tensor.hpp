@@ -13,11 +13,13 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <tapegrad/autograd/allocator.hpp>
+#include <tapegrad/autograd/labels.hpp>
 
 /// tapegrad: reverse-mode automatic differentiation on xtensor. The tensor,
 /// the tape and the ops (autograd/) live here directly; io, nn, optim and
@@ -188,6 +190,74 @@ public:
     /// The same with `grad_output`, the gradient of the output (its shape);
     /// throws Error on another shape.
     void backward(const Tensor& grad_output, bool retain_graph = false, bool create_graph = false) const;
+
+    // ---- method forms of the ops ------------------------------------------
+    // Where PyTorch has a method, x.op(args) is op(x, args) of ops.hpp: each
+    // is one line, defined in tensor.cpp (which sees ops.hpp) and built into
+    // the library for float and double with the class, so that including
+    // this header alone links. Adding one: its declaration here, with a
+    // `///` line, and its one-line definition in tensor.cpp's section of
+    // method forms; test_tensor.cpp checks that each gives its op's values.
+    /// sum(*this): of all elements, shape ().
+    Tensor sum() const;
+    /// sum(*this, axis, keepdims).
+    Tensor sum(int axis, bool keepdims = false) const;
+    /// mean(*this): of all elements, shape ().
+    Tensor mean() const;
+    /// mean(*this, axis, keepdims).
+    Tensor mean(int axis, bool keepdims = false) const;
+    /// max(*this, axis, keepdims): the maxima alone (max_with_indices gives their indices too).
+    Tensor max(int axis, bool keepdims = false) const;
+    /// min(*this, axis, keepdims): the minima alone (min_with_indices gives their indices too).
+    Tensor min(int axis, bool keepdims = false) const;
+    /// logsumexp(*this, axis, keepdims).
+    Tensor logsumexp(int axis, bool keepdims = false) const;
+    /// argmax(*this): the flat index of the first maximum.
+    Indices argmax() const;
+    /// argmax(*this, axis, keepdims).
+    Indices argmax(int axis, bool keepdims = false) const;
+    /// argmin(*this): the flat index of the first minimum.
+    Indices argmin() const;
+    /// argmin(*this, axis, keepdims).
+    Indices argmin(int axis, bool keepdims = false) const;
+    Tensor neg() const;      ///< neg(*this)
+    Tensor exp() const;      ///< exp(*this)
+    Tensor log() const;      ///< log(*this)
+    Tensor log1p() const;    ///< log1p(*this)
+    Tensor sqrt() const;     ///< sqrt(*this)
+    Tensor abs() const;      ///< abs(*this)
+    Tensor erf() const;      ///< erf(*this)
+    Tensor pow(T exponent) const;  ///< pow(*this, exponent)
+    Tensor relu() const;     ///< relu(*this)
+    Tensor sigmoid() const;  ///< sigmoid(*this)
+    Tensor tanh() const;     ///< tanh(*this)
+    /// clamp(*this, min, max).
+    Tensor clamp(std::optional<T> min, std::optional<T> max = std::nullopt) const;
+    Tensor softmax(int axis) const;      ///< softmax(*this, axis)
+    Tensor log_softmax(int axis) const;  ///< log_softmax(*this, axis)
+    Tensor reshape(const Shape& shape) const;  ///< reshape(*this, shape)
+    Tensor broadcast_to(const Shape& shape) const;  ///< broadcast_to(*this, shape)
+    Tensor t() const;  ///< transpose(*this): 2-D only, as torch's t() on matrices
+    Tensor matmul(const Tensor& other) const;  ///< matmul(*this, other), torch.matmul's rules
+    Tensor eq(const Tensor& other) const;  ///< eq(*this, other): a mask
+    Tensor ne(const Tensor& other) const;  ///< ne(*this, other): a mask
+    Tensor lt(const Tensor& other) const;  ///< lt(*this, other): a mask
+    Tensor le(const Tensor& other) const;  ///< le(*this, other): a mask
+    Tensor gt(const Tensor& other) const;  ///< gt(*this, other): a mask
+    Tensor ge(const Tensor& other) const;  ///< ge(*this, other): a mask
+    Tensor eq(T other) const;  ///< eq(*this, other): a mask
+    Tensor ne(T other) const;  ///< ne(*this, other): a mask
+    Tensor lt(T other) const;  ///< lt(*this, other): a mask
+    Tensor le(T other) const;  ///< le(*this, other): a mask
+    Tensor gt(T other) const;  ///< gt(*this, other): a mask
+    Tensor ge(T other) const;  ///< ge(*this, other): a mask
+    Tensor logical_and(const Tensor& other) const;  ///< logical_and(*this, other)
+    Tensor logical_or(const Tensor& other) const;   ///< logical_or(*this, other)
+    Tensor logical_xor(const Tensor& other) const;  ///< logical_xor(*this, other)
+    Tensor logical_not() const;  ///< logical_not(*this)
+    Tensor isnan() const;     ///< isnan(*this)
+    Tensor isinf() const;     ///< isinf(*this)
+    Tensor isfinite() const;  ///< isfinite(*this)
 
     /// The shared node (null when undefined), for code that walks the graph.
     const std::shared_ptr<TensorImpl<T>>& impl() const { return impl_; }

@@ -1,8 +1,13 @@
 // Helpers shared by the autograd tests.
 #pragma once
 
+#include <algorithm>
+#include <type_traits>
+
 #include <doctest/doctest.h>
+#include <xtensor/xio.hpp>
 #include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
 
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/ops.hpp>
@@ -82,6 +87,7 @@ inline bool check_recorded_matches_unrecorded(const Fn& f, const TL& inputs) {
 // these input shapes (op_coverage.hpp).
 inline void check_gradients(Op op, const Fn& f, const TL& inputs) {
     CAPTURE(op_key(op));
+    REQUIRE_MESSAGE(op_differentiable(op), "a TAPEGRAD_NOGRAD_OP is checked by check_no_gradient");
     GradcheckReport first = gradcheck(f, inputs);
     INFO("first derivatives: ", first.summary());
     CHECK(first.passed);
@@ -93,6 +99,37 @@ inline void check_gradients(Op op, const Fn& f, const TL& inputs) {
     const bool same_both_ways = check_recorded_matches_unrecorded(f, inputs);
     if (first.passed && first.checked > 0 && second.passed && second.checked > 0 && same_both_ways)
         record_passed(op, shape_case(inputs));
+}
+
+// For an entry TAPEGRAD_NOGRAD_OP: `f`, a use of `op`, gives `expected` on
+// `inputs` exactly (same shape, same values; computed by the test another
+// way, e.g. a loop), and its result takes no gradient although every input
+// requires one and recording is on: a Tensor result is a leaf that requires
+// none (indices are plain arrays, gradient-free by their type). When both
+// hold, the op is recorded as covered on these input shapes.
+template <class F, class Expected>
+void check_no_gradient(Op op, F&& f, const TL& inputs, const Expected& expected) {
+    CAPTURE(op_key(op));
+    REQUIRE_MESSAGE(!op_differentiable(op), "a TAPEGRAD_OP is checked by check_gradients");
+    const bool inputs_require = std::all_of(inputs.begin(), inputs.end(), [](const auto& x) { return x.requires_grad(); });
+    CHECK_MESSAGE(inputs_require, "every input must require a gradient, to show that the result takes none");
+    EnableGradGuard recording;
+    const auto result = f(inputs);
+    bool no_gradient = true, same = false;
+    if constexpr (std::is_same_v<std::decay_t<decltype(result)>, Tensor<double>>) {
+        no_gradient = !result.requires_grad() && result.is_leaf();
+        same = result.shape() == Shape(expected.shape().begin(), expected.shape().end()) &&
+               xt::all(xt::equal(result.data(), expected) || (xt::isnan(result.data()) && xt::isnan(expected)));
+        INFO("result ", result.data(), "\nexpected ", expected);
+        CHECK(same);
+    } else {
+        static_assert(std::is_same_v<std::decay_t<decltype(result)>, Indices>, "a mask Tensor<double> or Indices");
+        same = result.shape() == expected.shape() && result == expected;
+        INFO("result ", result, "\nexpected ", expected);
+        CHECK(same);
+    }
+    CHECK(no_gradient);
+    if (inputs_require && no_gradient && same) record_passed(op, shape_case(inputs));
 }
 
 inline std::string shape_name(const Shape& s) { return shape_str(s); }

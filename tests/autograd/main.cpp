@@ -1,5 +1,6 @@
 // test_autograd's main: runs the test cases, then, if all of them ran, fails
 // unless every op of autograd/op_list.hpp passed gradcheck and gradgradcheck
+// (or, for an op without a gradient, its value and no-gradient checks)
 // (op_coverage.hpp says on how many shapes). A filtered run (-tc=...) skips that
 // last check: it could not have seen every op.
 #define DOCTEST_CONFIG_IMPLEMENT
@@ -49,11 +50,12 @@ int main(int argc, char** argv) {
     const std::size_t missing = tapegrad::testing::report_missing_coverage(gaps);
     if (missing == 0) {
         std::cout << "op coverage: all " << tapegrad::testing::kOpCount
-                  << " ops of autograd/op_list.hpp passed gradcheck and gradgradcheck\n";
+                  << " ops of autograd/op_list.hpp passed gradcheck and gradgradcheck (or, without a gradient, "
+                     "their value checks)\n";
         return failed;
     }
     std::cerr << "op coverage FAILED: " << missing << " of " << tapegrad::testing::kOpCount
-              << " ops of autograd/op_list.hpp lack passing gradcheck and gradgradcheck tests"
+              << " ops of autograd/op_list.hpp lack passing gradcheck and gradgradcheck tests (or value checks)"
                  " (tests/autograd/test_grad_*.cpp):\n"
               << gaps.str();
     return 1;

@@ -1,6 +1,8 @@
-// Which entries of autograd/op_list.hpp passed gradcheck and gradgradcheck, and
-// on which shapes: check_gradients (check.hpp) records, and test_autograd's
-// main (main.cpp) fails the run unless every op has enough passing checks.
+// Which entries of autograd/op_list.hpp passed their checks, and on which
+// shapes: check_gradients (check.hpp) records a TAPEGRAD_OP's gradcheck and
+// gradgradcheck, check_no_gradient a TAPEGRAD_NOGRAD_OP's values and absent
+// gradient, and test_autograd's main (main.cpp) fails the run unless every op
+// has enough passing checks of its kind.
 #pragma once
 
 #include <algorithm>
@@ -26,12 +28,23 @@ inline constexpr const char* kOpKeys[] = {
 #define TAPEGRAD_OP(key, returns, name, parameters) #key,
 #include <tapegrad/autograd/op_list.hpp>
 #undef TAPEGRAD_OP
-#undef TAPEGRAD_DEFAULT
-#undef TAPEGRAD_FAMILY
 };
 inline constexpr std::size_t kOpCount = sizeof(kOpKeys) / sizeof(kOpKeys[0]);
 
+// Per entry, whether it is differentiable (TAPEGRAD_OP) or not (TAPEGRAD_NOGRAD_OP).
+inline constexpr bool kOpDifferentiable[] = {
+#define TAPEGRAD_OP(key, returns, name, parameters) true,
+#define TAPEGRAD_NOGRAD_OP(key, returns, name, parameters) false,
+#include <tapegrad/autograd/op_list.hpp>
+#undef TAPEGRAD_NOGRAD_OP
+#undef TAPEGRAD_OP
+#undef TAPEGRAD_DEFAULT
+#undef TAPEGRAD_FAMILY
+};
+static_assert(sizeof(kOpDifferentiable) / sizeof(kOpDifferentiable[0]) == kOpCount);
+
 inline const char* op_key(Op op) { return kOpKeys[std::size_t(op)]; }
+inline bool op_differentiable(Op op) { return kOpDifferentiable[std::size_t(op)]; }
 
 // What every op must have passed, first and second derivatives both, before
 // test_autograd passes: several input shapes, at least one of them an edge
@@ -76,7 +89,9 @@ inline std::size_t report_missing_coverage(std::ostream& out) {
             for (const auto& [shapes_seen, is_edge] : found->second) edge = edge || is_edge;
         if (shapes >= kMinShapes && edge) continue;
         ++missing;
-        out << "  " << kOpKeys[i] << ": gradcheck and gradgradcheck passed on " << shapes << " input shape(s)"
+        out << "  " << kOpKeys[i] << ": "
+            << (kOpDifferentiable[i] ? "gradcheck and gradgradcheck" : "values and no gradient (check_no_gradient)")
+            << " passed on " << shapes << " input shape(s)"
             << (edge ? "" : ", none an edge case (0-d or a size-1 dimension)") << "; needs " << kMinShapes
             << " including an edge case\n";
     }

@@ -1,6 +1,9 @@
-// sum mean max, softmax log_softmax, and the losses.
+// sum mean max min, argmax argmin, softmax log_softmax, and the losses.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include <xtensor/xmanipulation.hpp>
 
 #include "check.hpp"
 
@@ -30,6 +33,13 @@ TEST_CASE("sum, mean, max over an axis, with and without keepdims") {
                             {randn(s, 54)});
             // Distinct random values: no ties, so max is differentiable there.
             check_gradients(Op::max, [a = axis, keep](const TL& x) { return TL{max(x[0], a, keep)}; }, {randn(s, 55)});
+            check_gradients(Op::min, [a = axis, keep](const TL& x) { return TL{min(x[0], a, keep)}; }, {randn(s, 56)});
+            check_gradients(Op::max_with_indices,
+                            [a = axis, keep](const TL& x) { return TL{max_with_indices(x[0], a, keep).values}; },
+                            {randn(s, 57)});
+            check_gradients(Op::min_with_indices,
+                            [a = axis, keep](const TL& x) { return TL{min_with_indices(x[0], a, keep).values}; },
+                            {randn(s, 58)});
         }
     auto a = Tensor<double>::of({{1.0, 9.0, 3.0}, {4.0, 5.0, 6.0}});
     auto s0 = sum(a, 0);
@@ -50,6 +60,130 @@ TEST_CASE("max sends the gradient to the first maximum only") {
     CHECK(a.grad().at({0, 0}) == 0.0);
     CHECK(a.grad().at({0, 1}) == 1.0);
     CHECK(a.grad().at({0, 2}) == 0.0);
+}
+
+namespace {
+// `a` with axis `ax` moved last (row-major copy): its slices along the axis are rows.
+xt::xarray<double> axis_last(const xt::xarray<double>& a, std::size_t ax) {
+    std::vector<std::size_t> axes;
+    for (std::size_t i = 0; i < a.dimension(); ++i)
+        if (i != ax) axes.push_back(i);
+    axes.push_back(ax);
+    return xt::transpose(a, axes);
+}
+
+// argmax or argmin along `axis` another way than the library: the axis moved
+// last and each row scanned with std::max_element / std::min_element (the
+// first extreme), unless the row holds a NaN, whose first index wins.
+Indices extreme_by_rows(const xt::xarray<double>& a, int axis, bool keepdims, bool largest) {
+    const std::size_t ax = std::size_t(axis < 0 ? axis + int(a.dimension()) : axis);
+    const xt::xarray<double> moved = axis_last(a, ax);
+    const std::size_t n = a.shape()[ax], rows = n == 0 ? 0 : a.size() / n;
+    Shape out(a.shape().begin(), a.shape().end());
+    if (keepdims) out[ax] = 1; else out.erase(out.begin() + std::ptrdiff_t(ax));
+    Indices result = Indices::from_shape(out);
+    for (std::size_t r = 0; r < rows; ++r) {
+        const double* row = moved.data() + r * n;
+        const double* nan = std::find_if(row, row + n, [](double v) { return std::isnan(v); });
+        const double* best = nan != row + n ? nan : largest ? std::max_element(row, row + n) : std::min_element(row, row + n);
+        result.data()[r] = best - row;
+    }
+    return result;
+}
+
+// Small whole numbers, so that slices have ties, and NaN at every 7th element
+// when `with_nan`.
+Tensor<double> with_ties(const Shape& shape, std::uint64_t seed, bool with_nan) {
+    xt::xarray<double> v = xt::round(Tensor<double>::uniform(shape, 0.0, 3.0, seed).data());
+    if (with_nan)
+        for (std::size_t i = 3; i < v.size(); i += 7) v.data()[i] = std::numeric_limits<double>::quiet_NaN();
+    return Tensor<double>(v, true);
+}
+}  // namespace
+
+TEST_CASE("argmax, argmin: the first extreme (the first NaN), against a scan of each slice") {
+    const std::vector<std::pair<Shape, int>> cases = {{{3, 4}, 0}, {{3, 4}, 1}, {{2, 3, 5}, -2}, {{2, 3, 5}, 2},
+                                                      {{6}, 0},    {{1, 4}, 0}, {{3, 1}, -1},    {{2, 0, 3}, 2}};
+    std::uint64_t seed = 300;
+    for (const auto& [s, axis] : cases)
+        for (bool keep : {false, true})
+            for (bool nan : {false, true}) {
+                INFO(shape_name(s), " axis ", axis, " keepdims ", keep, " nan ", nan);
+                const Tensor<double> a = with_ties(s, ++seed, nan);
+                check_no_gradient(Op::argmax_axis, [axis = axis, keep](const TL& x) { return argmax(x[0], axis, keep); },
+                                  {a}, extreme_by_rows(a.data(), axis, keep, true));
+                check_no_gradient(Op::argmin_axis, [axis = axis, keep](const TL& x) { return argmin(x[0], axis, keep); },
+                                  {a}, extreme_by_rows(a.data(), axis, keep, false));
+                // max_with_indices and min_with_indices: the same indices, and the values there.
+                if (a.size() == 0) continue;
+                const auto mx = max_with_indices(a, axis, keep), mn = min_with_indices(a, axis, keep);
+                CHECK(mx.indices == argmax(a, axis, keep));
+                CHECK(mn.indices == argmin(a, axis, keep));
+                const std::size_t ax = std::size_t(axis < 0 ? axis + int(s.size()) : axis), n = s[ax];
+                const xt::xarray<double> rows = axis_last(a.data(), ax);
+                REQUIRE(mx.values.size() == mx.indices.size());
+                for (std::size_t r = 0; r < mx.indices.size(); ++r) {
+                    const double want = rows.data()[r * n + std::size_t(mx.indices.data()[r])];
+                    const double got = mx.values.data().data()[r];
+                    CHECK((got == want || (std::isnan(got) && std::isnan(want))));
+                }
+                CHECK(max(a, axis, keep).shape() == mx.values.shape());
+            }
+    // Flattened: the flat index, shape (); a 0-d tensor is its own extreme.
+    for (const Shape& s : {Shape{3, 4}, Shape{2, 3, 2}, Shape{}, Shape{1, 5}}) {
+        for (bool nan : {false, true}) {
+            INFO(shape_name(s), " nan ", nan);
+            const Tensor<double> a = with_ties(s, ++seed, nan);
+            xt::xarray<double> flat = a.data();
+            flat.reshape({a.size()});
+            Indices want_max = extreme_by_rows(flat, 0, false, true), want_min = extreme_by_rows(flat, 0, false, false);
+            check_no_gradient(Op::argmax, [](const TL& x) { return argmax(x[0]); }, {a}, want_max);
+            check_no_gradient(Op::argmin, [](const TL& x) { return argmin(x[0]); }, {a}, want_min);
+        }
+    }
+    auto m = Tensor<double>::of({{1.0, 5.0, 5.0}, {7.0, -2.0, 7.0}});
+    CHECK(argmax(m, 1) == Indices{1, 0});
+    CHECK(argmin(m, 0, true) == Indices{{0, 1, 0}});
+    CHECK(argmax(m)() == 3);
+    CHECK(argmin(m)() == 4);
+    CHECK_THROWS_WITH_AS(argmax(Tensor<double>::zeros({0, 3})), "argmax: tensor of shape (0, 3) is empty", Error);
+    CHECK_THROWS_WITH_AS(argmin(m, 2), "argmin: axis 2 is out of range for shape (2, 3)", Error);
+    CHECK_THROWS_WITH_AS(argmax(Tensor<double>::zeros({2, 0}), 1), "argmax: axis 1 of shape (2, 0) is empty", Error);
+    CHECK_THROWS_WITH_AS(min_with_indices(Tensor<double>::zeros({2, 0}), -1), "min_with_indices: axis -1 of shape (2, 0) is empty", Error);
+}
+
+TEST_CASE("max and min along an axis: NaN is the extreme and takes the gradient, as in PyTorch") {
+    // torch.max(torch.tensor([[1., nan, 3., nan]], requires_grad=True), 1) is
+    // (nan, 1), and the gradient goes to index 1. Before, max gave NaN but
+    // sent the gradient to the 3.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    auto a = Tensor<double>::of({{1.0, nan, 3.0, nan}, {4.0, 2.0, 2.0, 0.5}}, true);
+    const auto mx = max_with_indices(a, 1);
+    CHECK(std::isnan(mx.values.at({0})));
+    CHECK(mx.values.at({1}) == 4.0);
+    CHECK(mx.indices == Indices{1, 0});
+    CHECK(std::isnan(max(a, 1).at({0})));
+    CHECK(std::isnan(min(a, 1).at({0})));
+    CHECK(min(a, 1).at({1}) == 0.5);
+    CHECK(min_with_indices(a, 1).indices == Indices{1, 3});
+    sum(max(a, 1)).backward();
+    CHECK(a.grad().data() == xt::xarray<double>{{0.0, 1.0, 0.0, 0.0}, {1.0, 0.0, 0.0, 0.0}});
+    a.zero_grad();
+    sum(min(a, 1)).backward();
+    CHECK(a.grad().data() == xt::xarray<double>{{0.0, 1.0, 0.0, 0.0}, {0.0, 0.0, 0.0, 1.0}});
+    // A NaN after the first element along axis 0, in float too: 17 columns, past a SIMD width.
+    xt::xarray<float> f = xt::ones<float>({3, 17});
+    f(2, 16) = std::numeric_limits<float>::quiet_NaN();
+    f(1, 0) = 5.0f;
+    const Tensor<float> ft(f);
+    CHECK(std::isnan(max(ft, 0).at({16})));
+    CHECK(max(ft, 0).at({0}) == 5.0f);
+    CHECK(argmax(ft, 0)(16) == 2);
+    CHECK(argmax(ft)() == 2 * 17 + 16);
+    // min ties: the first minimum takes the gradient, as max's first maximum.
+    auto t = Tensor<double>::of({{2.0, -7.0, -7.0}}, true);
+    sum(min(t, 1)).backward();
+    CHECK(t.grad().data() == xt::xarray<double>{{0.0, 1.0, 0.0}});
 }
 
 TEST_CASE("softmax and log_softmax: gradients over several axes") {

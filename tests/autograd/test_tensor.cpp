@@ -74,3 +74,68 @@ TEST_CASE("printing shows values, shape and history") {
     CHECK(made.str().find("grad_fn=mul_scalar") != std::string::npos);
     CHECK(made.str().find("4") != std::string::npos);
 }
+
+TEST_CASE("method forms: x.op(args) is op(x, args), value and recorded op alike") {
+    using namespace tapegrad;
+    const auto x = Tensor<double>::of({{0.5, -1.0, 2.0}, {1.5, 0.25, -3.0}}, true);
+    const auto y = Tensor<double>::of({{1.0, -1.0, 0.0}, {2.0, 0.25, 4.0}}, true);
+    const auto same = [](const Tensor<double>& method, const Tensor<double>& free) {
+        INFO(method, " vs ", free);
+        CHECK(method.shape() == free.shape());
+        CHECK(xt::all(xt::equal(method.data(), free.data()) || (xt::isnan(method.data()) && xt::isnan(free.data()))));
+        CHECK(std::string(method.op_name()) == free.op_name());
+        CHECK(method.requires_grad() == free.requires_grad());
+    };
+    same(x.sum(), sum(x));
+    same(x.sum(1, true), sum(x, 1, true));
+    same(x.sum(0), sum(x, 0));
+    same(x.mean(), mean(x));
+    same(x.mean(-1, true), mean(x, -1, true));
+    same(x.max(1), max(x, 1));
+    same(x.min(0, true), min(x, 0, true));
+    same(x.logsumexp(1), logsumexp(x, 1));
+    CHECK(x.argmax() == argmax(x));
+    CHECK(x.argmax(1, true) == argmax(x, 1, true));
+    CHECK(x.argmin() == argmin(x));
+    CHECK(x.argmin(0) == argmin(x, 0));
+    same(x.neg(), neg(x));
+    same(x.exp(), exp(x));
+    same(x.log(), log(x));  // NaN where x < 0, on both sides
+    same(x.log1p(), log1p(x));
+    same(x.sqrt(), sqrt(x));
+    same(x.abs(), abs(x));
+    same(x.erf(), erf(x));
+    same(x.pow(3.0), pow(x, 3.0));
+    same(x.relu(), relu(x));
+    same(x.sigmoid(), sigmoid(x));
+    same(x.tanh(), tanh(x));
+    same(x.clamp(-1.0, 1.0), clamp(x, -1.0, 1.0));
+    same(x.clamp(std::nullopt, 0.0), clamp(x, std::nullopt, 0.0));
+    same(x.softmax(1), softmax(x, 1));
+    same(x.log_softmax(0), log_softmax(x, 0));
+    same(x.reshape({3, 2}), reshape(x, {3, 2}));
+    same(x.broadcast_to({4, 2, 3}), broadcast_to(x, {4, 2, 3}));
+    same(x.t(), transpose(x));
+    same(x.matmul(y.t()), matmul(x, transpose(y)));
+    same(x.eq(y), eq(x, y));
+    same(x.ne(y), ne(x, y));
+    same(x.lt(y), lt(x, y));
+    same(x.le(y), le(x, y));
+    same(x.gt(y), gt(x, y));
+    same(x.ge(y), ge(x, y));
+    same(x.eq(0.25), eq(x, 0.25));
+    same(x.ne(0.25), ne(x, 0.25));
+    same(x.lt(0.25), lt(x, 0.25));
+    same(x.le(0.25), le(x, 0.25));
+    same(x.gt(0.25), gt(x, 0.25));
+    same(x.ge(0.25), ge(x, 0.25));
+    same(x.logical_and(y), logical_and(x, y));
+    same(x.logical_or(y), logical_or(x, y));
+    same(x.logical_xor(y), logical_xor(x, y));
+    same(y.logical_not(), logical_not(y));
+    same(x.log().isnan(), isnan(log(x)));
+    same(x.log().isinf(), isinf(log(x)));
+    same(x.log().isfinite(), isfinite(log(x)));
+    // Chained, as in PyTorch: x.exp().sum(1).mean().
+    same(x.exp().sum(1).mean(), mean(sum(exp(x), 1)));
+}
