@@ -7,7 +7,6 @@
 // is built of max and |x|, whose kinks at 0 would give a composition the wrong
 // gradient at x = 0.
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
