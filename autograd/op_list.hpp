@@ -350,25 +350,50 @@ TAPEGRAD_OP(log_softmax, Tensor<T>, log_softmax, (const Tensor<T>& a, int axis T
 
 #if TAPEGRAD_FAMILY(loss)
 /// \name Losses (ops/loss.cpp)
-/// Scalar results (shape ()); nn/loss.hpp wraps them as modules. Inputs of the
-/// wrong shape throw tapegrad::Error naming the loss and the shapes.
+/// PyTorch's losses; nn/loss.hpp wraps them as modules. Reduction::Mean and
+/// Sum give a scalar (shape ()), Reduction::None the loss of each element (of
+/// each target for nll_loss and cross_entropy). Inputs of the wrong shape
+/// throw tapegrad::Error naming the loss and the shapes.
+///
+/// nll_loss and cross_entropy take their input as (..., C), the classes along
+/// the LAST axis (PyTorch puts them on axis 1; the same numbers as PyTorch's
+/// on input.view(-1, C)), and one class target per row: Labels for (N, C), or
+/// Indices of the input's shape without its last axis. A target equal to the
+/// options' ignore_index adds 0 and gets no gradient; any other outside [0, C)
+/// throws. Mean divides by the number of targets not ignored, NaN when none
+/// is (an empty batch too), as PyTorch.
 //@{
-/// -sum_i log_probs[i, labels[i]], divided by the batch size for Mean.
-/// log_probs is (batch, classes), one label per row, each in [0, classes);
-/// an empty batch or a label out of range throws.
+/// -log_probs[i, target_i] per row i of log-probabilities (N, C), as
+/// torch.nn.functional.nll_loss.
 TAPEGRAD_OP(nll_loss, Tensor<T>, nll_loss,
-            (const Tensor<T>& log_probs, const Labels& labels, Reduction r TAPEGRAD_DEFAULT(Reduction::Mean)))
-/// Softmax cross-entropy from logits (batch x classes), fused and stable:
-/// nll_loss(log_softmax(logits, 1), labels, r), with its checks.
+            (const Tensor<T>& log_probs, const Labels& labels,
+             const NLLLossOptions& options TAPEGRAD_DEFAULT(NLLLossOptions())))
+/// nll_loss over log-probabilities (..., C) with targets of shape (...).
+TAPEGRAD_OP(nll_loss_indices, Tensor<T>, nll_loss,
+            (const Tensor<T>& log_probs, const Indices& targets,
+             const NLLLossOptions& options TAPEGRAD_DEFAULT(NLLLossOptions())))
+/// Softmax cross-entropy from logits (N, C), fused and stable (logits of
+/// +-1000 are fine), as torch.nn.functional.cross_entropy: per row
+/// (1 - eps) (-log p[target]) + eps mean_c(-log p[c]), p = softmax(logits),
+/// eps the options' label_smoothing. One node; its gradient is
+/// (softmax - smoothed one-hot) times the row's scale.
 TAPEGRAD_OP(cross_entropy, Tensor<T>, cross_entropy,
-            (const Tensor<T>& logits, const Labels& labels, Reduction r TAPEGRAD_DEFAULT(Reduction::Mean)))
-/// With a target distribution (one-hot or probabilities) of the logits' shape:
-/// -sum of targets * log_softmax(logits, 1), divided by the batch size for
-/// Mean. An empty batch throws.
+            (const Tensor<T>& logits, const Labels& labels,
+             const CrossEntropyOptions& options TAPEGRAD_DEFAULT(CrossEntropyOptions())))
+/// cross_entropy over logits (..., C) with targets of shape (...): a
+/// sequence model's (B, T, C) logits against (B, T) tokens, padding ignored.
+TAPEGRAD_OP(cross_entropy_indices, Tensor<T>, cross_entropy,
+            (const Tensor<T>& logits, const Indices& targets,
+             const CrossEntropyOptions& options TAPEGRAD_DEFAULT(CrossEntropyOptions())))
+/// With a target distribution (one-hot or probabilities) of the logits'
+/// shape (..., C): per row -sum_c t'[c] log_softmax(logits)[c], t' = (1 - eps)
+/// t + eps / C; Mean divides by the number of rows (NaN for none). Gradients
+/// reach the targets too. ignore_index must stay negative (PyTorch's check).
 TAPEGRAD_OP(cross_entropy_targets, Tensor<T>, cross_entropy,
-            (const Tensor<T>& logits, const Tensor<T>& targets, Reduction r TAPEGRAD_DEFAULT(Reduction::Mean)))
-/// Mean (or sum) of squared differences; shapes must match exactly. Mean
-/// divides by the number of elements (not the batch size).
+            (const Tensor<T>& logits, const Tensor<T>& targets,
+             const CrossEntropyOptions& options TAPEGRAD_DEFAULT(CrossEntropyOptions())))
+/// Squared differences; shapes must match exactly. Mean divides by the
+/// number of elements (not the batch size).
 TAPEGRAD_OP(mse_loss, Tensor<T>, mse_loss,
             (const Tensor<T>& input, const Tensor<T>& target, Reduction r TAPEGRAD_DEFAULT(Reduction::Mean)))
 /// Binary cross-entropy of probabilities sigmoid(logits) against targets in

@@ -24,6 +24,7 @@
 
 #include <tapegrad/autograd/conv_geometry.hpp>
 #include <tapegrad/autograd/labels.hpp>
+#include <tapegrad/autograd/options.hpp>
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/autograd/tensor.hpp>
 
@@ -45,8 +46,49 @@ using Scalar = typename identity<T>::type;
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
 /// How a loss combines its terms: their mean (the default; each loss says what
-/// it divides by) or their sum.
-enum class Reduction { Mean, Sum };
+/// it divides by), their sum, or None: the terms themselves, one per element
+/// (per target for nll_loss and cross_entropy), PyTorch's reduction='none'.
+enum class Reduction { Mean, Sum, None };
+
+/// Options of nll_loss, as LibTorch's NLLLossOptions (without class weights):
+/// `nll_loss(log_probs, targets, NLLLossOptions().ignore_index(-1))`. A
+/// Reduction converts to them, so `nll_loss(x, y, Reduction::Sum)` works.
+class NLLLossOptions {
+public:
+    /// The class name that option errors start with.
+    static constexpr const char* options_name = "NLLLossOptions";
+    /// The options with `reduction` (implicit, as LibTorch's loss options).
+    NLLLossOptions(Reduction reduction = Reduction::Mean) { this->reduction(reduction); }
+    /// How the per-target losses combine; Mean divides by the number of
+    /// targets not ignored (NaN when there is none, as PyTorch).
+    TAPEGRAD_OPTION_ANY(Reduction, reduction) = Reduction::Mean;
+    /// A target of this value is ignored: loss 0, no gradient, not counted by
+    /// Mean. Any value; PyTorch's default -100.
+    TAPEGRAD_OPTION_ANY(std::int64_t, ignore_index) = -100;
+};
+
+/// Options of cross_entropy, as LibTorch's CrossEntropyFuncOptions (without
+/// class weights): `cross_entropy(logits, targets,
+/// CrossEntropyOptions().ignore_index(-1).label_smoothing(0.1))`. A Reduction
+/// converts to them, so `cross_entropy(x, y, Reduction::Sum)` works.
+class CrossEntropyOptions {
+public:
+    /// The class name that option errors start with.
+    static constexpr const char* options_name = "CrossEntropyOptions";
+    /// The options with `reduction` (implicit, as LibTorch's loss options).
+    CrossEntropyOptions(Reduction reduction = Reduction::Mean) { this->reduction(reduction); }
+    /// How the per-target losses combine; with class targets Mean divides by
+    /// the number of targets not ignored (NaN when there is none, as PyTorch),
+    /// with a target distribution by the number of rows.
+    TAPEGRAD_OPTION_ANY(Reduction, reduction) = Reduction::Mean;
+    /// A class target of this value is ignored: loss 0, no gradient, not
+    /// counted by Mean. PyTorch's default -100; with a target distribution it
+    /// must stay negative, as in PyTorch.
+    TAPEGRAD_OPTION_ANY(std::int64_t, ignore_index) = -100;
+    /// eps in [0, 1]: the target becomes (1 - eps) of itself plus eps spread
+    /// evenly over the classes, as PyTorch's label_smoothing (default 0).
+    TAPEGRAD_OPTION(double, label_smoothing, value >= 0 && value <= 1, "in [0, 1]") = 0;
+};
 
 /// Which form of gelu: the exact one with erf (PyTorch's approximate="none")
 /// or PyTorch's tanh approximation (approximate="tanh").

@@ -25,13 +25,13 @@
 ///   }
 /// \endcode
 ///
-/// An op composed of other ops (mean, cross_entropy, mse_loss) records nothing
+/// An op composed of other ops (mean, mse_loss, huber_loss) records nothing
 /// of its own: its gradient is theirs. Where it was measured to pay, a
 /// backward computes its formula a faster way when it runs unrecorded
 /// (!grad_enabled(), i.e. not under create_graph): detail::grad_formula
 /// (ops/fused.hpp) evaluates the same expression on the arrays in one loop
 /// (sigmoid, tanh, softmax, log_softmax), and softmax/log_softmax along the last
-/// axis use a row loop. Same backward, same formula, another evaluation of it,
+/// axis and cross_entropy use a row loop. Same backward, same formula, another evaluation of it,
 /// and the tests hold every op to that (tests/autograd/check.hpp): gradcheck
 /// runs backward unrecorded (the fast evaluation) against central differences,
 /// gradgradcheck differentiates the recorded one (create_graph), and the two

@@ -7,13 +7,28 @@
 namespace tapegrad::nn {
 
 template <class T>
+Tensor<T> NLLLoss<T>::operator()(const Tensor<T>& log_probs, const Labels& labels) const {
+    return nll_loss(log_probs, labels, options_);
+}
+
+template <class T>
+Tensor<T> NLLLoss<T>::operator()(const Tensor<T>& log_probs, const Indices& targets) const {
+    return nll_loss(log_probs, targets, options_);
+}
+
+template <class T>
 Tensor<T> CrossEntropyLoss<T>::operator()(const Tensor<T>& logits, const Labels& labels) const {
-    return cross_entropy(logits, labels, reduction_);
+    return cross_entropy(logits, labels, options_);
+}
+
+template <class T>
+Tensor<T> CrossEntropyLoss<T>::operator()(const Tensor<T>& logits, const Indices& targets) const {
+    return cross_entropy(logits, targets, options_);
 }
 
 template <class T>
 Tensor<T> CrossEntropyLoss<T>::operator()(const Tensor<T>& logits, const Tensor<T>& targets) const {
-    return cross_entropy(logits, targets, reduction_);
+    return cross_entropy(logits, targets, options_);
 }
 
 template <class T>
@@ -37,6 +52,8 @@ Tensor<T> HuberLoss<T>::operator()(const Tensor<T>& input, const Tensor<T>& targ
     return huber_loss(input, target, reduction_, delta_);
 }
 
+template class NLLLoss<float>;
+template class NLLLoss<double>;
 template class CrossEntropyLoss<float>;
 template class CrossEntropyLoss<double>;
 template class MSELoss<float>;

@@ -1,7 +1,7 @@
 /// \file
 /// Loss modules: thin, reusable wrappers that fix the reduction (and a loss's
-/// settings), as torch.nn.CrossEntropyLoss, MSELoss, BCEWithLogitsLoss and
-/// HuberLoss.
+/// settings), as torch.nn.NLLLoss, CrossEntropyLoss, MSELoss,
+/// BCEWithLogitsLoss and HuberLoss.
 #pragma once
 
 #include <utility>
@@ -10,38 +10,64 @@
 
 namespace tapegrad::nn {
 
+/// Negative log-likelihood of log-probabilities (tapegrad::nll_loss), as
+/// torch.nn.NLLLoss. Not a Module: it has no parameters and takes two arguments.
+template <class T>
+class NLLLoss {
+public:
+    /// The reduction and ignore_index (a Reduction alone converts).
+    explicit NLLLoss(const NLLLossOptions& options = NLLLossOptions()) : options_(options) {}
+    /// log_probs (N, C) with one class per row; throws tapegrad::Error, naming
+    /// the op and the shapes, when the shapes do not fit or a target is
+    /// outside [0, C) and not ignored.
+    Tensor<T> operator()(const Tensor<T>& log_probs, const Labels& labels) const;
+    /// log_probs (..., C) with targets of shape (...).
+    Tensor<T> operator()(const Tensor<T>& log_probs, const Indices& targets) const;
+    /// The options it was made with.
+    const NLLLossOptions& options() const noexcept { return options_; }
+
+private:
+    NLLLossOptions options_;
+};
+
 /// Softmax cross-entropy from raw logits (tapegrad::cross_entropy), fused and
-/// numerically stable, so the network ends without a softmax. Not a Module:
-/// it has no parameters and takes two arguments.
+/// numerically stable, so the network ends without a softmax; as
+/// torch.nn.CrossEntropyLoss. Not a Module: it has no parameters and takes
+/// two arguments.
 template <class T>
 class CrossEntropyLoss {
 public:
-    /// Reduction::Mean averages over the batch, Reduction::Sum adds up.
-    explicit CrossEntropyLoss(Reduction reduction = Reduction::Mean) : reduction_(reduction) {}
-    /// logits (batch, classes) with one class index per row.
+    /// The reduction, ignore_index and label_smoothing (a Reduction alone
+    /// converts: CrossEntropyLoss<float>(Reduction::Sum)).
+    explicit CrossEntropyLoss(const CrossEntropyOptions& options = CrossEntropyOptions()) : options_(options) {}
+    /// logits (N, C) with one class index per row.
     ///
-    /// A scalar tensor. Throws tapegrad::Error, naming the op and shapes, when
-    /// the logits are not 2-D, the batch is empty, the label count differs
-    /// from the batch or a label is outside [0, classes).
+    /// Throws tapegrad::Error, naming the op and shapes, when the label count
+    /// differs from the rows or a label is outside [0, C) and not ignored.
     Tensor<T> operator()(const Tensor<T>& logits, const Labels& labels) const;
+    /// logits (..., C) with class targets of shape (...), e.g. (B, T, C)
+    /// against (B, T) tokens.
+    Tensor<T> operator()(const Tensor<T>& logits, const Indices& targets) const;
     /// logits with a target distribution of the same shape (one-hot or probabilities).
     ///
-    /// A scalar tensor; throws tapegrad::Error when the logits are not 2-D,
-    /// the shapes differ or the batch is empty.
+    /// Throws tapegrad::Error when the shapes differ.
     Tensor<T> operator()(const Tensor<T>& logits, const Tensor<T>& targets) const;
+    /// The options it was made with.
+    const CrossEntropyOptions& options() const noexcept { return options_; }
 
 private:
-    Reduction reduction_;
+    CrossEntropyOptions options_;
 };
 
 /// Squared error between a prediction and a target (tapegrad::mse_loss).
 template <class T>
 class MSELoss {
 public:
-    /// Reduction::Mean averages over every element, Reduction::Sum adds up.
+    /// Reduction::Mean averages over every element, Reduction::Sum adds up,
+    /// Reduction::None gives each element's loss.
     explicit MSELoss(Reduction reduction = Reduction::Mean) : reduction_(reduction) {}
-    /// The mean (or sum) of (input - target)^2, a scalar tensor. The shapes
-    /// must match exactly (no broadcasting); otherwise tapegrad::Error.
+    /// (input - target)^2, reduced. The shapes must match exactly (no
+    /// broadcasting); otherwise tapegrad::Error.
     Tensor<T> operator()(const Tensor<T>& input, const Tensor<T>& target) const;
 
 private:
@@ -53,12 +79,12 @@ private:
 template <class T>
 class BCEWithLogitsLoss {
 public:
-    /// Reduction::Mean averages over every element, Reduction::Sum adds up.
-    /// pos_weight, if given, weighs the positive term (one weight per class
+    /// Reduction::Mean averages over every element, Reduction::Sum adds up,
+    /// Reduction::None gives each element's loss. pos_weight, if given, weighs the positive term (one weight per class
     /// along the last axis); it must not require a gradient.
     explicit BCEWithLogitsLoss(Reduction reduction = Reduction::Mean, Tensor<T> pos_weight = Tensor<T>())
         : reduction_(reduction), pos_weight_(std::move(pos_weight)) {}
-    /// A scalar tensor from logits and targets in [0, 1] of the same shape;
+    /// The loss of logits and targets in [0, 1] of the same shape, reduced;
     /// throws tapegrad::Error, naming the op and the shapes, when the shapes
     /// differ, pos_weight does not broadcast to them, or Mean meets no elements.
     Tensor<T> operator()(const Tensor<T>& logits, const Tensor<T>& targets) const;
@@ -73,10 +99,10 @@ private:
 template <class T>
 class HuberLoss {
 public:
-    /// Reduction::Mean averages over every element, Reduction::Sum adds up.
-    /// delta must be finite and > 0, else tapegrad::Error.
+    /// Reduction::Mean averages over every element, Reduction::Sum adds up,
+    /// Reduction::None gives each element's loss. delta must be finite and > 0, else tapegrad::Error.
     explicit HuberLoss(Reduction reduction = Reduction::Mean, T delta = 1);
-    /// A scalar tensor; the shapes must match exactly, else tapegrad::Error.
+    /// The loss, reduced; the shapes must match exactly, else tapegrad::Error.
     Tensor<T> operator()(const Tensor<T>& input, const Tensor<T>& target) const;
 
 private:
@@ -84,6 +110,8 @@ private:
     T delta_;
 };
 
+extern template class NLLLoss<float>;
+extern template class NLLLoss<double>;
 extern template class CrossEntropyLoss<float>;
 extern template class CrossEntropyLoss<double>;
 extern template class MSELoss<float>;

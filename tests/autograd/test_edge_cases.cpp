@@ -44,8 +44,8 @@ TEST_CASE_TEMPLATE("softmax and log_softmax shift each row by its own maximum", 
             // a few ulps of the 1000 it started from.
             CHECK(double(lp.at({r, j})) == doctest::Approx(lp012[k]).epsilon(tol * 1000));
         }
-    // And the gradients, through the same row loops: cross_entropy with the
-    // largest logit of each row as label has gradient softmax - onehot.
+    // And the gradients, through cross_entropy's own row loop: with the
+    // largest logit of each row as label, its gradient is softmax - onehot.
     auto loss = cross_entropy(x, Labels{0, 2, 1}, Reduction::Sum);
     loss.backward();
     for (std::size_t r = 0; r < 3; ++r)

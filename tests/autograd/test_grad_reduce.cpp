@@ -269,8 +269,11 @@ TEST_CASE("cross_entropy forward values by hand") {
 
 TEST_CASE("loss errors: bad labels and shapes are named") {
     auto logits = Tensor<double>::zeros({2, 3});
-    CHECK_THROWS_WITH_AS(cross_entropy(logits, Labels{0, 3}), "nll_loss: label 3 at index 1 is outside [0, 3)", Error);
-    CHECK_THROWS_WITH_AS(cross_entropy(logits, Labels{0}), "nll_loss: 1 labels for a batch of shape (2, 3)", Error);
+    CHECK_THROWS_WITH_AS(nll_loss(logits, Labels{0, 3}), "nll_loss: target 3 at index 1 is outside [0, 3)", Error);
+    CHECK_THROWS_WITH_AS(nll_loss(logits, Labels{0}),
+                         "nll_loss: targets of shape (1,) for input of shape (2, 3) (expects the input as "
+                         "(..., classes) and targets of shape (...))",
+                         Error);
     CHECK_THROWS_AS(cross_entropy(logits, Tensor<double>::zeros({2, 2})), Error);
     CHECK_THROWS_WITH_AS(mse_loss(logits, Tensor<double>::zeros({3, 2})),
                          "mse_loss: input of shape (2, 3) and target of shape (3, 2) differ", Error);

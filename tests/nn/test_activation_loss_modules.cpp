@@ -1,10 +1,13 @@
-// LeakyReLU, GELU, Softplus, BCEWithLogitsLoss and HuberLoss: each computes
+// LeakyReLU, GELU, Softplus and the loss modules: each computes
 // what its op does with its settings, prints as PyTorch does, and refuses bad
 // settings naming them.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
+#include <vector>
+
+#include <xtensor/xadapt.hpp>
 
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/linear.hpp>
@@ -81,4 +84,29 @@ TEST_CASE("BCEWithLogitsLoss and HuberLoss apply their reduction and settings") 
     const double quarter = 0.25 * (1 - 0.125) + 0 + 0.25 * (0.5 - 0.125) + 0.005 + 0.02 + 0.25 * (3 - 0.125);
     CHECK(HuberLoss<double>(Reduction::Sum, 0.25)(logits, target).item() == doctest::Approx(quarter).epsilon(1e-14));
     CHECK_THROWS_WITH_AS(HuberLoss<double>(Reduction::Mean, -1.0), "HuberLoss: delta must be finite and > 0, got -1", Error);
+}
+
+TEST_CASE("CrossEntropyLoss and NLLLoss take the options of their ops; every loss module gives Reduction::None") {
+    // A (2, 3, 4) batch of sequences with padding (-1): the modules compute their op with their options.
+    auto logits = Tensor<double>::normal({2, 3, 4}, 0.0, 1.0, 7);
+    const Indices padded = xt::adapt(std::vector<std::int64_t>{1, 3, -1, 0, 2, -1}, Shape{2, 3});
+    const auto options = CrossEntropyOptions().ignore_index(-1).label_smoothing(0.1);
+    CHECK(CrossEntropyLoss<double>(options)(logits, padded).item() == cross_entropy(logits, padded, options).item());
+    CHECK(CrossEntropyLoss<double>(options).options().label_smoothing() == 0.1);
+    const auto per_token = CrossEntropyLoss<double>(CrossEntropyOptions(Reduction::None).ignore_index(-1))(logits, padded);
+    CHECK(per_token.shape() == Shape{2, 3});
+    CHECK(per_token.at({0, 2}) == 0.0);
+    // Mean divides by the 4 targets not ignored.
+    CHECK(xt::sum(per_token.data())() / 4 ==
+          doctest::Approx(cross_entropy(logits, padded, CrossEntropyOptions().ignore_index(-1)).item()).epsilon(1e-15));
+    const auto log_probs = log_softmax(logits);
+    CHECK(NLLLoss<double>(NLLLossOptions().ignore_index(-1))(log_probs, padded).item() ==
+          doctest::Approx(cross_entropy(logits, padded, CrossEntropyOptions().ignore_index(-1)).item()).epsilon(1e-14));
+    CHECK(NLLLoss<double>(Reduction::Sum)(reshape(log_probs, {6, 4}), Labels{0, 1, 2, 3, 0, 1}).shape() == Shape{});
+
+    auto a = Tensor<double>::of({{2.0, -1.0}, {0.5, 0.0}}), b = Tensor<double>::of({{1.0, 0.0}, {1.0, 0.25}});
+    CHECK(MSELoss<double>(Reduction::None)(a, b).data() == mse_loss(a, b, Reduction::None).data());
+    CHECK(MSELoss<double>(Reduction::None)(a, b).shape() == Shape{2, 2});
+    CHECK(BCEWithLogitsLoss<double>(Reduction::None)(a, b).shape() == Shape{2, 2});
+    CHECK(HuberLoss<double>(Reduction::None, 0.5)(a, b).at({0, 0}) == 0.5 * (1.0 - 0.25));
 }
