@@ -1,6 +1,8 @@
 /// \file
-/// The reusable training loop for a classifier: mini-batches over a Dataset,
-/// any optimizer, the mean cross-entropy (or a loss of the caller's),
+/// The reusable training loop for a classifier, or a model of any other
+/// targets (regression values, token sequences: Dataset::targets with a
+/// loss of the caller's): mini-batches over a Dataset, any optimizer, the
+/// mean cross-entropy (or a loss of the caller's),
 /// validation after every epoch, early stopping that keeps a copy of the best
 /// weights, a checkpoint after every epoch that resumes bit for bit, and a
 /// clean stop on a non-finite loss or on divergence.
@@ -45,8 +47,8 @@ class WorkerPool;  // train/worker_pool.hpp
 /// Training loops and what they need around them: the Trainer and its
 /// options, evaluation, early stopping, checkpoints that resume bit for bit,
 /// the metrics history with its CSV and SVG plot, and progress output.
-/// Everything here trains `float` classifiers (nn::Module<float>) on a
-/// Dataset.
+/// Everything here trains `float` models (nn::Module<float>) on a Dataset:
+/// classifiers on its labels, other models on its targets.
 namespace tapegrad::train {
 
 /// The default of TrainerOptions::shards: the BLAS's thread count when
@@ -171,27 +173,41 @@ enum class Outcome { AllEpochs, EarlyStopped, NonFiniteLoss, Diverged };
 /// The validation loss rose past TrainerOptions::divergence_factor() times the
 /// untrained model's, or a weight became non-finite (see Trainer::diverged_at()).
 
-/// Trains a classifier: each epoch runs the mini-batches of the training set
-/// through the model (in train() mode), the loss, backward() and the
-/// optimizer, then measures the validation set (evaluate(), in eval() mode)
-/// and records an EpochRecord. Not safe to
+/// Trains a classifier, or a model of targets: each epoch runs the
+/// mini-batches of the training set through the model (in train() mode), the
+/// loss, backward() and the optimizer, then measures the validation set
+/// (evaluate(), in eval() mode) and records an EpochRecord.
+///
+/// The data sets decide which: with class labels (Dataset::labels) the loss
+/// is the mean cross-entropy or loss(), and the records have accuracies;
+/// with targets (Dataset::targets, both sets the same width) the loss is
+/// target_loss(), required, which also measures the validation set (so it
+/// drives early stopping and divergence), and the records' accuracies are
+/// NaN (not measured: empty cells in to_csv(), no panel in plot_svg()). A
+/// batch's targets are its rows' (the same rows as its inputs, on every
+/// shard and process). Not safe to
 /// use from several threads.
 class Trainer {
 public:
     /// A batch's inputs as the model will see them (augmentation); `epoch` and
     /// `batch` are 1-based, so a transform seeded by them repeats exactly on resume.
     using BatchTransform = std::function<Tensor<float>(const Tensor<float>& inputs, std::size_t epoch, std::size_t batch)>;
-    /// The loss to minimise for a batch, a 0-d tensor on the tape; the default
-    /// is cross_entropy (mean). It should be a mean over the batch: the
-    /// recorded train_loss weights each batch by its size.
+    /// The loss to minimise for a batch of class labels, a 0-d tensor on the
+    /// tape; the default is cross_entropy (mean). It should be a mean over
+    /// the batch: the recorded train_loss weights each batch by its size.
     using Loss = std::function<Tensor<float>(const Tensor<float>& logits, const Labels& labels)>;
+    /// The loss of a batch of targets (train::TargetLoss, train/evaluate.hpp):
+    /// (outputs, targets) to a 0-d tensor, a mean over the rows.
+    using TargetLoss = train::TargetLoss;
     /// Called after each epoch's record is complete, before its checkpoint
     /// (step a learning-rate schedule here, or report).
     using EpochCallback = std::function<void(const EpochRecord& record)>;
 
     /// Keeps references: model, optimizer and data must outlive the trainer.
     /// The optimizer must be built over the model's parameters.
-    /// Throws tapegrad::Error if a data set is empty.
+    /// Throws tapegrad::Error if a data set is empty or does not hold
+    /// together (Dataset::check()), or if one has class labels and the other
+    /// targets, or targets of another width (naming both shapes).
     Trainer(nn::Module<float>& model, optim::Optimizer<float>& optimizer, const Dataset& train, const Dataset& valid,
             TrainerOptions options);
 
@@ -203,8 +219,14 @@ public:
     Trainer& transform_batches(BatchTransform transform);
     /// Minimises `loss` instead of the mean cross-entropy from now on; an empty
     /// function restores the default. Validation still reports cross-entropy.
-    /// Returns the trainer.
+    /// For data sets of class labels: throws tapegrad::Error on data sets with
+    /// targets (they take target_loss()). Returns the trainer.
     Trainer& loss(Loss loss);
+    /// Minimises `loss` on data sets with targets, and measures the
+    /// validation set by it, from now on; run() refuses to start without one.
+    /// Throws tapegrad::Error on data sets of class labels (they take loss()).
+    /// Returns the trainer.
+    Trainer& target_loss(TargetLoss loss);
     /// Calls `callback` after every epoch from now on; an empty function turns
     /// it off. Returns the trainer.
     Trainer& on_epoch_end(EpochCallback callback);
@@ -268,7 +290,9 @@ public:
     /// Writes the checkpoint after every epoch when one is set. The model's
     /// training modes are restored on return (see TrainingModeGuard). Exceptions
     /// from the model, the loss, the callbacks or the checkpoint's writing
-    /// propagate (tapegrad::Error for the library's own).
+    /// propagate (tapegrad::Error for the library's own). Throws
+    /// tapegrad::Error before anything changes when the data sets have targets
+    /// and no target_loss() was given.
     Outcome run();
 
     /// The options given to the constructor.
@@ -304,9 +328,9 @@ private:
     // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
     // weighted by (end - begin) / batch_rows, where `inputs` (undefined: the
     // shards gather rows_of_batch.rows from the training set themselves) and
-    // rows_of_batch.labels hold this process's rows of the batch, batch_rows
+    // rows_of_batch.labels (or .targets) hold this process's rows of the batch, batch_rows
     // the rows of the whole batch (over all processes, see distribute(); else
-    // the label count), and
+    // the row count), and
     // first_row is the place of inputs' row 0 in the whole batch: the gradient
     // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
     // of it that add up to it otherwise. Splits the rows across
@@ -334,6 +358,7 @@ private:
     TrainerOptions options_;
     BatchTransform transform_;
     Loss loss_;
+    TargetLoss target_loss_;
     EpochCallback on_epoch_end_;
     History history_;
     EarlyStopping early_stopping_;
