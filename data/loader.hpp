@@ -33,12 +33,12 @@ struct Batch {
     /// One label per sample of `inputs` (a data set of class labels); empty
     /// for one with targets.
     Labels labels;         // batch
+    /// Each sample's row in the Dataset (the epoch's order).
+    std::vector<std::size_t> rows;
     /// The samples' rows of Dataset::targets, (batch, k), no gradient, when
     /// the data set has targets (gathered by `rows`, as the inputs);
     /// undefined for one of class labels.
     Tensor<float> targets;
-    /// Each sample's row in the Dataset (the epoch's order).
-    std::vector<std::size_t> rows;
 };
 
 /// Rows `rows[0, count)` of `data` as a batch's inputs (Dataset::batch_shape),

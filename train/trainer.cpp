@@ -259,11 +259,16 @@ void Trainer::resume(const std::string& path) {
                         ") is not the history's, epoch " + std::to_string(best + 1) + " (loss " +
                         detail::option_value_text(history[best].valid_loss) + ")");
         const auto untrained = progress.scalars.find(untrained_loss_key);
-        if (untrained == progress.scalars.end() || !std::isfinite(untrained->second) || untrained->second < 0)
+        // Cross-entropy is >= 0; a target loss of the caller's may be
+        // negative (a log-likelihood's).
+        const bool can_be_negative = train_.has_targets();
+        if (untrained == progress.scalars.end() || !std::isfinite(untrained->second) ||
+            (untrained->second < 0 && !can_be_negative))
             throw Error(where_entry(path, "meta/scalar/" + untrained_loss_key) +
-                        (untrained == progress.scalars.end()
-                             ? std::string(": missing")
-                             : ": " + detail::option_value_text(untrained->second) + " is not a loss (finite, >= 0)"));
+                        (untrained == progress.scalars.end() ? std::string(": missing")
+                                                             : ": " + detail::option_value_text(untrained->second) +
+                                                                   " is not a loss (finite" +
+                                                                   (can_be_negative ? ")" : ", >= 0)")));
         history_ = std::move(history);
         early_stopping_ = std::move(early_stopping);
         untrained_valid_loss_ = untrained->second;
@@ -349,7 +354,9 @@ std::string Trainer::divergence(std::size_t epoch) const {
     if (options_.divergence_factor() == 0) return "";
     const double loss = history_.back().valid_loss, bound = options_.divergence_factor() * untrained_valid_loss_;
     char text[160];
-    if (loss > bound) {
+    // A bound only where the untrained loss gives a scale (above 0: a loss
+    // that can be negative, a log-likelihood's, has none).
+    if (untrained_valid_loss_ > 0 && loss > bound) {
         std::snprintf(text, sizeof text, "epoch %zu: validation loss %.6g > %g x %.6g (the untrained model's)", epoch,
                       loss, options_.divergence_factor(), untrained_valid_loss_);
         return text;

@@ -96,9 +96,10 @@ public:
     /// the trainer prints nothing.
     TAPEGRAD_OPTION_ANY(bool, verbose) = false;
     /// Training has diverged when an epoch's validation loss exceeds this many
-    /// times the untrained model's (measured before epoch 1), or a weight is
-    /// not finite; run() then stops with Outcome::Diverged. 0 = off; else
-    /// finite and >= 1 (default 10).
+    /// times the untrained model's (measured before epoch 1; only when that
+    /// is above 0, as a target loss that can be negative has no such scale),
+    /// or a weight is not finite; run() then stops with Outcome::Diverged.
+    /// 0 = off; else finite and >= 1 (default 10).
     TAPEGRAD_OPTION(double, divergence_factor, value == 0 || (std::isfinite(value) && value >= 1),
                     "0 (off) or finite and >= 1") = 10;
     /// How many threads share each training batch, at least 1. Default:
@@ -141,7 +142,8 @@ public:
     /// Results are bit-reproducible for a given count (and BLAS kernel), and
     /// resume bit for bit; different counts give slightly different bits
     /// (float sums in another order), like other BLAS thread counts.
-    /// The loss (the default or loss()) must be a mean over the rows.
+    /// The loss (the default, loss() or target_loss()) must be a mean over
+    /// the rows.
     TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = default_shards();
     /// The least work worth a thread of its own: a batch is split into at
     /// most (its work / min_shard_work) shards, at least 1, and at most

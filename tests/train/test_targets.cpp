@@ -163,6 +163,27 @@ TEST_CASE("a regression on shards resumed from its checkpoint ends bit for bit w
     CHECK(refusing.history().empty());
 }
 
+TEST_CASE("a target loss below 0 (a log-likelihood's) trains, and resumes, without a false divergence") {
+    // MSE - 10: the same gradients, a loss always below 0. Against 10 times a
+    // negative untrained loss every epoch looked diverged, and resume refused
+    // the negative untrained loss the checkpoint holds.
+    TempDir dir;
+    const train::TargetLoss shifted = [](const Tensor<float>& outputs, const Tensor<float>& targets) {
+        return mse_loss(outputs, targets) - Tensor<float>::scalar(10.0f);
+    };
+    Regression first, second;
+    Trainer trainer(*first.model, first.optimizer, first.train_set, first.valid_set,
+                    shard_options(1, 2, dir.file("c.npz")));
+    trainer.target_loss(shifted);
+    CHECK(trainer.run() == Outcome::AllEpochs);
+    CHECK(trainer.history().back().valid_loss < -9.0);  // MSE from ~2.9 untrained to below 1
+    Trainer resumed(*second.model, second.optimizer, second.train_set, second.valid_set, shard_options(1, 3));
+    resumed.target_loss(shifted);
+    resumed.resume(dir.file("c.npz"));
+    CHECK(resumed.run() == Outcome::AllEpochs);
+    CHECK(resumed.history().size() == 3);
+}
+
 TEST_CASE("sequence targets (N, T) reach the loss with their own rows, whole or on shards") {
     // Row i: inputs (i, 0, 0), targets the tokens (i % 27, (i + 1) % 27, ...)
     // as whole numbers, as a language model's next tokens would be. The model
