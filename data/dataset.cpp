@@ -84,6 +84,20 @@ Shape Dataset::batch_shape(std::size_t n) const {
     return shape;
 }
 
+void Dataset::check(const std::string& who) const {
+    const auto shape_of = [](const xt::xtensor<float, 2>& rows) { return shape_str(Shape(rows.shape().begin(), rows.shape().end())); };
+    if (has_targets() && !labels.empty())
+        throw Error(who + ": the data set has both " + std::to_string(labels.size()) + " labels and targets of shape " +
+                    shape_of(targets) + "; a sample's answer is one or the other");
+    if (has_targets() && targets.shape()[1] == 0)
+        throw Error(who + ": targets of shape " + shape_of(targets) + " have no value per sample");
+    if (inputs.shape()[0] != size())
+        throw Error(who + ": the data set has " + std::to_string(inputs.shape()[0]) + " input rows but " +
+                    (has_targets() ? "targets of shape " + shape_of(targets) + " (inputs " + shape_of(inputs) + ")"
+                                   : std::to_string(size()) + " labels"));
+    check_sample_shape(*this, sample_shape, who.c_str());
+}
+
 Dataset with_sample_shape(Dataset data, Shape sample_shape) {
     check_sample_shape(data, sample_shape, "with_sample_shape");
     data.sample_shape = std::move(sample_shape);
@@ -126,19 +140,26 @@ Dataset load_mnist_dir(const std::string& dir, const std::string& split, std::si
 }
 
 Dataset subset(const Dataset& data, const std::vector<std::size_t>& indices) {
+    data.check("subset");  // the copies below read the rows size() promises
     const std::size_t width = data.features();
     Dataset out;
     out.num_classes = data.num_classes;
     out.sample_shape = data.sample_shape;
+    const std::size_t target_width = data.targets.shape()[1];
     out.inputs = input_rows(indices.size(), width);
-    out.labels.reserve(indices.size());
+    if (data.has_targets()) out.targets = xt::xtensor<float, 2>::from_shape({indices.size(), target_width});
+    else out.labels.reserve(indices.size());
     for (std::size_t row = 0; row < indices.size(); ++row) {
         const std::size_t i = indices[row];
         if (i >= data.size())
             throw Error("subset: index " + std::to_string(i) + " is out of range for a data set of " +
                         std::to_string(data.size()) + " samples");
         std::memcpy(out.inputs.data() + row * width, data.inputs.data() + i * width, width * sizeof(float));
-        out.labels.push_back(data.labels[i]);
+        if (data.has_targets())
+            std::memcpy(out.targets.data() + row * target_width, data.targets.data() + i * target_width,
+                        target_width * sizeof(float));
+        else
+            out.labels.push_back(data.labels[i]);
     }
     return out;
 }

@@ -25,10 +25,7 @@ void prefetch_row(const float* row, std::size_t width) {
 }  // namespace
 
 BatchLoader::BatchLoader(const Dataset& data, const LoaderOptions& options) : data_(data), options_(options) {
-    if (data_.inputs.shape()[0] != data_.size())
-        throw Error("BatchLoader: the data set has " + std::to_string(data_.inputs.shape()[0]) + " input rows but " +
-                    std::to_string(data_.size()) + " labels");
-    data_.batch_shape(0);  // throws when a sample_shape set by hand does not fit the rows
+    data_.check("BatchLoader");
     if (options_.shuffle() && !options_.seed()) options_.seed(draw_seed());
     start_epoch(0);
 }
@@ -61,20 +58,34 @@ std::size_t BatchLoader::batches_per_epoch() const {
 }
 
 namespace {
-// Rows `rows[0, count)` of `data`'s inputs into `dst`, one after another.
-void copy_rows(const Dataset& data, const std::size_t* rows, std::size_t count, float* dst) {
-    const std::size_t width = data.features();
-    const float* src = data.inputs.data();
+// Rows `rows[0, count)` of `table` (the inputs or the targets) into `dst`,
+// one after another.
+void copy_rows(const xt::xtensor<float, 2>& table, const std::size_t* rows, std::size_t count, float* dst) {
+    const std::size_t width = table.shape()[1];
+    const float* src = table.data();
     for (std::size_t r = 0; r < count; ++r) {
         if (r + 1 < count) prefetch_row(src + rows[r + 1] * width, width);
         std::memcpy(dst + r * width, src + rows[r] * width, width * sizeof(float));
     }
 }
+
+// `tensor` as a constant of `shape` to overwrite: itself when nothing else
+// holds it (no allocation), else a new one, so that a tensor kept elsewhere
+// (by a live graph, say) never changes under its holder.
+Tensor<float>& reusable(Tensor<float>& tensor, const Shape& shape) {
+    if (tensor.defined() && tensor.impl().use_count() == 1 && tensor.shape() == shape) {
+        tensor.zero_grad();  // in case the caller made the last batch a leaf with a gradient
+        tensor.set_requires_grad(false);
+    } else {
+        tensor = Tensor<float>(Array<float>::from_shape(shape));
+    }
+    return tensor;
+}
 }  // namespace
 
 Tensor<float> gather_inputs(const Dataset& data, const std::size_t* rows, std::size_t count) {
     Array<float> inputs = Array<float>::from_shape(data.batch_shape(count));
-    copy_rows(data, rows, count, inputs.data());
+    copy_rows(data.inputs, rows, count, inputs.data());
     return Tensor<float>(std::move(inputs));
 }
 
@@ -84,23 +95,23 @@ bool BatchLoader::next_rows(Batch& batch) {
     const auto [first, last] = shard_rows(all_rows, options_.shard_index(), options_.shard_count());
     batch.inputs = Tensor<float>();  // let go of last batch's handle, so the buffer can be reused
     batch.rows.assign(order_.begin() + std::ptrdiff_t(cursor_ + first), order_.begin() + std::ptrdiff_t(cursor_ + last));
-    batch.labels.resize(batch.rows.size());
-    for (std::size_t r = 0; r < batch.rows.size(); ++r) batch.labels[r] = data_.labels[batch.rows[r]];
+    if (data_.has_targets()) {
+        batch.labels.clear();
+        Tensor<float>& targets = reusable(batch.targets, {batch.rows.size(), data_.targets.shape()[1]});
+        copy_rows(data_.targets, batch.rows.data(), batch.rows.size(), targets.data_mut().data());
+    } else {
+        batch.targets = Tensor<float>();
+        batch.labels.resize(batch.rows.size());
+        for (std::size_t r = 0; r < batch.rows.size(); ++r) batch.labels[r] = data_.labels[batch.rows[r]];
+    }
     cursor_ += all_rows;
     return true;
 }
 
 bool BatchLoader::next(Batch& batch) {
     if (!next_rows(batch)) return false;
-    const Shape shape = data_.batch_shape(batch.rows.size());
-    const bool reusable = buffer_.defined() && buffer_.impl().use_count() == 1 && buffer_.shape() == shape;
-    if (reusable) {
-        buffer_.zero_grad();  // in case the caller made the last batch a leaf with a gradient
-        buffer_.set_requires_grad(false);
-    } else {
-        buffer_ = Tensor<float>(Array<float>::from_shape(shape));
-    }
-    copy_rows(data_, batch.rows.data(), batch.rows.size(), buffer_.data_mut().data());
+    copy_rows(data_.inputs, batch.rows.data(), batch.rows.size(),
+              reusable(buffer_, data_.batch_shape(batch.rows.size())).data_mut().data());
     batch.inputs = buffer_;
     return true;
 }

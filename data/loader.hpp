@@ -7,7 +7,7 @@
 ///   Batch batch;
 ///   for (std::uint64_t epoch = 0; epoch < epochs; ++epoch) {
 ///       loader.start_epoch(epoch);
-///       while (loader.next(batch)) { ... batch.inputs, batch.labels ... }
+///       while (loader.next(batch)) { ... batch.inputs, batch.labels (or batch.targets) ... }
 ///   }
 /// \endcode
 #pragma once
@@ -30,10 +30,15 @@ struct Batch {
     /// The samples' rows of Dataset::inputs as a constant (no gradient), of
     /// Dataset::batch_shape(): batch x features, or (batch, sample_shape...).
     Tensor<float> inputs;
-    /// One label per sample of `inputs`.
+    /// One label per sample of `inputs` (a data set of class labels); empty
+    /// for one with targets.
     Labels labels;         // batch
     /// Each sample's row in the Dataset (the epoch's order).
     std::vector<std::size_t> rows;
+    /// The samples' rows of Dataset::targets, (batch, k), no gradient, when
+    /// the data set has targets (gathered by `rows`, as the inputs);
+    /// undefined for one of class labels.
+    Tensor<float> targets;
 };
 
 /// Rows `rows[0, count)` of `data` as a batch's inputs (Dataset::batch_shape),
@@ -109,8 +114,10 @@ class BatchLoader {
 public:
     /// Keeps a reference to `data`, which must outlive the loader. Starts epoch 0.
     /// Draws a seed (tapegrad::draw_seed()) when `options` shuffle without one.
-    /// Throws tapegrad::Error when data.inputs does not have one row per label,
-    /// or data.sample_shape does not fit a row (see with_sample_shape()).
+    /// Throws tapegrad::Error as Dataset::check() when the data set does not
+    /// hold together: data.inputs without one row per label (or row of
+    /// targets), labels and targets both, a sample_shape that does not fit a
+    /// row (see with_sample_shape()).
     BatchLoader(const Dataset& data, const LoaderOptions& options);
     /// Deleted: the loader keeps a reference, so a temporary would dangle.
     BatchLoader(Dataset&&, const LoaderOptions&) = delete;  // a temporary would dangle
@@ -121,11 +128,13 @@ public:
     /// The next batch of the current epoch (this loader's shard of it, see
     /// LoaderOptions::shard), into `batch`; false when the epoch is over. The inputs buffer is reused when nothing else still holds the
     /// previous batch's tensor, so passing the same Batch each time allocates
-    /// nothing; a tensor kept elsewhere (say, by a live graph) is never touched.
+    /// nothing (the targets' tensor likewise); a tensor kept elsewhere (say,
+    /// by a live graph) is never touched.
     bool next(Batch& batch);
-    /// The same without gathering the inputs: `batch.labels` and
-    /// `batch.rows` are the next batch's and `batch.inputs` is left
-    /// undefined, for a caller that gathers them itself (gather_inputs()).
+    /// The same without gathering the inputs: `batch.labels` (or
+    /// `batch.targets`) and `batch.rows` are the next batch's and
+    /// `batch.inputs` is left undefined, for a caller that gathers them
+    /// itself (gather_inputs()).
     bool next_rows(Batch& batch);
 
     /// How many batches next() serves per epoch: size / batch_size, rounded

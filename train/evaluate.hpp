@@ -1,8 +1,10 @@
 /// \file
-/// Loss and accuracy of a classifier over a whole data set, without a tape.
+/// Loss and accuracy of a classifier, or the loss of a model trained on
+/// targets, over a whole data set, without a tape.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -13,11 +15,22 @@
 
 namespace tapegrad::train {
 
+/// The loss of a model on a batch of a data set with targets
+/// (Dataset::targets): `outputs` the model's for the batch, `targets` the
+/// batch's rows of targets, (batch, k); a 0-d tensor on the tape, a mean over
+/// the rows (a mean over every element of (batch, k) is one), such as
+/// mse_loss(outputs, targets). A loss over tokens that ignores some (padding)
+/// should divide by rows x T rather than by the tokens it counts, or
+/// batches and shards would weigh its rows unequally.
+using TargetLoss = std::function<Tensor<float>(const Tensor<float>& outputs, const Tensor<float>& targets)>;
+
 /// What evaluate() measured.
 struct Score {
-    /// Mean cross-entropy per sample (natural log, so nats).
-    double loss = 0;      // mean cross-entropy per sample
-    /// Fraction of samples whose largest logit is their label, in [0, 1].
+    /// Mean cross-entropy per sample (natural log, so nats); for a data set
+    /// with targets, the mean of the TargetLoss per sample.
+    double loss = 0;      // mean cross-entropy (or TargetLoss) per sample
+    /// Fraction of samples whose largest logit is their label, in [0, 1];
+    /// NaN (not measured) for a data set with targets.
     double accuracy = 0;  // fraction of samples whose largest logit is their label
 };
 
@@ -48,9 +61,17 @@ std::size_t count_correct(const xt::xarray<float>& logits, const Labels& labels)
 /// norm on its running statistics; the model's modes are restored after) and
 /// with the tape off (a NoGradGuard), so nothing is recorded and no gradient,
 /// weight or buffer changes. Throws
-/// tapegrad::Error on an empty data set. Throws what the model or cross_entropy throw,
-/// e.g. tapegrad::Error when the features do not fit the model.
+/// tapegrad::Error on an empty data set, and on one with targets (they need
+/// the overload with a TargetLoss). Throws what the model or cross_entropy
+/// throw, e.g. tapegrad::Error when the features do not fit the model.
 Score evaluate(nn::Module<float>& model, const Dataset& data);
+
+/// The mean of `loss` per sample of a data set with targets (Dataset::targets:
+/// each chunk's loss times its rows, summed, over the samples); the accuracy
+/// is NaN, not measured. Otherwise as evaluate() above; throws
+/// tapegrad::Error on a data set of class labels (measured by the overload
+/// without a loss) or when `loss` is empty.
+Score evaluate(nn::Module<float>& model, const Dataset& data, const TargetLoss& loss);
 
 /// The same over the processes of a data-parallel job, each process running
 /// the model on its share of every chunk (LoaderOptions::shard): the sums of
@@ -58,5 +79,7 @@ Score evaluate(nn::Module<float>& model, const Dataset& data);
 /// every process gets the whole set's score, the single process's up to
 /// rounding. Every process must call it, with the same data.
 Score evaluate(nn::Module<float>& model, const Dataset& data, Communicator& communicator);
+/// The same for a data set with targets, measured by `loss`.
+Score evaluate(nn::Module<float>& model, const Dataset& data, const TargetLoss& loss, Communicator& communicator);
 
 }  // namespace tapegrad::train

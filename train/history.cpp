@@ -34,8 +34,10 @@ std::string to_csv(const History& history) {
     char cell[64];
     for (const EpochRecord& record : history)
         for (std::size_t c = 0; c <= last; ++c) {
-            std::snprintf(cell, sizeof cell, columns[c].format, record.*columns[c].field);
-            csv += cell;
+            // NaN: not measured (the accuracies of a run on targets), an empty cell.
+            const double value = record.*columns[c].field;
+            if (!std::isnan(value)) std::snprintf(cell, sizeof cell, columns[c].format, value);
+            csv += std::isnan(value) ? "" : cell;
             csv += c < last ? ',' : '\n';
         }
     return csv;
@@ -69,10 +71,11 @@ History restore_history(const TrainingProgress& progress, const std::string& pat
             const double value = (*stored[c])(i);
             // What a trainer can have recorded: epochs 1, 2, ... in order;
             // finite losses (a non-finite one stops training unrecorded);
-            // accuracies in [0, 1]; non-negative seconds.
+            // accuracies in [0, 1], or NaN (a run on targets measures none);
+            // non-negative seconds.
             const std::string name = columns[c].name;
             const bool possible = name == "epoch"                                    ? value == double(i + 1)
-                                  : name == "train_accuracy" || name == "valid_accuracy" ? value >= 0 && value <= 1
+                                  : name == "train_accuracy" || name == "valid_accuracy" ? std::isnan(value) || (value >= 0 && value <= 1)
                                   : name == "seconds"                                ? std::isfinite(value) && value >= 0
                                                                                      : std::isfinite(value);
             if (!possible)

@@ -19,14 +19,15 @@ struct EpochRecord {
     double train_loss = 0, train_accuracy = 0;
     /// \var train_accuracy
     /// The fraction of training samples classified correctly during the
-    /// epoch, in [0, 1], measured while the weights changed.
+    /// epoch, in [0, 1], measured while the weights changed; NaN (not
+    /// measured) when the data sets have targets rather than class labels.
 
     /// The mean cross-entropy on the validation set after the epoch (see
-    /// train::evaluate()).
+    /// train::evaluate()); on targets, the mean of the trainer's TargetLoss.
     double valid_loss = 0, valid_accuracy = 0;
     /// \var valid_accuracy
     /// The fraction of validation samples classified correctly after the
-    /// epoch, in [0, 1].
+    /// epoch, in [0, 1]; NaN (not measured) on targets, as train_accuracy.
 
     /// Wall time of the epoch's training pass alone, in seconds (not
     /// reproducible, unlike every other column).
@@ -39,6 +40,7 @@ using History = std::vector<EpochRecord>;
 /// The metrics CSV: the header "epoch,train_loss,...,seconds" and one line per epoch.
 /// Fixed formats (epoch as an integer, losses and accuracies with 6 decimals,
 /// seconds with 3), so equal runs give equal files apart from the seconds.
+/// A NaN (an accuracy not measured: a run on targets) is an empty cell.
 std::string to_csv(const History& history);
 
 /// Adds `history` to `progress` for a checkpoint, as one float64 array per
@@ -46,7 +48,8 @@ std::string to_csv(const History& history);
 void store_history(const History& history, TrainingProgress& progress);
 /// The history store_history() wrote, one record per completed epoch
 /// (progress.epoch). `path` only names the file in errors.
-/// Throws Error naming `path` when the columns are missing or uneven.
+/// Throws Error naming `path` when the columns are missing or uneven, or
+/// hold values no trainer records (accuracies outside [0, 1] and not NaN).
 History restore_history(const TrainingProgress& progress, const std::string& path);
 
 }  // namespace tapegrad::train

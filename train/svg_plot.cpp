@@ -175,16 +175,22 @@ Series column(const History& history, const char* label, const char* color, doub
 }  // namespace
 
 std::string plot_svg(const History& history, std::size_t best_epoch) {
-    const double width = 2 * panel_width + gap;
+    // A run on targets measures no accuracy (NaN throughout): no panel for it.
+    const bool accuracy = history.empty() || std::any_of(history.begin(), history.end(), [](const EpochRecord& r) {
+                              return !std::isnan(r.train_accuracy) || !std::isnan(r.valid_accuracy);
+                          });
+    const double width = accuracy ? 2 * panel_width + gap : panel_width;
     std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' width='" + number(width, 0) + "' height='" +
                       number(panel_height, 0) + "' viewBox='0 0 " + number(width, 0) + " " + number(panel_height, 0) +
                       "' font-family='sans-serif' font-size='13'>\n<rect width='100%' height='100%' fill='white'/>\n";
-    draw_panel(svg, 0, "Loss", "mean cross-entropy",
+    draw_panel(svg, 0, "Loss", accuracy ? "mean cross-entropy" : "mean loss",
                column(history, "train", train_color, &EpochRecord::train_loss),
                column(history, "validation", valid_color, &EpochRecord::valid_loss), best_epoch, /*legend_at_top=*/true);
-    draw_panel(svg, panel_width + gap, "Accuracy", "fraction correct",
-               column(history, "train", train_color, &EpochRecord::train_accuracy),
-               column(history, "validation", valid_color, &EpochRecord::valid_accuracy), best_epoch, /*legend_at_top=*/false);
+    if (accuracy)
+        draw_panel(svg, panel_width + gap, "Accuracy", "fraction correct",
+                   column(history, "train", train_color, &EpochRecord::train_accuracy),
+                   column(history, "validation", valid_color, &EpochRecord::valid_accuracy), best_epoch,
+                   /*legend_at_top=*/false);
     return svg + "</svg>\n";
 }
 

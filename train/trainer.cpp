@@ -52,18 +52,27 @@ Tensor<float> rows_of(const Tensor<float>& inputs, std::size_t first, std::size_
 }
 
 // What identifies a data set for resuming: its shape and the CRC-32 of its
-// inputs and labels (cheap next to an epoch; not a defence against forgery,
-// which the checkpoint cannot offer anyway).
+// inputs and labels or targets (cheap next to an epoch; not a defence
+// against forgery, which the checkpoint cannot offer anyway).
 std::string describe(const Dataset& data) {
     const auto crc = [](const void* bytes, std::size_t size) {
         return crc32_z(crc32_z(0, nullptr, 0), static_cast<const Bytef*>(bytes), size);
     };
-    char text[128];
-    std::snprintf(text, sizeof text, "%zu x %zu, inputs crc32 %08lx, labels crc32 %08lx", data.size(),
-                  data.size() ? data.features() : std::size_t(0), crc(data.inputs.data(), data.inputs.size() * sizeof(float)),
-                  crc(data.labels.data(), data.labels.size() * sizeof(data.labels[0])));
+    char text[160];
+    const int written = std::snprintf(text, sizeof text, "%zu x %zu, inputs crc32 %08lx", data.size(),
+                                      data.size() ? data.features() : std::size_t(0),
+                                      crc(data.inputs.data(), data.inputs.size() * sizeof(float)));
+    if (data.has_targets())
+        std::snprintf(text + written, sizeof text - std::size_t(written), ", targets x %zu crc32 %08lx",
+                      data.targets.shape()[1], crc(data.targets.data(), data.targets.size() * sizeof(float)));
+    else
+        std::snprintf(text + written, sizeof text - std::size_t(written), ", labels crc32 %08lx",
+                      crc(data.labels.data(), data.labels.size() * sizeof(data.labels[0])));
     return text;
 }
+
+// The shape of a data set's inputs, labels or targets, for errors.
+std::string rows_str(const xt::xtensor<float, 2>& rows) { return shape_str(Shape(rows.shape().begin(), rows.shape().end())); }
 
 std::string where_entry(const std::string& path, const std::string& entry) {
     return "'" + path + "', entry '" + entry + "'";
@@ -98,8 +107,10 @@ void add_to_grads(const TensorList<float>& params, const std::vector<TensorList<
 }
 
 void print_epoch_line(const EpochRecord& r, std::size_t epochs) {
-    std::printf("epoch %3.0f/%zu  train loss %.4f  valid loss %.4f  valid accuracy %.4f  %.2fs\n", r.epoch, epochs,
-                r.train_loss, r.valid_loss, r.valid_accuracy, r.seconds);
+    char accuracy[48] = "";  // none measured on targets
+    if (!std::isnan(r.valid_accuracy)) std::snprintf(accuracy, sizeof accuracy, "  valid accuracy %.4f", r.valid_accuracy);
+    std::printf("epoch %3.0f/%zu  train loss %.4f  valid loss %.4f%s  %.2fs\n", r.epoch, epochs, r.train_loss,
+                r.valid_loss, accuracy, r.seconds);
     std::fflush(stdout);
 }
 }  // namespace
@@ -116,6 +127,15 @@ Trainer::Trainer(nn::Module<float>& model, optim::Optimizer<float>& optimizer, c
       early_stopping_(options_.early_stopping_patience()) {
     if (train_.size() == 0) throw Error("Trainer: the training set is empty");
     if (valid_.size() == 0) throw Error("Trainer: the validation set is empty");
+    train_.check("Trainer: the training set");
+    valid_.check("Trainer: the validation set");
+    // A model's outputs are compared with one kind of answer, of one width.
+    const auto answers = [](const Dataset& data) {
+        return data.has_targets() ? "targets of shape " + rows_str(data.targets) : std::string("class labels");
+    };
+    if (train_.has_targets() != valid_.has_targets() ||
+        (train_.has_targets() && train_.targets.shape()[1] != valid_.targets.shape()[1]))
+        throw Error("Trainer: the training set has " + answers(train_) + " but the validation set " + answers(valid_));
 }
 
 Trainer& Trainer::transform_batches(BatchTransform transform) {
@@ -124,7 +144,18 @@ Trainer& Trainer::transform_batches(BatchTransform transform) {
 }
 
 Trainer& Trainer::loss(Loss loss) {
+    if (loss && train_.has_targets())
+        throw Error("Trainer: loss() takes class labels, but the data sets have targets of shape " +
+                    rows_str(train_.targets) + ": give their loss with target_loss()");
     loss_ = std::move(loss);
+    return *this;
+}
+
+Trainer& Trainer::target_loss(TargetLoss loss) {
+    if (loss && !train_.has_targets())
+        throw Error("Trainer: target_loss() is for data sets with targets, but these have class labels: give "
+                    "their loss with loss()");
+    target_loss_ = std::move(loss);
     return *this;
 }
 
@@ -172,7 +203,11 @@ void Trainer::check_processes_agree() {
                     (mine == rank0 ? "agrees" : "differs") + "): the job would hang");
 }
 
-Score Trainer::validate() { return communicator_ ? evaluate(model_, valid_, *communicator_) : evaluate(model_, valid_); }
+Score Trainer::validate() {
+    if (valid_.has_targets())
+        return communicator_ ? evaluate(model_, valid_, target_loss_, *communicator_) : evaluate(model_, valid_, target_loss_);
+    return communicator_ ? evaluate(model_, valid_, *communicator_) : evaluate(model_, valid_);
+}
 
 void Trainer::resume(const std::string& path) {
     // load_checkpoint restores model and optimizer all or nothing, but the
@@ -202,6 +237,15 @@ void Trainer::resume(const std::string& path) {
                         " epochs, but a trainer checkpoints after epochs 1 to " + std::to_string(options_.epochs()) +
                         " (options.epochs)");
         History history = restore_history(progress, path);
+        // A run on class labels measures accuracies, one on targets none (NaN).
+        for (std::size_t i = 0; i < history.size(); ++i)
+            for (const auto& [name, value] : {std::pair<const char*, double>{"train_accuracy", history[i].train_accuracy},
+                                              {"valid_accuracy", history[i].valid_accuracy}})
+                if (std::isnan(value) != train_.has_targets())
+                    throw Error(where_entry(path, std::string("meta/array/history/") + name) + ": " +
+                                detail::option_value_text(value) + " at epoch " + std::to_string(i + 1) +
+                                (train_.has_targets() ? ", but a run on targets measures no accuracy (NaN)"
+                                                      : ", but a run on class labels measures one in [0, 1]"));
         EarlyStopping early_stopping(options_.early_stopping_patience());
         early_stopping.restore(progress, model_, path);
         // Every recorded epoch was observed: the best is the first epoch with
@@ -215,11 +259,16 @@ void Trainer::resume(const std::string& path) {
                         ") is not the history's, epoch " + std::to_string(best + 1) + " (loss " +
                         detail::option_value_text(history[best].valid_loss) + ")");
         const auto untrained = progress.scalars.find(untrained_loss_key);
-        if (untrained == progress.scalars.end() || !std::isfinite(untrained->second) || untrained->second < 0)
+        // Cross-entropy is >= 0; a target loss of the caller's may be
+        // negative (a log-likelihood's).
+        const bool can_be_negative = train_.has_targets();
+        if (untrained == progress.scalars.end() || !std::isfinite(untrained->second) ||
+            (untrained->second < 0 && !can_be_negative))
             throw Error(where_entry(path, "meta/scalar/" + untrained_loss_key) +
-                        (untrained == progress.scalars.end()
-                             ? std::string(": missing")
-                             : ": " + detail::option_value_text(untrained->second) + " is not a loss (finite, >= 0)"));
+                        (untrained == progress.scalars.end() ? std::string(": missing")
+                                                             : ": " + detail::option_value_text(untrained->second) +
+                                                                   " is not a loss (finite" +
+                                                                   (can_be_negative ? ")" : ", >= 0)")));
         history_ = std::move(history);
         early_stopping_ = std::move(early_stopping);
         untrained_valid_loss_ = untrained->second;
@@ -231,6 +280,9 @@ void Trainer::resume(const std::string& path) {
 }
 
 Outcome Trainer::run() {
+    if (train_.has_targets() && !target_loss_)
+        throw Error("Trainer: the data sets have targets of shape " + rows_str(train_.targets) +
+                    ", and no loss to compare them with: give one with target_loss()");
     // Training batches run in train(), validation in eval() (evaluate()); the
     // caller gets the model back in the modes it had.
     const TrainingModeGuard modes(model_);
@@ -302,7 +354,9 @@ std::string Trainer::divergence(std::size_t epoch) const {
     if (options_.divergence_factor() == 0) return "";
     const double loss = history_.back().valid_loss, bound = options_.divergence_factor() * untrained_valid_loss_;
     char text[160];
-    if (loss > bound) {
+    // A bound only where the untrained loss gives a scale (above 0: a loss
+    // that can be negative, a log-likelihood's, has none).
+    if (untrained_valid_loss_ > 0 && loss > bound) {
         std::snprintf(text, sizeof text, "epoch %zu: validation loss %.6g > %g x %.6g (the untrained model's)", epoch,
                       loss, options_.divergence_factor(), untrained_valid_loss_);
         return text;
@@ -365,17 +419,18 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     const Score valid = validate();
     if (!std::isfinite(valid.loss)) throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", validation"};
     early_stopping_.observe(epoch, valid.loss, model_);
-    return {double(epoch), loss_sum / double(seen), double(correct) / double(seen), valid.loss, valid.accuracy,
-            elapsed.count()};
+    const double train_accuracy = train_.has_targets() ? std::numeric_limits<double>::quiet_NaN() /* none measured */
+                                                       : double(correct) / double(seen);
+    return {double(epoch), loss_sum / double(seen), train_accuracy, valid.loss, valid.accuracy, elapsed.count()};
 }
 
 Tensor<float> Trainer::transformed(const Batch& batch, std::size_t epoch, std::size_t batch_number) const {
     if (!transform_) return batch.inputs;
     Tensor<float> inputs = transform_(batch.inputs, epoch, batch_number);
-    // Rows are matched to labels, and cut into shards, by their number: a
-    // transform that dropped or added some would pair inputs with the wrong
-    // labels (and shards read past its tensor).
-    const std::size_t rows = batch.labels.size();
+    // Rows are matched to labels (or targets), and cut into shards, by their
+    // number: a transform that dropped or added some would pair inputs with
+    // the wrong labels (and shards read past its tensor).
+    const std::size_t rows = batch.rows.size();
     if (!inputs.defined() || inputs.dim() == 0 || inputs.shape()[0] != rows)
         throw Error("Trainer: the batch transform of epoch " + std::to_string(epoch) + ", batch " +
                     std::to_string(batch_number) + " returned " +
@@ -403,7 +458,18 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
                                                 std::size_t begin, std::size_t end, std::size_t epoch,
                                                 std::size_t batch, std::size_t batch_rows, std::size_t first_row) {
     const Labels& labels = rows_of_batch.labels;
-    const std::size_t rows = labels.size();
+    const Tensor<float>& targets = rows_of_batch.targets;  // defined for a data set with targets
+    const std::size_t rows = rows_of_batch.rows.size();
+    // The loss of `outputs` for some rows of the batch, given their labels
+    // or their targets (whichever the data set has), and how many of them
+    // the outputs classify correctly (none counted on targets).
+    const auto loss_of = [this](const Tensor<float>& outputs, const Labels& their_labels, const Tensor<float>& their_targets) {
+        if (their_targets.defined()) return target_loss_(outputs, their_targets);
+        return loss_ ? loss_(outputs, their_labels) : cross_entropy(outputs, their_labels);
+    };
+    const auto correct_of = [](const Tensor<float>& outputs, const Labels& their_labels, const Tensor<float>& their_targets) {
+        return their_targets.defined() ? std::size_t(0) : count_correct(outputs.data(), their_labels);
+    };
     // Rows [first, last) of the batch's inputs: cut from `inputs`, or, where
     // the loader gathered none, gathered from the data set.
     const auto inputs_of = [&](std::size_t first, std::size_t last) {
@@ -443,7 +509,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         std::optional<BatchShardGuard> shard;
         if (communicator_) shard.emplace(sums.emplace(1, processes).shard(0, first_row, rows));
         const Tensor<float> logits = model_(inputs_of(0, rows));
-        Tensor<float> loss = loss_ ? loss_(logits, labels) : cross_entropy(logits, labels);
+        Tensor<float> loss = loss_of(logits, labels, targets);
         const double value = loss.item();
         // Once the forward has summed over the processes, so must backward
         // (batch norm's gradient): the others wait for this one's part.
@@ -470,7 +536,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         }
         if (sums) replica_sum_counts_ = sums->counts();
         if (!std::isfinite(value)) throw non_finite();
-        return {value * double(rows), count_correct(logits.data(), labels)};
+        return {value * double(rows), correct_of(logits, labels, targets)};
     }
 
     const TensorList<float> params = trained_parameters(optimizer_);
@@ -501,9 +567,11 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         std::optional<OneThreadProductsGuard> one_thread_products;
         if (workers_) one_thread_products.emplace();
         const BatchShardGuard shard(sums.shard(s, first_row + first, last - first));
-        const Labels shard_labels(labels.begin() + std::ptrdiff_t(first), labels.begin() + std::ptrdiff_t(last));
+        const Labels shard_labels = targets.defined() ? Labels() : Labels(labels.begin() + std::ptrdiff_t(first),
+                                                                            labels.begin() + std::ptrdiff_t(last));
+        const Tensor<float> shard_targets = targets.defined() ? rows_of(targets, first, last) : Tensor<float>();
         const Tensor<float> logits = model_(inputs_of(first, last));
-        Tensor<float> loss = loss_ ? loss_(logits, shard_labels) : cross_entropy(logits, shard_labels);
+        Tensor<float> loss = loss_of(logits, shard_labels, shard_targets);
         const double value = loss.item();
         // After sums in the forward, the other shards wait for this one's
         // part of backward's: it goes on, and the batch is dropped after.
@@ -512,7 +580,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
         const float weight = float(double(last - first) / double(batch_rows));
         shard_grads_[s] = grad(loss * weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
         if (!std::isfinite(value)) throw non_finite();
-        totals_of[s] = {value * double(last - first), count_correct(logits.data(), shard_labels)};
+        totals_of[s] = {value * double(last - first), correct_of(logits, shard_labels, shard_targets)};
     };
     const auto run_shard = [&](std::size_t s) {
         try {
@@ -543,7 +611,7 @@ Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, con
 
 Trainer::BatchTotals Trainer::distributed_gradients(const Batch& batch, std::size_t epoch, std::size_t batch_number,
                                                     std::size_t batch_rows) {
-    const std::size_t rows = batch.labels.size(), rank = communicator_->rank(), size = communicator_->size();
+    const std::size_t rows = batch.rows.size(), rank = communicator_->rank(), size = communicator_->size();
     // Where this process's rows start in the whole batch (LoaderOptions::shard).
     const std::size_t first_row = shard_rows(batch_rows, rank, size).first;
     // Draws as one process would: the batch's seeds, each row's dropout

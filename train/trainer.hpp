@@ -1,6 +1,8 @@
 /// \file
-/// The reusable training loop for a classifier: mini-batches over a Dataset,
-/// any optimizer, the mean cross-entropy (or a loss of the caller's),
+/// The reusable training loop for a classifier, or a model of any other
+/// targets (regression values, token sequences: Dataset::targets with a
+/// loss of the caller's): mini-batches over a Dataset, any optimizer, the
+/// mean cross-entropy (or a loss of the caller's),
 /// validation after every epoch, early stopping that keeps a copy of the best
 /// weights, a checkpoint after every epoch that resumes bit for bit, and a
 /// clean stop on a non-finite loss or on divergence.
@@ -45,8 +47,8 @@ class WorkerPool;  // train/worker_pool.hpp
 /// Training loops and what they need around them: the Trainer and its
 /// options, evaluation, early stopping, checkpoints that resume bit for bit,
 /// the metrics history with its CSV and SVG plot, and progress output.
-/// Everything here trains `float` classifiers (nn::Module<float>) on a
-/// Dataset.
+/// Everything here trains `float` models (nn::Module<float>) on a Dataset:
+/// classifiers on its labels, other models on its targets.
 namespace tapegrad::train {
 
 /// The default of TrainerOptions::shards: the BLAS's thread count when
@@ -94,9 +96,10 @@ public:
     /// the trainer prints nothing.
     TAPEGRAD_OPTION_ANY(bool, verbose) = false;
     /// Training has diverged when an epoch's validation loss exceeds this many
-    /// times the untrained model's (measured before epoch 1), or a weight is
-    /// not finite; run() then stops with Outcome::Diverged. 0 = off; else
-    /// finite and >= 1 (default 10).
+    /// times the untrained model's (measured before epoch 1; only when that
+    /// is above 0, as a target loss that can be negative has no such scale),
+    /// or a weight is not finite; run() then stops with Outcome::Diverged.
+    /// 0 = off; else finite and >= 1 (default 10).
     TAPEGRAD_OPTION(double, divergence_factor, value == 0 || (std::isfinite(value) && value >= 1),
                     "0 (off) or finite and >= 1") = 10;
     /// How many threads share each training batch, at least 1. Default:
@@ -139,7 +142,8 @@ public:
     /// Results are bit-reproducible for a given count (and BLAS kernel), and
     /// resume bit for bit; different counts give slightly different bits
     /// (float sums in another order), like other BLAS thread counts.
-    /// The loss (the default or loss()) must be a mean over the rows.
+    /// The loss (the default, loss() or target_loss()) must be a mean over
+    /// the rows.
     TAPEGRAD_OPTION(std::size_t, shards, value > 0, "> 0") = default_shards();
     /// The least work worth a thread of its own: a batch is split into at
     /// most (its work / min_shard_work) shards, at least 1, and at most
@@ -171,27 +175,41 @@ enum class Outcome { AllEpochs, EarlyStopped, NonFiniteLoss, Diverged };
 /// The validation loss rose past TrainerOptions::divergence_factor() times the
 /// untrained model's, or a weight became non-finite (see Trainer::diverged_at()).
 
-/// Trains a classifier: each epoch runs the mini-batches of the training set
-/// through the model (in train() mode), the loss, backward() and the
-/// optimizer, then measures the validation set (evaluate(), in eval() mode)
-/// and records an EpochRecord. Not safe to
+/// Trains a classifier, or a model of targets: each epoch runs the
+/// mini-batches of the training set through the model (in train() mode), the
+/// loss, backward() and the optimizer, then measures the validation set
+/// (evaluate(), in eval() mode) and records an EpochRecord.
+///
+/// The data sets decide which: with class labels (Dataset::labels) the loss
+/// is the mean cross-entropy or loss(), and the records have accuracies;
+/// with targets (Dataset::targets, both sets the same width) the loss is
+/// target_loss(), required, which also measures the validation set (so it
+/// drives early stopping and divergence), and the records' accuracies are
+/// NaN (not measured: empty cells in to_csv(), no panel in plot_svg()). A
+/// batch's targets are its rows' (the same rows as its inputs, on every
+/// shard and process). Not safe to
 /// use from several threads.
 class Trainer {
 public:
     /// A batch's inputs as the model will see them (augmentation); `epoch` and
     /// `batch` are 1-based, so a transform seeded by them repeats exactly on resume.
     using BatchTransform = std::function<Tensor<float>(const Tensor<float>& inputs, std::size_t epoch, std::size_t batch)>;
-    /// The loss to minimise for a batch, a 0-d tensor on the tape; the default
-    /// is cross_entropy (mean). It should be a mean over the batch: the
-    /// recorded train_loss weights each batch by its size.
+    /// The loss to minimise for a batch of class labels, a 0-d tensor on the
+    /// tape; the default is cross_entropy (mean). It should be a mean over
+    /// the batch: the recorded train_loss weights each batch by its size.
     using Loss = std::function<Tensor<float>(const Tensor<float>& logits, const Labels& labels)>;
+    /// The loss of a batch of targets (train::TargetLoss, train/evaluate.hpp):
+    /// (outputs, targets) to a 0-d tensor, a mean over the rows.
+    using TargetLoss = train::TargetLoss;
     /// Called after each epoch's record is complete, before its checkpoint
     /// (step a learning-rate schedule here, or report).
     using EpochCallback = std::function<void(const EpochRecord& record)>;
 
     /// Keeps references: model, optimizer and data must outlive the trainer.
     /// The optimizer must be built over the model's parameters.
-    /// Throws tapegrad::Error if a data set is empty.
+    /// Throws tapegrad::Error if a data set is empty or does not hold
+    /// together (Dataset::check()), or if one has class labels and the other
+    /// targets, or targets of another width (naming both shapes).
     Trainer(nn::Module<float>& model, optim::Optimizer<float>& optimizer, const Dataset& train, const Dataset& valid,
             TrainerOptions options);
 
@@ -203,8 +221,14 @@ public:
     Trainer& transform_batches(BatchTransform transform);
     /// Minimises `loss` instead of the mean cross-entropy from now on; an empty
     /// function restores the default. Validation still reports cross-entropy.
-    /// Returns the trainer.
+    /// For data sets of class labels: throws tapegrad::Error on data sets with
+    /// targets (they take target_loss()). Returns the trainer.
     Trainer& loss(Loss loss);
+    /// Minimises `loss` on data sets with targets, and measures the
+    /// validation set by it, from now on; run() refuses to start without one.
+    /// Throws tapegrad::Error on data sets of class labels (they take loss()).
+    /// Returns the trainer.
+    Trainer& target_loss(TargetLoss loss);
     /// Calls `callback` after every epoch from now on; an empty function turns
     /// it off. Returns the trainer.
     Trainer& on_epoch_end(EpochCallback callback);
@@ -268,7 +292,9 @@ public:
     /// Writes the checkpoint after every epoch when one is set. The model's
     /// training modes are restored on return (see TrainingModeGuard). Exceptions
     /// from the model, the loss, the callbacks or the checkpoint's writing
-    /// propagate (tapegrad::Error for the library's own).
+    /// propagate (tapegrad::Error for the library's own). Throws
+    /// tapegrad::Error before anything changes when the data sets have targets
+    /// and no target_loss() was given.
     Outcome run();
 
     /// The options given to the constructor.
@@ -304,9 +330,9 @@ private:
     // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
     // weighted by (end - begin) / batch_rows, where `inputs` (undefined: the
     // shards gather rows_of_batch.rows from the training set themselves) and
-    // rows_of_batch.labels hold this process's rows of the batch, batch_rows
+    // rows_of_batch.labels (or .targets) hold this process's rows of the batch, batch_rows
     // the rows of the whole batch (over all processes, see distribute(); else
-    // the label count), and
+    // the row count), and
     // first_row is the place of inputs' row 0 in the whole batch: the gradient
     // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
     // of it that add up to it otherwise. Splits the rows across
@@ -334,6 +360,7 @@ private:
     TrainerOptions options_;
     BatchTransform transform_;
     Loss loss_;
+    TargetLoss target_loss_;
     EpochCallback on_epoch_end_;
     History history_;
     EarlyStopping early_stopping_;

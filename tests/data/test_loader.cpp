@@ -271,3 +271,86 @@ TEST_CASE("loader: the shards of every batch make up the unsharded batch, in ord
     CHECK(shard_rows(huge, 1, 3) == std::pair<std::size_t, std::size_t>{huge / 3 + 1, 2 * (huge / 3) + 1});
     CHECK_THROWS_AS(LoaderOptions(5).shard(0, 0), Error);
 }
+
+TEST_CASE("loader: sequence targets (N, T) come gathered by the rows of their inputs, on every shard") {
+    // Row i: inputs i * 3 + j, targets i * 100 + t (whole numbers, as token ids).
+    Dataset data = indexed_dataset(23);
+    data.labels.clear();
+    data.targets = xt::xtensor<float, 2>::from_shape({23, 4});
+    for (std::size_t i = 0; i < 23; ++i)
+        for (std::size_t t = 0; t < 4; ++t) data.targets(i, t) = float(i * 100 + t);
+    REQUIRE(data.has_targets());
+    CHECK(data.size() == 23);
+    for (std::size_t count : {1, 2, 3}) {
+        for (std::size_t index = 0; index < count; ++index) {
+            CAPTURE(count);
+            CAPTURE(index);
+            const LoaderOptions options = LoaderOptions(5).seed(4).shard(index, count);
+            BatchLoader gathering(data, options), lazy(data, options);
+            Batch batch, rows_only;
+            std::size_t served = 0;
+            for (std::uint64_t epoch = 0; epoch < 2; ++epoch) {
+                gathering.start_epoch(epoch);
+                lazy.start_epoch(epoch);
+                while (gathering.next(batch)) {
+                    REQUIRE(lazy.next_rows(rows_only));
+                    CHECK(batch.labels.empty());
+                    REQUIRE(batch.targets.defined());
+                    REQUIRE(batch.targets.shape() == Shape{batch.rows.size(), 4});
+                    CHECK(!batch.targets.requires_grad());
+                    for (std::size_t r = 0; r < batch.rows.size(); ++r) {
+                        const std::size_t i = batch.rows[r];
+                        CHECK(std::size_t(batch.inputs.data()(r, 0)) == i * 3);  // the inputs' row ...
+                        for (std::size_t t = 0; t < 4; ++t) CHECK(batch.targets.data()(r, t) == float(i * 100 + t));  // ... and its targets
+                    }
+                    CHECK(rows_only.rows == batch.rows);
+                    CHECK(rows_only.targets.data() == batch.targets.data());
+                    served += batch.rows.size();
+                }
+            }
+            if (count == 1) CHECK(served == 46);
+        }
+    }
+    // A batch's targets held elsewhere are never overwritten; otherwise the
+    // tensor is reused.
+    BatchLoader loader(data, LoaderOptions(5).shuffle(false));
+    Batch batch;
+    REQUIRE(loader.next(batch));
+    const Tensor<float> kept = batch.targets;
+    const Array<float> first = kept.data();
+    REQUIRE(loader.next(batch));
+    CHECK(kept.data() == first);
+    CHECK(batch.targets.data()(0, 0) == 500.0f);
+    const float* storage = batch.targets.data().data();
+    REQUIRE(loader.next(batch));
+    CHECK(batch.targets.data().data() == storage);
+    CHECK(batch.targets.data()(0, 0) == 1000.0f);
+
+    // subset and split_train_validation keep each row's targets with its inputs.
+    const Dataset picked = subset(data, {7, 2, 7});
+    CHECK(traced_indices(picked) == std::vector<std::size_t>{7, 2, 7});
+    CHECK(picked.targets(1, 3) == 203.0f);
+    CHECK(picked.labels.empty());
+    const TrainValidation split = split_train_validation(data, 5, 1);
+    for (const Dataset* part : {&split.train, &split.validation}) {
+        const auto ids = traced_indices(*part);
+        REQUIRE(part->targets.shape()[0] == ids.size());
+        for (std::size_t r = 0; r < ids.size(); ++r) CHECK(part->targets(r, 0) == float(ids[r] * 100));
+    }
+    CHECK(subset(data, {}).has_targets());  // no rows, still targets of width 4
+
+    // Targets of another row count, of no width, or with labels too.
+    Dataset short_targets = data;
+    short_targets.targets = xt::zeros<float>({std::size_t(22), std::size_t(4)});
+    CHECK(error_of([&] { BatchLoader l(short_targets, LoaderOptions(5)); }) ==
+          "BatchLoader: the data set has 23 input rows but targets of shape (22, 4) (inputs (23, 3))");
+    CHECK(error_of([&] { subset(short_targets, {0}); }) ==
+          "subset: the data set has 23 input rows but targets of shape (22, 4) (inputs (23, 3))");
+    Dataset no_width = data;
+    no_width.targets = xt::zeros<float>({std::size_t(23), std::size_t(0)});
+    CHECK(error_of([&] { BatchLoader l(no_width, LoaderOptions(5)); }) ==
+          "BatchLoader: targets of shape (23, 0) have no value per sample");
+    Dataset both = data;
+    both.labels.assign(23, 1);
+    CHECK(contains(error_of([&] { BatchLoader l(both, LoaderOptions(5)); }), "both 23 labels and targets of shape (23, 4)"));
+}

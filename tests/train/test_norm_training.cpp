@@ -16,6 +16,7 @@
 #include <tapegrad/train/trainer.hpp>
 #include "../nn/files.hpp"
 #include "blobs.hpp"
+#include "same_run.hpp"
 
 using namespace tapegrad;
 using train::Trainer;
@@ -73,13 +74,8 @@ void check_resume_is_exact(const MakeNet& make_net) {
     resumed.resume(dir.file("one.npz"));
     resumed.run();
 
-    CHECK(second.model->state_dict() == straight.model->state_dict());
-    CHECK(second.optimizer.state().buffers == straight.optimizer.state().buffers);
-    REQUIRE(resumed.history().size() == 3);
-    for (std::size_t i = 0; i < 3; ++i) {
-        CHECK(resumed.history()[i].train_loss == whole.history()[i].train_loss);
-        CHECK(resumed.history()[i].valid_loss == whole.history()[i].valid_loss);
-    }
+    testing::check_resumed_exactly(*second.model, second.optimizer, resumed.history(), *straight.model,
+                                   straight.optimizer, whole.history());
 }
 }  // namespace
 

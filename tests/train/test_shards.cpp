@@ -30,6 +30,7 @@
 #include "../common/error_of.hpp"
 #include "../nn/files.hpp"
 #include "blobs.hpp"
+#include "same_run.hpp"
 
 using namespace tapegrad;
 using train::Outcome;
@@ -154,18 +155,12 @@ TEST_CASE("shards compute what one thread computes, up to rounding: batch norm a
         Trainer two = split.trainer(options(2));
         two.run();
         split3.trainer(options(3)).run();
-        const auto reference = whole.model->state_dict();
-        for (const auto* run : {&split, &split3}) {
-            const auto state = run->model->state_dict();
-            for (const auto& [name, values] : reference) {
-                CAPTURE(name);
-                // Weights and running statistics of order 1 after 15 steps of
-                // lr 0.05 with momentum: float sums in another order (~1e-7
-                // each; Eigen's products on shards, OpenBLAS's on one thread),
-                // grown by the steps and batch norm's 1/std, measured at 6e-8.
-                CHECK(xt::amax(xt::abs(state.at(name) - values))() < 1e-5f);
-            }
-        }
+        // Weights and running statistics of order 1 after 15 steps of lr
+        // 0.05 with momentum: float sums in another order (~1e-7 each;
+        // Eigen's products on shards, OpenBLAS's on one thread), grown by the
+        // steps and batch norm's 1/std, measured at 6e-8.
+        for (const auto* run : {&split, &split3})
+            testing::check_states_close(run->model->state_dict(), whole.model->state_dict(), 1e-5f);
         if (make == net) {
             const auto& bn = dynamic_cast<const nn::BatchNorm1d<float>&>((*split3.model)[1]);
             CHECK(bn.num_batches_tracked().item() == 15);  // counted once a batch, not once a shard
@@ -222,13 +217,8 @@ TEST_CASE("a run on shards resumed from its checkpoint ends bit for bit where th
     resumed.resume(dir.file("one.npz"));
     resumed.run();
 
-    CHECK(second.model->state_dict() == straight.model->state_dict());
-    CHECK(second.optimizer.state().buffers == straight.optimizer.state().buffers);
-    REQUIRE(resumed.history().size() == 3);
-    for (std::size_t i = 0; i < 3; ++i) {
-        CHECK(resumed.history()[i].train_loss == whole.history()[i].train_loss);
-        CHECK(resumed.history()[i].valid_loss == whole.history()[i].valid_loss);
-    }
+    testing::check_resumed_exactly(*second.model, second.optimizer, resumed.history(), *straight.model,
+                                   straight.optimizer, whole.history());
 }
 
 TEST_CASE("a non-finite loss on any shard stops training and names the batch") {

@@ -263,6 +263,8 @@ TEST_CASE("resume refuses crafted checkpoint values, naming the file and the ent
         {"meta/array/history/valid_loss", history("valid_loss", 1, nan), "history/valid_loss"},
         {"meta/array/history/epoch", history("epoch", 0, 2), "history/epoch"},
         {"meta/array/history/valid_accuracy", history("valid_accuracy", 0, 1.5), "history/valid_accuracy"},
+        // NaN: no accuracy, as a run on targets records; this one has labels.
+        {"meta/array/history/valid_accuracy", history("valid_accuracy", 1, nan), "history/valid_accuracy"},
         {"meta/scalar/divergence/untrained_valid_loss", scalar_npy(nan), "divergence/untrained_valid_loss"},
         {"optim/scalar/lr", scalar_npy(0.3), "entry 'optim/scalar/lr'"},  // this run's optimizer has 0.1
         {"optim/scalar/0.step", scalar_npy(1e300), "0.step"},
