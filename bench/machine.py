@@ -147,6 +147,7 @@ def meta(path):
     out = {"kind": "meta", "date": os.environ.get("BENCH_DATE", ""), "cpu": info["cpu"], "vendor": info["vendor"],
            "isa": info["isa"], "cores": info["cores"], "threads": int(os.environ.get("THREADS", info["cores"])),
            "epochs": int(os.environ.get("EPOCHS", "0")), "cnn_epochs": int(os.environ.get("CNN_EPOCHS", "0")),
+           "chargpt_steps": int(os.environ.get("CHARGPT_STEPS", "0")),
            "tapegrad_kernel": blas.get("kernel", "?"),
            "torch_configs": [{k: c.get(k) for k in ("impl", "env", "torch_threads", "openblas_kernel",
                                                     "openblas_threads")}

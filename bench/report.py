@@ -105,6 +105,7 @@ def main(path):
     tiny_part(rows, parts_run)
     mlp_memory_part(rows, targets, parts_run)
     cnn_part(rows, meta, targets, parts_run)
+    chargpt_part(rows, meta, targets, parts_run)
     targets.print()
 
 
@@ -352,6 +353,43 @@ def cnn_part(rows, meta, targets, parts_run):
                       f"{tg['peak_rss_mb']:.0f} MB against {low_mem:.0f} MB", tg["peak_rss_mb"] < low_mem)
     else:
         targets.missing(what, "no figure: " + ("; ".join(failures(rows, "cnn", tapegrad=tg is None)) or "no run"))
+
+
+def chargpt_part(rows, meta, targets, parts_run):
+    """Issue #20's character-level GPT: one training step, best of the timed
+    steps, at each batch size; targets (the performance issue's) tapegrad's
+    best step <= 0.1x PyTorch's best at batch 1 and <= 0.5x at batch 32."""
+    limits = {1: 0.1, 32: 0.5}
+    if "chargpt" not in parts_run:
+        for b, limit in limits.items():
+            targets.missing(f"character-level GPT step, batch {b} <= {limit}x PyTorch's best",
+                            "not measured (PARTS without chargpt)")
+        return
+    here = pick(rows, kind="chargpt")
+    print(f"\n## One training step of the character-level GPT of issue #20 (examples/chargpt, AdamW), best of "
+          f"{meta.get('chargpt_steps', '?')} steps after a warm-up, ms\n")
+    print("| batch | contender | threads | best step ms | median step ms | tapegrad's best / this, best step |")
+    print("|---:|---|---:|---:|---:|---:|")
+    batches = sorted({r["batch"] for r in here} | {f["batch"] for f in pick(rows, kind="failed", part="chargpt")})
+    for b in batches:
+        at = pick(here, batch=b)
+        tg = fastest([r for r in at if is_tapegrad(r)], "best_ms")
+        for r in sorted(at, key=lambda r: (not is_tapegrad(r), r["best_ms"])):
+            ratio = f"{tg['best_ms'] / r['best_ms']:.2f}" if tg and r is not tg else ""
+            print(f"| {b} | {name(r)} | {r['threads']} | {r['best_ms']:.2f} | {r['median_ms']:.2f} | {ratio} |")
+        for why in failures(rows, "chargpt", batch=b, probes=False):
+            print(f"| {b} | {why} | | | | |")
+    for b, limit in limits.items():
+        at = pick(here, batch=b)
+        tg = fastest([r for r in at if is_tapegrad(r)], "best_ms")
+        ref = fastest([r for r in at if not is_tapegrad(r)], "best_ms")
+        what = f"character-level GPT step, batch {b} <= {limit}x PyTorch's best"
+        if tg and ref:
+            targets.ratio(f"{what} ({name(tg)} {tg['best_ms']:.2f} ms, {name(ref)} {ref['best_ms']:.2f} ms)",
+                          tg["best_ms"] / ref["best_ms"], limit)
+        else:
+            why = failures(rows, "chargpt", batch=b) + ([] if tg else ["no tapegrad run"])
+            targets.missing(what, "no figure: " + "; ".join(why + ([] if ref else ["no PyTorch run"])))
 
 
 if __name__ == "__main__":

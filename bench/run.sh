@@ -5,7 +5,7 @@
 #   bench/run.sh                      # build dir build-bench, 5 timed epochs
 #   BUILD=build-perf EPOCHS=7 bench/run.sh
 #   PARTS=cnn CNN_EPOCHS=3 bench/run.sh   # only the CNN of issue #12, 3 timed epochs each
-#   PARTS=tape bench/run.sh               # parts: gemm tape mlp cnn
+#   PARTS=tape bench/run.sh               # parts: gemm tape mlp cnn chargpt
 #
 # PyTorch runs in each of its real configurations on this machine (README.md
 # says which) and its best is the fastest of them. A configuration that dies
@@ -13,7 +13,8 @@
 #
 # Needs python3-torch and python3-threadpoolctl (Debian's, for
 # /usr/bin/python3) and the Fashion-MNIST IDX files (DATA, default
-# /usr/share/datasets/fashion-mnist).
+# /usr/share/datasets/fashion-mnist); part chargpt needs Debian's word list
+# (WORDS, default /usr/share/dict/american-english, package wamerican).
 #
 # For testing the bench itself only: BENCH_FAKE_CPU_FLAGS and
 # BENCH_FAKE_CPU_VENDOR (see machine.py) and BENCH_FAKE_OPENBLAS_KERNEL (what
@@ -26,15 +27,18 @@ DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 EPOCHS=${EPOCHS:-5}
 THREADS=${THREADS:-$(nproc)}
 BATCHES=${BATCHES:-"32 200 1000"}
-PARTS=${PARTS:-"gemm tape mlp cnn"}
+PARTS=${PARTS:-"gemm tape mlp cnn chargpt"}
 CNN_EPOCHS=${CNN_EPOCHS:-1}
+WORDS=${WORDS:-/usr/share/dict/american-english}
+CHARGPT_BATCHES=${CHARGPT_BATCHES:-"1 32"}
+CHARGPT_STEPS=${CHARGPT_STEPS:-200}
 # tapegrad's ways to use the cores in a training step (tapegrad_bench.cpp):
 # blas (OpenBLAS's threads), shards (every batch split across the cores),
 # default (TrainerOptions' defaults: split by the work, min_shard_work).
 TAPEGRAD_CONFIGS=${TAPEGRAD_CONFIGS:-"blas shards default"}
 PY=${PY:-/usr/bin/python3}
 OUT=${OUT:-$BUILD/bench-results.jsonl}
-export THREADS EPOCHS CNN_EPOCHS
+export THREADS EPOCHS CNN_EPOCHS CHARGPT_STEPS
 BENCH_DATE=$(date -u +%Y-%m-%dT%H:%MZ)
 export BENCH_DATE
 
@@ -146,6 +150,14 @@ if has cnn; then
         run "tapegrad ($t)" cnn 64 $TAPEGRAD "$BIN" cnn "$DATA" 64 "$CNN_EPOCHS" "$t" || true
     done
     for c in $CONFIGS; do run_torch "$c" cnn 64 cnn "$DATA" 64 "$CNN_EPOCHS" || true; done
+fi
+# Issue #20's character-level GPT (examples/chargpt): one training step at
+# each batch size, the best of CHARGPT_STEPS after a warm-up (torch_bench.py
+# chargpt). PyTorch's side only, until tapegrad's model is in the bench.
+if has chargpt; then
+    for b in $CHARGPT_BATCHES; do
+        for c in $CONFIGS; do run_torch "$c" chargpt "$b" chargpt "$WORDS" "$b" "$CHARGPT_STEPS" || true; done
+    done
 fi
 echo "{\"kind\": \"end\", \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$OUT"
 "$PY" bench/report.py "$OUT"

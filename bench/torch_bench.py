@@ -11,6 +11,9 @@ makes the table).
   torch_bench.py cnn DATA_DIR BATCH EPOCHS     the CNN of issue #12: WARMUP steps, then EPOCHS timed
   torch_bench.py tape LENGTH REPS              per-op cost of autograd on tiny tensors
   torch_bench.py tiny REPS                     micrograd's case: ten scalar ops built and differentiated REPS times
+  torch_bench.py chargpt WORDS BATCH STEPS [MODEL]
+                                               issue #20's character-level model (examples/chargpt, MODEL gpt by
+                                               default, or lstm, gru): WARMUP steps, then STEPS steps timed one by one
 
 The label ("torch", "torch-threads", ...) comes from $BENCH_LABEL: run.sh
 starts this script in each of PyTorch's configurations, which differ only in
@@ -213,6 +216,40 @@ def tiny(reps):
                       "w1_grad": w1.grad.item()}), flush=True)
 
 
+def chargpt(words_path, batch, steps, model_kind="gpt"):
+    """One training step of issue #20's character-level model, exactly as
+    examples/chargpt/torch_reference.py trains it (batch words drawn with
+    replacement from the training words, their rows gathered, forward,
+    cross-entropy, backward, AdamW), timed one step at a time after WARMUP
+    (env, default 50) untimed steps: the best step (what the model costs
+    when nothing else runs) and the median."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "chargpt"))
+    import torch_reference as ref
+    train_words, _ = ref.split(ref.read_words(words_path))
+    x, y = ref.rows(train_words)
+    torch.manual_seed(1)
+    model = ref.make_model(model_kind)
+    model.train()
+    opt = ref.make_optimizer(model)
+    generator = torch.Generator().manual_seed(1)
+
+    def step():
+        idx = torch.randint(len(train_words), (batch,), generator=generator)
+        return ref.train_step(model, opt, x[idx], y[idx])
+
+    for _ in range(int(os.environ.get("WARMUP", "50"))):
+        step()
+    times, loss = [], 0.0
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        loss = step()
+        times.append(time.perf_counter() - t0)
+    print(json.dumps({"kind": "chargpt", "impl": LABEL, "model": model_kind, "batch": batch,
+                      "threads": torch.get_num_threads(), "steps": steps,
+                      "best_ms": min(times) * 1e3, "median_ms": statistics.median(times) * 1e3, "loss": loss}),
+          flush=True)
+
+
 def main():
     if os.environ.get("BENCH_THREADS"):
         torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
@@ -227,6 +264,8 @@ def main():
         tape(int(args[1]), int(args[2]))
     elif len(args) == 2 and args[0] == "tiny":
         tiny(int(args[1]))
+    elif len(args) in (4, 5) and args[0] == "chargpt":
+        chargpt(args[1], int(args[2]), int(args[3]), *args[4:])
     else:
         raise SystemExit(__doc__)
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -16,11 +17,18 @@
 
 namespace examples {
 
-// "" when `text` is a whole number in digits, else why not.
+// "" when `text` is a whole number in digits of at most 2^64 - 1, else why
+// not (CLI11 2.1 turns a larger one into 2^64 - 1 without a word).
 inline std::string whole_number_problem(const std::string& text) {
     if (text.empty()) return "an empty value is not a number";
     if (!std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
         return "'" + text + "' is not a whole number >= 0";
+    try {
+        static_assert(std::numeric_limits<unsigned long long>::max() == std::numeric_limits<std::uint64_t>::max());
+        std::stoull(text);
+    } catch (const std::out_of_range&) {
+        return "'" + text + "' is too large (above 2^64 - 1)";
+    }
     return "";
 }
 

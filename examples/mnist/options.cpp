@@ -1,6 +1,5 @@
 #include "options.hpp"
 
-#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -8,10 +7,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "../output_flags.hpp"
 #include "../unsigned_flags.hpp"
 
 #include <tapegrad/autograd/tensor.hpp>
-#include <tapegrad/io/atomic_file.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
@@ -28,35 +27,6 @@ std::map<std::string, Init> inits_by_name() {
     std::map<std::string, Init> names;
     for (Init init : all_inits) names[tapegrad::nn::init_name(init)] = init;
     return names;
-}
-
-// Every file we will write later must be writable now, rather than fail
-// after an hour of training: a directory to go to, not a directory itself nor
-// anything else io::write_file_atomically would refuse, and no two outputs
-// naming the same file (the second write would replace the first). Nothing
-// is created here.
-void check_outputs(const Options& o) {
-    namespace fs = std::filesystem;
-    const std::pair<const char*, const std::string*> outputs[] = {
-        {"--save", &o.save}, {"--metrics", &o.metrics}, {"--plot", &o.plot}, {"--checkpoint", &o.checkpoint}};
-    std::vector<std::pair<const char*, fs::path>> seen;
-    for (const auto& [flag, path] : outputs) {
-        if (path->empty()) continue;
-        try {
-            tapegrad::io::check_writable(*path);
-        } catch (const tapegrad::Error& e) {
-            throw CLI::ValidationError(flag, e.what());
-        }
-        std::error_code error;
-        // Absolute first: weakly_canonical leaves a relative name that does not exist yet as it is.
-        const fs::path canonical = fs::weakly_canonical(fs::absolute(*path, error), error);
-        if (error) throw CLI::ValidationError(flag, "'" + *path + "': " + error.message());
-        for (const auto& [other_flag, other] : seen)
-            if (other == canonical)
-                throw CLI::ValidationError(flag, "'" + *path + "' is also the " + other_flag +
-                                                     " file; each output needs its own");
-        seen.emplace_back(flag, canonical);
-    }
 }
 
 // Flags that only make sense for one model or optimizer are refused with
@@ -97,7 +67,8 @@ void check_combinations(const Options& o) {
         throw CLI::ValidationError("optimizer", e.what());
     }
     if (o.valid && *o.valid == 0) throw CLI::ValidationError("--valid", "needs at least one validation sample");
-    check_outputs(o);
+    examples::check_outputs(
+        {{"--save", &o.save}, {"--metrics", &o.metrics}, {"--plot", &o.plot}, {"--checkpoint", &o.checkpoint}});
 }
 
 void add_flags(CLI::App& app, Options& o, std::string& init_choice) {

@@ -62,6 +62,8 @@ TEST_CASE("bad flags exit with status 2") {
     // Unsigned flags refuse negative numbers instead of wrapping them to 2^64 - 1.
     CHECK(run(gradcheck_exe + " --seed -1").status == 2);
     CHECK(run(gradcheck_exe + " --samples -1").status == 2);
+    // ... and numbers above 2^64 - 1 instead of taking 2^64 - 1 (CLI11 2.1 would).
+    CHECK(run(gradcheck_exe + " --seed 18446744073709551616").status == 2);
     CHECK(run(shell_quoted(RESIDUAL_SPIRALS_EXE) + " --steps 0").status == 2);
     CHECK(run(shell_quoted(LOGISTIC_REGRESSION_EXE) + " --unexpected").status == 2);
 }
