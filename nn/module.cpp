@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cxxabi.h>
+#include <memory>
 #include <ostream>
+#include <typeinfo>
 
 #include <tapegrad/autograd/options.hpp>
 
@@ -149,10 +153,84 @@ Tensor<T> Module<T>::register_buffer(const std::string& name, Tensor<T> value, B
 }
 
 template <class T>
-void Module<T>::register_module(const std::string& name, Ptr child) {
+void Module<T>::add_child(const std::string& name, Ptr child) {
     check_new_name(name, "module");
     if (!child) throw Error(type_name() + "::register_module: child '" + name + "' is null");
     children_.emplace_back(name, std::move(child));
+}
+
+template <class T>
+std::string Module<T>::type_name() const {
+    // The class's name as the compiler spells it, demangled
+    // ("custom::ResidualBlock<float>"), then cut to "ResidualBlock".
+    const char* mangled = typeid(*this).name();
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+    std::string name = status == 0 && demangled ? demangled.get() : mangled;
+    if (const auto angle = name.find('<'); angle != std::string::npos) name.erase(angle);
+    if (const auto colons = name.rfind("::"); colons != std::string::npos) name.erase(0, colons + 2);
+    return name;
+}
+
+template <class T>
+std::pair<const Module<T>*, std::string> Module<T>::owner_of(const std::string& name, const char* what,
+                                                           bool walk_last) const {
+    const Module* module = this;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t dot = name.find('.', start);
+        if (dot == std::string::npos && !walk_last) break;
+        const std::string part = name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        const auto& children = module->children_;
+        const auto child = std::find_if(children.begin(), children.end(), [&](const auto& c) { return c.first == part; });
+        if (child == children.end())
+            throw Error(type_name() + " has no " + what + " '" + name + "': " +
+                        (start ? "'" + name.substr(0, start - 1) + "' (" + module->type_name() + ")" : type_name()) +
+                        " has no child module '" + part + "'");
+        module = child->second.get();
+        if (dot == std::string::npos) return {module, ""};
+        start = dot + 1;
+    }
+    return {module, name.substr(start)};
+}
+
+namespace {
+// The entry `key` of `entries` (name, value pairs), or null.
+template <class V>
+const V* find_named(const std::vector<std::pair<std::string, V>>& entries, const std::string& key) {
+    const auto found = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == key; });
+    return found == entries.end() ? nullptr : &found->second;
+}
+}  // namespace
+
+template <class T>
+Tensor<T> Module<T>::named_tensor(const std::string& name, const char* what, Named<Tensor<T>> Module::*entries) const {
+    const auto [owner, last] = owner_of(name, what, false);
+    if (const Tensor<T>* found = find_named(owner->*entries, last)) return *found;
+    throw Error(type_name() + " has no " + what + " '" + name + "'" +
+                (owner == this ? "" : ": " + owner->type_name() + " '" + name.substr(0, name.size() - last.size() - 1) +
+                                          "' has no " + what + " '" + last + "'"));
+}
+
+template <class T>
+Tensor<T> Module<T>::named_parameter(const std::string& name) const { return named_tensor(name, "parameter", &Module::params_); }
+
+template <class T>
+Tensor<T> Module<T>::named_buffer(const std::string& name) const { return named_tensor(name, "buffer", &Module::buffers_); }
+
+template <class T>
+Module<T>& Module<T>::named_module(const std::string& name) {
+    if (name.empty()) return *this;  // PyTorch's get_submodule(""): the module itself
+    // Children are held as non-const Ptr: the walk only passes through const.
+    return const_cast<Module&>(*owner_of(name, "module", /*walk_last=*/true).first);
+}
+
+template <class T>
+std::size_t Module<T>::parameter_count(bool trainable_only) const {
+    std::size_t count = 0;
+    for (const Tensor<T>& p : parameters())
+        if (!trainable_only || p.requires_grad()) count += p.size();
+    return count;
 }
 
 template <class T>

@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -88,6 +89,23 @@ public:
     /// The direct children, by name, in registration order.
     const Named<Ptr>& children() const { return children_; }
 
+    /// The parameter of hierarchical name `name` ("blocks.0.attn.weight", as
+    /// named_parameters() gives it): a handle, not a copy. Throws
+    /// tapegrad::Error naming `name` and the part of it that is missing.
+    Tensor<T> named_parameter(const std::string& name) const;
+    /// The buffer of hierarchical name `name` ("1.running_mean"), as
+    /// named_parameter().
+    Tensor<T> named_buffer(const std::string& name) const;
+    /// The descendant module of hierarchical name `name` ("blocks.0"; "" is
+    /// this module), as PyTorch's get_submodule. Throws tapegrad::Error naming
+    /// `name` and the part of it that is missing.
+    Module& named_module(const std::string& name);
+    /// The number of scalars in all parameters (children's included), as
+    /// `sum(p.numel() for p in model.parameters())`; with `trainable_only`,
+    /// only those that require a gradient (not frozen with
+    /// set_requires_grad(false)).
+    std::size_t parameter_count(bool trainable_only = false) const;
+
     /// Drops the gradient of every parameter, children's included (like
     /// PyTorch's set_to_none): the next backward() starts from none.
     void zero_grad();
@@ -118,8 +136,10 @@ public:
     std::string to_string() const;
 
 protected:
-    /// The name to_string() prints, e.g. "Linear".
-    virtual std::string type_name() const = 0;
+    /// The name to_string() and error messages print, e.g. "Linear". By
+    /// default the class's own name without namespaces or template arguments
+    /// ("ResidualBlock" for custom::ResidualBlock<float>), as LibTorch.
+    virtual std::string type_name() const;
     /// What to_string() prints between the parentheses after type_name(),
     /// e.g. "in_features=784, out_features=100, bias=true"; empty by default.
     virtual std::string extra_repr() const { return ""; }
@@ -138,11 +158,34 @@ protected:
     /// history) or, for BufferKind::Integer, one that is not a whole number.
     /// A leaf `value` that requires a gradient stops requiring one.
     Tensor<T> register_buffer(const std::string& name, Tensor<T> value, BufferKind kind = BufferKind::Real);
-    /// Adds `child` under `name`; also throws tapegrad::Error for a null child.
-    /// The module shares ownership of the child.
-    void register_module(const std::string& name, Ptr child);
+    /// Adds `child` under `name` and returns it, typed, to keep in a member:
+    /// `fc1_ = register_module("fc1", std::make_shared<Linear<T>>(4, 8));`.
+    /// Also throws tapegrad::Error for a null child. The module shares
+    /// ownership of the child.
+    template <class M>
+    std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
+        static_assert(std::is_base_of_v<Module<T>, M>, "register_module: the child must be a Module<T>");
+        add_child(name, child);
+        return child;
+    }
+    /// Makes a child module M from `args` (M's constructor arguments) and
+    /// registers it under `name`, as LibTorch's register_module with a
+    /// module: `fc1_ = register_module<Linear<T>>("fc1", LinearOptions(4, 8));`.
+    /// Throws as the other form; nothing is registered when M's constructor throws.
+    template <class M, class... Args, class = std::enable_if_t<std::is_constructible_v<M, Args&&...>>>
+    std::shared_ptr<M> register_module(const std::string& name, Args&&... args) {
+        check_new_name(name, "module");
+        return register_module(name, std::make_shared<M>(std::forward<Args>(args)...));
+    }
 
 private:
+    void add_child(const std::string& name, Ptr child);
+    // The module that holds the last part of `name` (and that part), walking
+    // the children named by the parts before it (by all of them, with
+    // walk_last: the module `name` names, and ""); `what` names it in errors.
+    std::pair<const Module*, std::string> owner_of(const std::string& name, const char* what, bool walk_last) const;
+    // named_parameter or named_buffer: the entry of `entries` `name` names.
+    Tensor<T> named_tensor(const std::string& name, const char* what, Named<Tensor<T>> Module::*entries) const;
     void check_new_name(const std::string& name, const char* what) const;
     void append_lines(std::string& out, const std::string& indent) const;
 

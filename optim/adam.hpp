@@ -28,10 +28,10 @@ class AdamOptions {
 public:
     /// The name error messages give this class.
     static constexpr const char* options_name = "AdamOptions";
-    /// Throws tapegrad::Error unless lr is finite and > 0.
+    /// Throws tapegrad::Error unless lr is finite and >= 0.
     explicit AdamOptions(double lr = 1e-3) { this->lr(lr); }
     /// The learning rate (the step size before bias correction); default 1e-3.
-    TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
+    TAPEGRAD_OPTION(double, lr, allowed::non_negative_finite(value), "finite and >= 0");
     /// (beta1, beta2), the decay rates of the averages m and v; default (0.9, 0.999).
     TAPEGRAD_OPTION(AdamBetas, betas,
                     allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
@@ -50,10 +50,10 @@ class AdamWOptions {
 public:
     /// The name error messages give this class.
     static constexpr const char* options_name = "AdamWOptions";
-    /// Throws tapegrad::Error unless lr is finite and > 0.
+    /// Throws tapegrad::Error unless lr is finite and >= 0.
     explicit AdamWOptions(double lr = 1e-3) { this->lr(lr); }
     /// The learning rate (the step size before bias correction); default 1e-3.
-    TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
+    TAPEGRAD_OPTION(double, lr, allowed::non_negative_finite(value), "finite and >= 0");
     /// (beta1, beta2), the decay rates of the averages m and v; default (0.9, 0.999).
     TAPEGRAD_OPTION(AdamBetas, betas,
                     allowed::zero_to_below_one(value.first) && allowed::zero_to_below_one(value.second),
@@ -83,8 +83,12 @@ public:
     const Options& options() const { return options_; }
     /// The learning rate in use, options().lr().
     double lr() const override { return options_.lr(); }
-    /// Sets options().lr(); throws tapegrad::Error unless lr is finite and > 0.
+    /// Sets options().lr(); throws tapegrad::Error unless lr is finite and >= 0.
     void set_lr(double lr) override { options_.lr(lr); }
+    /// beta1, which OneCycleLR cycles as PyTorch does.
+    std::optional<double> momentum() const override { return options_.betas().first; }
+    /// Sets beta1; throws tapegrad::Error unless it is in [0, 1).
+    void set_momentum(double beta1) override { options_.betas({beta1, options_.betas().second}); }
 
 protected:
     /// "exp_avg", "exp_avg_sq", and "max_exp_avg_sq" with amsgrad.

@@ -43,6 +43,18 @@ void Optimizer<T>::zero_grad() {
 }
 
 template <class T>
+void Optimizer<T>::set_momentum(double) {
+    throw Error("optimizer: this optimizer has no momentum to set");
+}
+
+template <class T>
+void Optimizer<T>::set_initial_lr(double lr) {
+    if (!allowed::non_negative_finite(lr))
+        throw Error("optimizer: initial_lr must be finite and >= 0, got " + detail::option_value_text(lr));
+    initial_lr_ = lr;
+}
+
+template <class T>
 OptimizerState<T> Optimizer<T>::state() const {
     OptimizerState<T> state;
     state.scalars["lr"] = lr();
@@ -58,7 +70,7 @@ template <class T>
 void Optimizer<T>::check_state(const OptimizerState<T>& state) const {
     for (const auto& [key, value] : state.scalars) {
         if (key == "lr") {
-            if (!allowed::positive_finite(value)) throw Error("optimizer state: bad lr " + std::to_string(value));
+            if (!allowed::non_negative_finite(value)) throw Error("optimizer state: bad lr " + std::to_string(value));
             continue;
         }
         auto [index, name] = split_key(key, params_.size());

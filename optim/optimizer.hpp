@@ -12,12 +12,15 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <tapegrad/autograd/tensor.hpp>
 
 /// Optimizers (SGD, Adam, AdamW) and learning-rate schedulers (StepLR,
+/// LambdaLR, LinearLR, CosineAnnealingLR, OneCycleLR, SequentialLR,
+/// ChainedScheduler,
 /// ReduceLROnPlateau), after torch.optim: each takes a model's parameters and
 /// its options class, written the LibTorch way (`SGDOptions(0.1).momentum(0.9)`,
 /// see autograd/options.hpp).
@@ -61,8 +64,25 @@ public:
     /// The learning rate in use, read from the options (changed by schedulers).
     virtual double lr() const = 0;
     /// Writes the learning rate into the options, as a scheduler does.
-    /// Throws tapegrad::Error (from the options' lr setter) unless lr is finite and > 0.
+    /// Throws tapegrad::Error (from the options' lr setter) unless lr is finite
+    /// and >= 0 (0, as in PyTorch: where cosine annealing to eta_min 0 ends).
     virtual void set_lr(double lr) = 0;
+    /// The momentum a scheduler cycles (OneCycleLR): SGD's momentum, Adam's
+    /// and AdamW's beta1, as PyTorch's schedulers treat them; nullopt for an
+    /// optimizer without one (the default).
+    virtual std::optional<double> momentum() const { return std::nullopt; }
+    /// Writes that momentum into the options. Throws tapegrad::Error for an
+    /// optimizer without one (the default) or a value its options refuse.
+    virtual void set_momentum(double momentum);
+    /// The lr the first scheduler made on this optimizer found, which every
+    /// scheduler made on it scales (its base_lr): PyTorch's param group
+    /// "initial_lr". Unset until a scheduler is made; OneCycleLR sets it to
+    /// max_lr / div_factor. Not part of state(): making the schedulers
+    /// again, as a resumed run does, sets it again.
+    std::optional<double> initial_lr() const { return initial_lr_; }
+    /// Sets initial_lr(), as a scheduler's constructor does. Throws
+    /// tapegrad::Error unless `lr` is finite and >= 0.
+    void set_initial_lr(double lr);
     /// The parameters this optimizer updates, in the order it was given them.
     const std::vector<Tensor<T>>& params() const { return params_; }
 
@@ -95,6 +115,7 @@ protected:
 private:
     std::vector<Tensor<T>> params_;
     std::vector<Slot> slots_;
+    std::optional<double> initial_lr_;
 };
 
 extern template class Optimizer<float>;

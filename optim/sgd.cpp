@@ -54,6 +54,13 @@ SGD<T>::SGD(std::vector<Tensor<T>> params, const SGDOptions& options)
     : Optimizer<T>(std::move(params)), options_(validated(options)) {}
 
 template <class T>
+void SGD<T>::set_momentum(double momentum) {
+    SGDOptions changed = options_;
+    validated(changed.momentum(momentum));
+    options_ = changed;
+}
+
+template <class T>
 void SGD<T>::step() {
     NoGradGuard no_grad;
     const T momentum = T(options_.momentum()), dampening = T(options_.dampening());

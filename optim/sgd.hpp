@@ -24,11 +24,11 @@ public:
     /// The name error messages give this class.
     static constexpr const char* options_name = "SGDOptions";
     /// The learning rate is required; the other options keep their defaults.
-    /// Throws tapegrad::Error unless lr is finite and > 0.
+    /// Throws tapegrad::Error unless lr is finite and >= 0.
     explicit SGDOptions(double lr) { this->lr(lr); }
 
     /// The learning rate: the step is lr * g. Schedulers change it.
-    TAPEGRAD_OPTION(double, lr, allowed::positive_finite(value), "finite and > 0");
+    TAPEGRAD_OPTION(double, lr, allowed::non_negative_finite(value), "finite and >= 0");
     /// The momentum factor; 0 (the default) is plain SGD, without a momentum buffer.
     TAPEGRAD_OPTION(double, momentum, allowed::zero_to_below_one(value), "in [0, 1)") = 0;
     /// How much of each new gradient the momentum buffer leaves out; default 0.
@@ -57,6 +57,11 @@ public:
     const SGDOptions& options() const { return options_; }
     double lr() const override { return options_.lr(); }
     void set_lr(double lr) override { options_.lr(lr); }
+    /// options().momentum(), which OneCycleLR cycles as PyTorch does.
+    std::optional<double> momentum() const override { return options_.momentum(); }
+    /// Sets options().momentum(); throws tapegrad::Error unless it is in
+    /// [0, 1) and, with Nesterov, > 0 (and then changes nothing).
+    void set_momentum(double momentum) override;
 
 protected:
     bool knows_buffer(const std::string& name) const override { return name == "momentum_buffer"; }

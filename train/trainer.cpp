@@ -17,6 +17,7 @@
 #include <tapegrad/autograd/batch_shard.hpp>
 #include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/data/loader.hpp>
+#include <tapegrad/nn/clip_grad.hpp>
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/train/evaluate.hpp>
@@ -187,7 +188,8 @@ void Trainer::check_processes_agree() {
                        std::to_string(options_.epochs()) + ", batch " + std::to_string(options_.batch_size()) +
                        ", seed " + std::to_string(options_.seed()) + ", shuffle " + std::to_string(options_.shuffle()) +
                        ", patience " + std::to_string(options_.early_stopping_patience()) + ", divergence " +
-                       detail::option_value_text(options_.divergence_factor()) + ", resumed epochs " +
+                       detail::option_value_text(options_.divergence_factor()) + ", clip " +
+                       detail::option_value_text(options_.clip_grad_norm()) + ", resumed epochs " +
                        std::to_string(history_.size()) + "\nparameters";
     for (const Tensor<float>& p : model_.parameters()) text += " " + shape_str(p.shape());
     for (const Tensor<float>& b : model_.buffers()) text += " " + shape_str(b.shape());
@@ -405,6 +407,8 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
                 const Tensor<float> inputs = transformed(batch, epoch, batch_number);
                 totals = compute_gradients(inputs, batch, 0, batch_rows, epoch, batch_number, batch_rows, 0);
             }
+            // The whole batch's gradient is complete only here (shards and processes summed).
+            if (options_.clip_grad_norm() > 0) nn::clip_grad_norm(optimizer_.params(), options_.clip_grad_norm());
             optimizer_.step();
             optimizer_.zero_grad();
             loss_sum += totals.loss_sum;

@@ -159,6 +159,11 @@ public:
     /// CNN (3 million per row) splits from 4 rows. 0: always shards() (each
     /// shard still two rows at least).
     TAPEGRAD_OPTION_ANY(std::uint64_t, min_shard_work) = 10'000'000;
+    /// Clips every step's gradient to this total 2-norm
+    /// (nn::clip_grad_norm, as torch.nn.utils.clip_grad_norm_), applied to
+    /// the whole batch's gradient (after the shards' and the processes' sums)
+    /// just before the optimizer's step. 0 = off (the default); else finite and > 0.
+    TAPEGRAD_OPTION(double, clip_grad_norm, value == 0 || allowed::positive_finite(value), "0 (off) or finite and > 0") = 0;
 };
 
 /// Why Trainer::run() returned.

@@ -26,24 +26,18 @@ inline std::shared_ptr<tapegrad::nn::Conv2d<float>> conv3x3(std::size_t in, std:
 
 class ConvBlock : public tapegrad::nn::Module<float> {
 public:
+    // Each child is registered where its member is made, in declaration
+    // order; register_module returns it typed.
     ConvBlock(std::size_t channels, std::uint64_t seed)
-        : conv1_(conv3x3(channels, channels, tapegrad::derive_seed(seed, 0))),
-          bn1_(std::make_shared<tapegrad::nn::BatchNorm2d<float>>(channels)),
-          conv2_(conv3x3(channels, channels, tapegrad::derive_seed(seed, 1))),
-          bn2_(std::make_shared<tapegrad::nn::BatchNorm2d<float>>(channels)) {
-        register_module("conv1", conv1_);
-        register_module("bn1", bn1_);
-        register_module("conv2", conv2_);
-        register_module("bn2", bn2_);
-    }
+        : conv1_(register_module("conv1", conv3x3(channels, channels, tapegrad::derive_seed(seed, 0)))),
+          bn1_(register_module<tapegrad::nn::BatchNorm2d<float>>("bn1", channels)),
+          conv2_(register_module("conv2", conv3x3(channels, channels, tapegrad::derive_seed(seed, 1)))),
+          bn2_(register_module<tapegrad::nn::BatchNorm2d<float>>("bn2", channels)) {}
 
     tapegrad::Tensor<float> forward(const tapegrad::Tensor<float>& x) override {
         const tapegrad::Tensor<float> h = tapegrad::relu((*bn1_)((*conv1_)(x)));
         return tapegrad::relu(x + (*bn2_)((*conv2_)(h)));
     }
-
-protected:
-    std::string type_name() const override { return "ConvBlock"; }
 
 private:
     std::shared_ptr<tapegrad::nn::Conv2d<float>> conv1_;

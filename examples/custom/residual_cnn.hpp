@@ -26,24 +26,15 @@ namespace custom_example {
 class ResidualCNN : public tapegrad::nn::Module<float> {
 public:
     ResidualCNN(std::size_t side, std::size_t width, std::size_t classes, std::uint64_t seed)
-        : stem_conv_(conv3x3(1, width, tapegrad::derive_seed(seed, 0))),
-          stem_bn_(std::make_shared<tapegrad::nn::BatchNorm2d<float>>(width)),
-          block1_(std::make_shared<ConvBlock>(width, tapegrad::derive_seed(seed, 1))),
-          pool_(std::make_shared<tapegrad::nn::MaxPool2d<float>>(tapegrad::nn::MaxPool2dOptions(2))),
-          block2_(std::make_shared<ConvBlock>(width, tapegrad::derive_seed(seed, 2))),
-          down_(std::make_shared<tapegrad::nn::AvgPool2d<float>>(tapegrad::nn::AvgPool2dOptions(2))),
-          flatten_(std::make_shared<tapegrad::nn::Flatten<float>>()),
-          head_(std::make_shared<tapegrad::nn::Linear<float>>(
-              tapegrad::nn::LinearOptions(width * (side / 4) * (side / 4), classes).seed(tapegrad::derive_seed(seed, 3)))) {
-        register_module("stem_conv", stem_conv_);
-        register_module("stem_bn", stem_bn_);
-        register_module("block1", block1_);
-        register_module("pool", pool_);
-        register_module("block2", block2_);
-        register_module("down", down_);
-        register_module("flatten", flatten_);
-        register_module("head", head_);
-    }
+        : stem_conv_(register_module("stem_conv", conv3x3(1, width, tapegrad::derive_seed(seed, 0)))),
+          stem_bn_(register_module<tapegrad::nn::BatchNorm2d<float>>("stem_bn", width)),
+          block1_(register_module<ConvBlock>("block1", width, tapegrad::derive_seed(seed, 1))),
+          pool_(register_module<tapegrad::nn::MaxPool2d<float>>("pool", tapegrad::nn::MaxPool2dOptions(2))),
+          block2_(register_module<ConvBlock>("block2", width, tapegrad::derive_seed(seed, 2))),
+          down_(register_module<tapegrad::nn::AvgPool2d<float>>("down", tapegrad::nn::AvgPool2dOptions(2))),
+          flatten_(register_module<tapegrad::nn::Flatten<float>>("flatten")),
+          head_(register_module<tapegrad::nn::Linear<float>>(
+              "head", tapegrad::nn::LinearOptions(width * (side / 4) * (side / 4), classes).seed(tapegrad::derive_seed(seed, 3)))) {}
 
     tapegrad::Tensor<float> forward(const tapegrad::Tensor<float>& images) override {
         tapegrad::Tensor<float> h = tapegrad::relu((*stem_bn_)((*stem_conv_)(images)));
@@ -51,9 +42,6 @@ public:
         h = (*block2_)(h);
         return (*head_)((*flatten_)((*down_)(h)));
     }
-
-protected:
-    std::string type_name() const override { return "ResidualCNN"; }
 
 private:
     std::shared_ptr<tapegrad::nn::Conv2d<float>> stem_conv_;

@@ -10,6 +10,8 @@
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/sequential.hpp>
+#include "../common/error_of.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
@@ -245,4 +247,96 @@ TEST_CASE("register_parameter and register_module reject empty, dotted and dupli
     // Nothing was added by the calls that failed.
     CHECK(names_of(m) == std::vector<std::string>{"w"});
     CHECK(m.children().size() == 1);
+}
+
+namespace {
+// A module written the short way: children registered where their members
+// are made (typed by register_module), the name from the class.
+template <class T>
+class Block : public Module<T> {
+public:
+    Block()
+        : fc_(this->register_module("fc", std::make_shared<Linear<T>>(LinearOptions(3, 2).seed(1)))),
+          act_(this->template register_module<Tanh<T>>("act")),
+          scale_(this->register_parameter("scale", Tensor<T>::ones({2}))) {}
+    Tensor<T> forward(const Tensor<T>& x) override { return (*act_)((*fc_)(x)) * scale_; }
+    std::shared_ptr<Linear<T>> fc_;
+    std::shared_ptr<Tanh<T>> act_;
+    Tensor<T> scale_;
+};
+
+class Net : public Module<double> {
+public:
+    Net() : blocks_(register_module<Sequential<double>>("blocks")) {
+        blocks_->push_back(std::make_shared<Block<double>>());
+        blocks_->push_back(std::make_shared<Block<double>>());
+        register_buffer("steps", Tensor<double>::zeros({1}), BufferKind::Integer);
+    }
+    Tensor<double> forward(const Tensor<double>& x) override { return (*blocks_)(x); }
+    std::shared_ptr<Sequential<double>> blocks_;
+};
+}  // namespace
+
+TEST_CASE("register_module returns the child typed; type_name defaults to the class's name") {
+    Block<double> block;
+    CHECK(block.fc_->weight().shape() == Shape{2, 3});
+    CHECK(block.to_string() == "Block(\n  (fc): Linear(in_features=3, out_features=2, bias=true)\n  (act): Tanh()\n)");
+    CHECK(names_of(block) == std::vector<std::string>{"scale", "fc.weight", "fc.bias"});
+}
+
+namespace {
+class Throws : public Module<double> {
+public:
+    Throws() { throw Error("Throws: refused"); }
+    Tensor<double> forward(const Tensor<double>& x) override { return x; }
+};
+class Holder : public Module<double> {
+public:
+    void add_throwing() { register_module<Throws>("t"); }
+    void add_tanh() { register_module<Tanh<double>>("t"); }
+    Tensor<double> forward(const Tensor<double>& x) override { return x; }
+};
+}  // namespace
+
+TEST_CASE("register_module<M>(name, args...) registers nothing when M's constructor or the name is refused") {
+    Holder holder;
+    CHECK(testing::error_of([&] { holder.add_throwing(); }) == "Throws: refused");
+    CHECK(holder.children().empty());
+    holder.add_tanh();
+    CHECK(testing::error_of([&] { holder.add_tanh(); }) ==
+          "Holder::register_module: 't' is already a child module of this Holder");
+    CHECK(holder.children().size() == 1);
+}
+
+TEST_CASE("named_parameter, named_buffer and named_module find entries by hierarchical name") {
+    Net net;
+    CHECK(net.named_parameter("blocks.1.fc.weight").same_as(net.blocks_->named_parameters()[4].second));
+    CHECK(net.named_parameter("blocks.0.scale").same_as(dynamic_cast<Block<double>&>((*net.blocks_)[0]).scale_));
+    CHECK(net.named_buffer("steps").shape() == Shape{1});
+    CHECK(&net.named_module("blocks.1") == &(*net.blocks_)[1]);
+    CHECK(&net.named_module("blocks.1.act") == dynamic_cast<Block<double>&>((*net.blocks_)[1]).act_.get());
+    CHECK(&net.named_module("") == &net);
+    // Every name named_parameters() gives is found, and is the same tensor.
+    for (const auto& [name, p] : net.named_parameters()) CHECK(net.named_parameter(name).same_as(p));
+
+    CHECK(testing::error_of([&] { net.named_parameter("blocks.2.fc.weight"); }) ==
+          "Net has no parameter 'blocks.2.fc.weight': 'blocks' (Sequential) has no child module '2'");
+    CHECK(testing::error_of([&] { net.named_parameter("blocks.0.fc.weights"); }) ==
+          "Net has no parameter 'blocks.0.fc.weights': Linear 'blocks.0.fc' has no parameter 'weights'");
+    CHECK(testing::error_of([&] { net.named_parameter("steps"); }) == "Net has no parameter 'steps'");
+    CHECK(testing::error_of([&] { net.named_buffer("blocks.0.steps"); }) ==
+          "Net has no buffer 'blocks.0.steps': Block 'blocks.0' has no buffer 'steps'");
+    CHECK(testing::error_of([&] { net.named_module("head"); }) == "Net has no module 'head': Net has no child module 'head'");
+    CHECK(testing::error_of([&] { net.named_module("blocks.0.fc.x"); }) ==
+          "Net has no module 'blocks.0.fc.x': 'blocks.0.fc' (Linear) has no child module 'x'");
+}
+
+TEST_CASE("parameter_count counts scalars, optionally only trainable ones") {
+    Net net;
+    // Per block: fc 2x3 + 2, scale 2 = 10; as sum(p.numel() for p in net.parameters()).
+    CHECK(net.parameter_count() == 20);
+    net.named_parameter("blocks.1.fc.weight").set_requires_grad(false);  // frozen
+    CHECK(net.parameter_count() == 20);
+    CHECK(net.parameter_count(/*trainable_only=*/true) == 14);
+    CHECK(Tanh<double>().parameter_count() == 0);
 }

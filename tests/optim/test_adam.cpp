@@ -77,7 +77,7 @@ TEST_CASE("Adam counts steps per parameter and skips parameters without a gradie
 }
 
 TEST_CASE("AdamOptions and AdamWOptions reject bad values, naming the option") {
-    CHECK_THROWS_WITH_AS(AdamOptions(0), "AdamOptions: lr must be finite and > 0, got 0", Error);
+    CHECK_THROWS_WITH_AS(AdamOptions(-1), "AdamOptions: lr must be finite and >= 0, got -1", Error);
     CHECK_THROWS_WITH_AS(AdamOptions().betas({1.0, 0.999}),
                          "AdamOptions: betas must be (beta1, beta2) with both in [0, 1), got (1, 0.999)", Error);
     CHECK_THROWS_WITH_AS(AdamOptions().betas({0.9, -0.1}), doctest::Contains("got (0.9, -0.1)"), Error);

@@ -20,6 +20,7 @@
 #include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/clip_grad.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/mlp.hpp>
@@ -374,3 +375,43 @@ TEST_CASE("shard threads the system cannot start make run() throw, not std::term
     CHECK(Trainer(*run.model, run.optimizer, run.train_set, run.valid_set, options(2, 1)).run() == Outcome::AllEpochs);
 }
 #endif
+
+TEST_CASE("clip_grad_norm clips the whole batch's gradient, on shards as on one thread") {
+    // One step over one batch of 30 rows on 2 shards, against the same step
+    // written out: forward on all rows, backward, clip, SGD's first step.
+    const double max_norm = 0.05;
+    Run run(mlp(), 30), reference(mlp(), 30);
+    run.trainer(TrainerOptions().epochs(1).batch_size(30).shuffle(false).shards(2).min_shard_work(0).clip_grad_norm(max_norm))
+        .run();
+    const Tensor<float> loss = cross_entropy((*reference.model)(Tensor<float>(reference.train_set.inputs)),
+                                             reference.train_set.labels);
+    loss.backward();
+    // The gradient is well above max_norm, so the clip changes the step.
+    CHECK(nn::clip_grad_norm(reference.model->parameters(), max_norm) > 10 * max_norm);
+    reference.optimizer.step();
+    for (const auto& [name, values] : reference.model->state_dict()) {
+        CAPTURE(name);
+        // Float sums in another order (shards) on weights of order 1: ~1e-7.
+        // Clipping each shard's half alone would move them by ~lr * max_norm = 2.5e-3.
+        CHECK(xt::amax(xt::abs(run.model->state_dict().at(name) - values))() < 1e-6f);
+    }
+
+    // Three epochs: 1, 2 and 3 shards train alike, and unlike no clipping.
+    Run one(mlp()), two(mlp()), three(mlp()), unclipped(mlp());
+    one.trainer(options(1).clip_grad_norm(max_norm)).run();
+    two.trainer(options(2).clip_grad_norm(max_norm)).run();
+    three.trainer(options(3).clip_grad_norm(max_norm)).run();
+    unclipped.trainer(options(1)).run();
+    for (const auto& [name, values] : one.model->state_dict()) {
+        CAPTURE(name);
+        // As in "shards compute what one thread computes" above.
+        CHECK(xt::amax(xt::abs(two.model->state_dict().at(name) - values))() < 1e-5f);
+        CHECK(xt::amax(xt::abs(three.model->state_dict().at(name) - values))() < 1e-5f);
+    }
+    double moved = 0;
+    for (const auto& [name, values] : one.model->state_dict())
+        moved = std::max(moved, double(xt::amax(xt::abs(unclipped.model->state_dict().at(name) - values))()));
+    CHECK(moved > 1e-3);
+    CHECK(testing::error_of([] { TrainerOptions().clip_grad_norm(-1); }) ==
+          "TrainerOptions: clip_grad_norm must be 0 (off) or finite and > 0, got -1");
+}
