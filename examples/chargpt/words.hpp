@@ -60,13 +60,15 @@ struct Split {
 Split split_words(const std::vector<std::string>& words, std::size_t test_count = test_words,
                   std::uint64_t seed = test_split_seed);
 
-// The rows of n words, each (n, block_size) int64: x = [0] + w padded with
-// 0 (a causal model never looks past a position, so the padding is never
-// seen by a counted target), y = w + [0] padded with ignored_target.
-// Throws tapegrad::Error for a word is_word() refuses.
+// A model's inputs x and targets y, one row per word, each (n, block_size) int64.
 struct Rows {
     tapegrad::Indices x, y;
 };
+
+// The rows of n words: x = [0] + w padded with 0 (a causal model never looks
+// past a position, so no counted target sees the padding), y = w + [0]
+// padded with ignored_target. Throws tapegrad::Error for a word is_word()
+// refuses.
 Rows make_rows(const std::vector<std::string>& words);
 
 // The rows at `indices`, in that order (repeats allowed).
