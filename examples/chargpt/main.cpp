@@ -84,12 +84,6 @@ std::vector<std::string> sample_words(chargpt::LanguageModel& model, std::size_t
     return out;
 }
 
-std::size_t parameter_count(const nn::Module<float>& model) {
-    std::size_t count = 0;
-    for (const auto& p : model.parameters()) count += p.size();
-    return count;
-}
-
 int run(const chargpt::Options& o) {
     chargpt::Split split;
     chargpt::Rows train_rows, test_rows;
@@ -104,7 +98,7 @@ int run(const chargpt::Options& o) {
         std::cerr << "chargpt: " << e.what() << "\n";
         return exit_bad_input;
     }
-    std::cout << "chargpt: " << o.model << ", " << parameter_count(*model) << " parameters; " << split.train.size()
+    std::cout << "chargpt: " << o.model << ", " << model->parameter_count() << " parameters; " << split.train.size()
               << " training words, " << split.test.size() << " test words\n";
 
     train::History history;
