@@ -49,12 +49,8 @@ T clip_grad_norm(const std::vector<Tensor<T>>& parameters, double max_norm, doub
 /// Clamps every gradient value of `parameters` into [-clip_value, clip_value]
 /// in place, as torch.nn.utils.clip_grad_value_ (NaN stays NaN). Throws
 /// tapegrad::Error for a `clip_value` that is negative or NaN, changing nothing.
+/// Both are defined for float and double.
 template <class T>
 void clip_grad_value(const std::vector<Tensor<T>>& parameters, double clip_value);
-
-extern template float clip_grad_norm(const std::vector<Tensor<float>>&, double, double, bool);
-extern template double clip_grad_norm(const std::vector<Tensor<double>>&, double, double, bool);
-extern template void clip_grad_value(const std::vector<Tensor<float>>&, double);
-extern template void clip_grad_value(const std::vector<Tensor<double>>&, double);
 
 }  // namespace tapegrad::nn
