@@ -63,7 +63,10 @@ std::vector<std::string> sample_words(chargpt::LanguageModel& model, std::size_t
             for (std::size_t j = 0; j < t; ++j) x(i, j) = words[i][j];
         const Tensor<float> probs = softmax(model.logits(x), -1);
         for (std::size_t i = 0; i < count; ++i) {
-            if (done[i]) continue;
+            if (done[i]) {  // a finished word is padded with end tokens, as a row's input is
+                words[i].push_back(chargpt::end_token);
+                continue;
+            }
             const double u = double(derive_seed(seed, draws++) >> 11) * 0x1.0p-53;  // [0, 1)
             double cumulative = 0;
             std::int64_t token = std::int64_t(chargpt::vocab_size) - 1;
@@ -146,7 +149,7 @@ int run(const chargpt::Options& o) {
         for (const auto& word : sample_words(*model, o.sample, derive_seed(o.seed, 2))) std::cout << " " << word;
         std::cout << "\n";
     }
-    std::printf("test loss %.4f nats per character\n", test_loss(*model, test_rows));
+    std::printf("test loss %.6f nats per character\n", test_loss(*model, test_rows));
     return 0;
 }
 

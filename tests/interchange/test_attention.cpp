@@ -17,6 +17,7 @@
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
+using namespace tapegrad::testing;
 
 namespace {
 
