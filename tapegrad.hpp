@@ -21,6 +21,7 @@
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/attention.hpp>
+#include <tapegrad/nn/clip_grad.hpp>
 #include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/embedding.hpp>

@@ -69,13 +69,15 @@ Tensor<T> scaled_dot_product_attention(const Tensor<T>& query, const Tensor<T>& 
     if (!(dropout_p >= 0 && dropout_p <= 1))
         throw Error(std::string(op) + ": dropout_p must be in [0, 1], got " + std::to_string(dropout_p));
     if (scale && !std::isfinite(*scale)) throw Error(std::string(op) + ": scale must be finite");
+    if (is_causal && attn_mask.defined())
+        throw Error(std::string(op) + ": give attn_mask or is_causal, not both (as torch)");
     const std::size_t queries = q[q.size() - 2], keys = k[k.size() - 2];
     Array<T> blocked;
     if (attn_mask.defined()) {
         check_mask(op, "attn_mask", attn_mask);
         blocked = T(1) - attn_mask.data();
     }
-    if (is_causal) blocked = block(blocked, causal_mask<T>(queries, keys).data());
+    if (is_causal) blocked = causal_mask<T>(queries, keys).data();
     if (blocked.dimension() > 0) {
         // The mask must broadcast to the scores (..., L, S): checked here, by name.
         Shape scores = broadcast_shapes(op, Shape(q.begin(), q.end() - 2), Shape(k.begin(), k.end() - 2));

@@ -29,10 +29,11 @@ namespace tapegrad::nn {
 /// (..., L, Ev). `attn_mask`, unless undefined, is a 0/1 mask broadcasting
 /// to (..., L, S), 1 where a query may attend to a key; `is_causal` lets
 /// query i attend to keys 0..i only (torch's top-left aligned tril of (L,
-/// S)); both may be given. `scale` defaults to 1 / sqrt(E). `dropout_p` > 0
+/// S)); as torch, not both. `scale` defaults to 1 / sqrt(E). `dropout_p` > 0
 /// drops attention weights (inverted dropout, masks from `dropout_seed`, or a
 /// drawn seed when unset). Throws tapegrad::Error naming the shapes for
-/// operands of rank < 2, extents that do not fit or a mask that is not 0/1.
+/// operands of rank < 2, extents that do not fit, a mask that is not 0/1 or
+/// a mask with is_causal.
 template <class T>
 Tensor<T> scaled_dot_product_attention(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
                                        const Tensor<T>& attn_mask = Tensor<T>(), double dropout_p = 0,

@@ -1,15 +1,12 @@
 #include "words.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include <xtensor/xview.hpp>
 
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/data/byte_source.hpp>
 
 namespace chargpt {
 
@@ -21,10 +18,16 @@ bool is_word(std::string_view line) {
 }
 
 std::vector<std::string> read_words(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error("read_words: cannot read the word list '" + path + "': " + std::strerror(errno) + "; " + words_setup_hint);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw Error("read_words: error while reading the word list '" + path + "'");
+    // data::ByteSource: the project's reader of regular files (a directory,
+    // FIFO or device is refused, naming the path, before anything is read).
+    std::string text;
+    try {
+        tapegrad::ByteSource in(path);
+        std::uint8_t chunk[1 << 16];
+        for (std::size_t got; (got = in.read(chunk, sizeof chunk)) > 0;) text.append(reinterpret_cast<const char*>(chunk), got);
+    } catch (const Error& e) {
+        throw Error(std::string("read_words: cannot read the word list: ") + e.what() + "; " + words_setup_hint);
+    }
     std::vector<std::string> words;
     for (std::size_t start = 0; start <= text.size();) {
         std::size_t end = text.find('\n', start);

@@ -126,7 +126,14 @@ TEST_CASE("chargpt: a missing or wordless list is an error naming the path and t
     tapegrad::testing::TempDir dir;
     const std::string missing = dir.file("no-such-list");
     CHECK_THROWS_WITH_AS(read_words(missing),
-                         doctest::Contains(("'" + missing + "': No such file or directory").c_str()), tapegrad::Error);
+                         doctest::Contains(("'" + missing + "': cannot open for reading: No such file or directory").c_str()),
+                         tapegrad::Error);
+    // A directory is refused by name before anything is read (it was a
+    // standard-library exception with neither the function nor the path).
+    CHECK_THROWS_WITH_AS(read_words(dir.path().string()),
+                         doctest::Contains(("read_words: cannot read the word list: file '" + dir.path().string() +
+                                            "': is a directory, not a regular file").c_str()),
+                         tapegrad::Error);
     CHECK_THROWS_WITH_AS(read_words(missing), doctest::Contains("apt-get install wamerican"), tapegrad::Error);
     std::ofstream(dir.file("empty")) << "Abc\nO'Neil\n\n";
     CHECK_THROWS_WITH_AS(read_words(dir.file("empty")), doctest::Contains(dir.file("empty").c_str()), tapegrad::Error);

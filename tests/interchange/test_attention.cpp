@@ -113,15 +113,27 @@ TEST_CASE("TransformerEncoderLayer's causal flag equals its causal mask") {
           layer.encode(src, causal_mask<double>(5, 5)).data());
 }
 
-TEST_CASE("scaled_dot_product_attention: torch 2's formula, broadcast mask, causal, scale") {
+TEST_CASE("scaled_dot_product_attention: torch 2's formula, broadcast mask, scale") {
     const std::string c = "sdpa";
     const Tensor<double> q = input(c, "q", true), k = input(c, "k", true), v = input(c, "v", true);
-    const Tensor<double> out = scaled_dot_product_attention(q, k, v, input(c, "attn_mask"), 0, true, 0.3);
+    const Tensor<double> out = scaled_dot_product_attention(q, k, v, input(c, "attn_mask"), 0, false, 0.3);
     check_close(out.data(), member(c + "/out/output"), "output");
     sum(out * input(c, "probe")).backward();
     check_close(q.grad().data(), member(c + "/grad/q"), "grad q");
     check_close(k.grad().data(), member(c + "/grad/k"), "grad k");
     check_close(v.grad().data(), member(c + "/grad/v"), "grad v");
+}
+
+TEST_CASE("scaled_dot_product_attention: is_causal is the mask that lets query i see keys 0..i, also for L != S") {
+    const Tensor<double> q = Tensor<double>::normal({2, 4, 3}, 0, 1, 4), k = Tensor<double>::normal({2, 6, 3}, 0, 1, 5),
+                         v = Tensor<double>::normal({2, 6, 2}, 0, 1, 6);
+    Tensor<double> may_attend = Tensor<double>::zeros({4, 6});
+    for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t j = 0; j <= i; ++j) may_attend.at({i, j}) = 1;
+    CHECK(scaled_dot_product_attention(q, k, v, Tensor<double>(), 0, true).data() ==
+          scaled_dot_product_attention(q, k, v, may_attend).data());
+    CHECK(error_of([&] { scaled_dot_product_attention(q, k, v, may_attend, 0, true); }) ==
+          "scaled_dot_product_attention: give attn_mask or is_causal, not both (as torch)");
 }
 
 TEST_CASE("scaled_dot_product_attention: a query that may attend to nothing gives NaN, as torch") {
