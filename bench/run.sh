@@ -152,10 +152,11 @@ if has cnn; then
     for c in $CONFIGS; do run_torch "$c" cnn 64 cnn "$DATA" 64 "$CNN_EPOCHS" || true; done
 fi
 # Issue #20's character-level GPT (examples/chargpt): one training step at
-# each batch size, the best of CHARGPT_STEPS after a warm-up (torch_bench.py
-# chargpt). PyTorch's side only, until tapegrad's model is in the bench.
+# each batch size, the best of CHARGPT_STEPS after a warm-up, in both
+# (tapegrad_bench.cpp and torch_bench.py chargpt).
 if has chargpt; then
     for b in $CHARGPT_BATCHES; do
+        run tapegrad chargpt "$b" $TAPEGRAD "$BIN" chargpt "$WORDS" "$b" "$CHARGPT_STEPS" || true
         for c in $CONFIGS; do run_torch "$c" chargpt "$b" chargpt "$WORDS" "$b" "$CHARGPT_STEPS" || true; done
     done
 fi

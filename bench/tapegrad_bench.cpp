@@ -9,6 +9,9 @@
 //   tapegrad_bench gemm REPS                     sgemm GFLOP/s, batch-200 shapes and 2048^3
 //   tapegrad_bench tape LENGTH REPS              per-op cost of the tape on tiny tensors
 //   tapegrad_bench tiny REPS                     micrograd's case: ten scalar ops built and differentiated REPS times
+//   tapegrad_bench chargpt WORDS BATCH STEPS [MODEL]  one training step of issue #20's character-level model
+//                                                (examples/chargpt, MODEL gpt by default): WARMUP steps (env, default 50),
+//                                                then STEPS timed one by one; the best and the median
 //
 // Training runs through train::Trainer (the timed part of an epoch is its
 // batch loop; validation is one sample). CONFIG says how a step uses the
@@ -53,6 +56,9 @@
 #include <tapegrad/optim/sgd.hpp>
 #include <tapegrad/train/trainer.hpp>
 
+#include "../examples/chargpt/model.hpp"
+#include "../examples/chargpt/words.hpp"
+
 
 // OpenBLAS's thread count (weak: another BLAS links too, and then the bench
 // measures it with its own threading only).
@@ -67,6 +73,12 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The untimed steps before a measurement: WARMUP (env) or `fallback`.
+long warmup_steps(long fallback) {
+    const char* env = std::getenv("WARMUP");
+    return env ? std::atol(env) : fallback;
+}
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -204,8 +216,7 @@ int cnn(const std::string& dir, std::size_t batch_size, int epochs, const std::s
     const Config config = config_named(config_name);
 
     // Warm-up: WARMUP steps, as one epoch of that many batches.
-    const char* warmup_env = std::getenv("WARMUP");
-    const std::size_t warmup = std::min(data.size() / batch_size, std::size_t(warmup_env ? std::atol(warmup_env) : 50));
+    const std::size_t warmup = std::min(data.size() / batch_size, std::size_t(warmup_steps(50)));
     if (warmup > 0) {
         std::vector<std::size_t> first(warmup * batch_size);
         std::iota(first.begin(), first.end(), std::size_t(0));
@@ -256,8 +267,7 @@ int steps(const std::string& model, const std::string& dir, std::size_t batch_si
         opt->step();
         return double(loss.item());
     };
-    const char* warmup_env = std::getenv("WARMUP");
-    const long warmup = warmup_env ? std::atol(warmup_env) : 20;
+    const long warmup = warmup_steps(20);
     for (long s = 0; s < warmup; ++s) step();
     std::vector<double> wall, cpu;
     const long per_block = count / 10;
@@ -392,6 +402,43 @@ int tiny(int reps) {
     return 0;
 }
 
+// One training step of issue #20's character-level model (examples/chargpt,
+// MODEL gpt by default), as torch_bench.py chargpt times PyTorch's: a batch
+// of training words drawn with replacement, their rows gathered, then
+// chargpt::train_step (forward, cross-entropy ignoring the padding, backward,
+// AdamW), timed one step at a time after WARMUP (env, default 50) untimed
+// steps; the best step and the median. The products run on the BLAS's
+// threads (BENCH_THREADS in run.sh, as PyTorch's intra-op threads).
+int chargpt_steps(const std::string& words_path, std::size_t batch_size, long steps, const std::string& kind) {
+    if (steps < 1) throw Error("chargpt: at least 1 timed step, got " + std::to_string(steps));
+    const std::uint64_t seed = 1;
+    const chargpt::Split split = chargpt::split_words(chargpt::read_words(words_path));
+    const chargpt::Rows rows = chargpt::make_rows(split.train);
+    const auto model = chargpt::make_model(kind, seed);
+    model->train();
+    optim::AdamW<float> optimizer = chargpt::make_optimizer(*model);
+    const chargpt::BatchSampler sampler(split.train.size(), batch_size, derive_seed(seed, 1));
+    std::uint64_t step = 0;
+    const auto one_step = [&] {
+        return chargpt::train_step(*model, optimizer, chargpt::gather_rows(rows, sampler.indices(step++)));
+    };
+    for (long s = warmup_steps(50); s > 0; --s) one_step();
+    std::vector<double> times;
+    double loss = 0;
+    for (long s = 0; s < steps; ++s) {
+        const auto t0 = Clock::now();
+        loss = one_step();
+        times.push_back(seconds_since(t0));
+    }
+    const char* threads = std::getenv("BENCH_THREADS");
+    std::printf("{\"kind\": \"chargpt\", \"impl\": \"tapegrad\", \"model\": \"%s\", \"batch\": %zu, "
+                "\"threads\": %d, \"blas_threads\": %d, \"steps\": %ld, \"best_ms\": %.4f, \"median_ms\": %.4f, "
+                "\"loss\": %.6f}\n",
+                kind.c_str(), batch_size, threads ? std::atoi(threads) : blas_threads(), blas_threads(), steps,
+                *std::min_element(times.begin(), times.end()) * 1e3, median(times) * 1e3, loss);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -405,12 +452,14 @@ int main(int argc, char** argv) {
         if (cmd == "gemm" && argc == 3) return gemm(std::stoi(argv[2]));
         if (cmd == "tape" && argc == 4) return tape(std::stoi(argv[2]), std::stoi(argv[3]));
         if (cmd == "tiny" && argc == 3) return tiny(std::stoi(argv[2]));
+        if (cmd == "chargpt" && (argc == 5 || argc == 6))
+            return chargpt_steps(argv[2], std::stoul(argv[3]), std::stol(argv[4]), argc == 6 ? argv[5] : "gpt");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "tapegrad_bench: %s\n", e.what());
         return 1;
     }
     std::fprintf(stderr,
                  "usage: tapegrad_bench train|cnn DATA_DIR BATCH EPOCHS [blas|shards|default] | steps mlp|cnn DATA_DIR BATCH STEPS | "
-                 "machine | gemm REPS | tape LENGTH REPS\n");
+                 "machine | gemm REPS | tape LENGTH REPS | tiny REPS | chargpt WORDS BATCH STEPS [gpt|lstm|gru]\n");
     return 2;
 }

@@ -34,16 +34,11 @@ constexpr int exit_failure = 1, exit_bad_input = 2, exit_training_failed = 3;
 // of the metrics (its "epoch" column counts these rounds), a point of the plot.
 constexpr std::size_t steps_per_round = 500;
 
-// The mean cross-entropy over the rows' targets that are not ignored.
-Tensor<float> loss_of(chargpt::LanguageModel& model, const chargpt::Rows& rows) {
-    return cross_entropy(model.logits(rows.x), rows.y, CrossEntropyOptions().ignore_index(chargpt::ignored_target));
-}
-
 // Nats per character on the test rows, all at once, in evaluation mode.
 double test_loss(chargpt::LanguageModel& model, const chargpt::Rows& test) {
     model.eval();
     NoGradGuard no_grad;
-    const double loss = loss_of(model, test).item();
+    const double loss = chargpt::loss_of(model, test).item();
     model.train();
     return loss;
 }
@@ -106,8 +101,7 @@ int run(const chargpt::Options& o) {
 
     train::History history;
     if (o.load.empty()) {
-        optim::AdamW<float> optimizer(model->parameters(),
-                                      optim::AdamWOptions(5e-4).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.01));
+        optim::AdamW<float> optimizer = chargpt::make_optimizer(*model);
         const chargpt::BatchSampler sampler(split.train.size(), o.batch_size, derive_seed(o.seed, 1));
         const std::size_t rounds = (o.steps + steps_per_round - 1) / steps_per_round;
         for (std::size_t round = 1, step = 0; round <= rounds; ++round) {
@@ -116,15 +110,12 @@ int run(const chargpt::Options& o) {
             const auto start = std::chrono::steady_clock::now();
             double loss_sum = 0;
             for (std::size_t k = 1; k <= round_steps; ++k, ++step) {
-                const Tensor<float> loss = loss_of(*model, chargpt::gather_rows(train_rows, sampler.indices(step)));
-                const double value = loss.item();
-                if (!std::isfinite(value)) {
+                const double value =
+                    chargpt::train_step(*model, optimizer, chargpt::gather_rows(train_rows, sampler.indices(step)));
+                if (!std::isfinite(value)) {  // the weights are spoilt: stop before saving anything
                     std::cerr << "chargpt: the training loss became " << value << " at step " << step + 1 << "\n";
                     return exit_training_failed;
                 }
-                model->zero_grad();
-                loss.backward();
-                optimizer.step();
                 loss_sum += value;
                 progress.batch_done(k, loss_sum / double(k));
             }

@@ -193,4 +193,22 @@ std::shared_ptr<LanguageModel> make_model(const std::string& kind, std::uint64_t
     throw tapegrad::Error("chargpt: unknown model '" + kind + "' (gpt, lstm or gru)");
 }
 
+Tensor<float> loss_of(LanguageModel& model, const Rows& rows) {
+    return tapegrad::cross_entropy(model.logits(rows.x), rows.y,
+                                   tapegrad::CrossEntropyOptions().ignore_index(ignored_target));
+}
+
+tapegrad::optim::AdamW<float> make_optimizer(LanguageModel& model) {
+    return tapegrad::optim::AdamW<float>(
+        model.parameters(), tapegrad::optim::AdamWOptions(5e-4).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.01));
+}
+
+double train_step(LanguageModel& model, tapegrad::optim::AdamW<float>& optimizer, const Rows& batch) {
+    const Tensor<float> loss = loss_of(model, batch);
+    model.zero_grad();
+    loss.backward();
+    optimizer.step();
+    return loss.item();
+}
+
 }  // namespace chargpt
