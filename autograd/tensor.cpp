@@ -298,6 +298,17 @@ template <class T> Tensor<T> Tensor<T>::logical_xor(const Tensor& other) const {
 template <class T> Tensor<T> Tensor<T>::logical_not() const { return tapegrad::logical_not(*this); }
 template <class T> Tensor<T> Tensor<T>::isnan() const { return tapegrad::isnan(*this); }
 template <class T> Tensor<T> Tensor<T>::isinf() const { return tapegrad::isinf(*this); }
+template <class T> Tensor<T> Tensor<T>::permute(const std::vector<int>& dims) const { return tapegrad::permute(*this, dims); }
+template <class T> Tensor<T> Tensor<T>::transpose(int dim0, int dim1) const { return tapegrad::transpose(*this, dim0, dim1); }
+template <class T> Tensor<T> Tensor<T>::expand(const std::vector<std::int64_t>& sizes) const { return tapegrad::expand(*this, sizes); }
+template <class T> Tensor<T> Tensor<T>::repeat(const std::vector<std::size_t>& repeats) const { return tapegrad::repeat(*this, repeats); }
+template <class T> Tensor<T> Tensor<T>::masked_fill(const Tensor& mask, T value) const { return tapegrad::masked_fill(*this, mask, value); }
+template <class T> Tensor<T> Tensor<T>::tril(std::int64_t diagonal) const { return tapegrad::tril(*this, diagonal); }
+template <class T> Tensor<T> Tensor<T>::triu(std::int64_t diagonal) const { return tapegrad::triu(*this, diagonal); }
+template <class T> Tensor<T> Tensor<T>::gather(int axis, const Indices& index) const { return tapegrad::gather(*this, axis, index); }
+template <class T> Tensor<T> Tensor<T>::scatter_add(int axis, const Indices& index, const Tensor& source) const {
+    return tapegrad::scatter_add(*this, axis, index, source);
+}
 template <class T> Tensor<T> Tensor<T>::isfinite() const { return tapegrad::isfinite(*this); }
 
 template struct TensorImpl<float>;

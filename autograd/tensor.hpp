@@ -258,6 +258,16 @@ public:
     Tensor isnan() const;     ///< isnan(*this)
     Tensor isinf() const;     ///< isinf(*this)
     Tensor isfinite() const;  ///< isfinite(*this)
+    Tensor permute(const std::vector<int>& dims) const;  ///< permute(*this, dims)
+    Tensor transpose(int dim0, int dim1) const;  ///< transpose(*this, dim0, dim1)
+    Tensor expand(const std::vector<std::int64_t>& sizes) const;  ///< expand(*this, sizes)
+    Tensor repeat(const std::vector<std::size_t>& repeats) const;  ///< repeat(*this, repeats)
+    Tensor masked_fill(const Tensor& mask, T value) const;  ///< masked_fill(*this, mask, value)
+    Tensor tril(std::int64_t diagonal = 0) const;  ///< tril(*this, diagonal)
+    Tensor triu(std::int64_t diagonal = 0) const;  ///< triu(*this, diagonal)
+    Tensor gather(int axis, const Indices& index) const;  ///< gather(*this, axis, index)
+    /// scatter_add(*this, axis, index, source).
+    Tensor scatter_add(int axis, const Indices& index, const Tensor& source) const;
 
     /// The shared node (null when undefined), for code that walks the graph.
     const std::shared_ptr<TensorImpl<T>>& impl() const { return impl_; }

@@ -136,6 +136,16 @@ TEST_CASE("method forms: x.op(args) is op(x, args), value and recorded op alike"
     same(x.log().isnan(), isnan(log(x)));
     same(x.log().isinf(), isinf(log(x)));
     same(x.log().isfinite(), isfinite(log(x)));
+    same(x.permute({1, 0}), permute(x, {1, 0}));
+    same(x.transpose(0, 1), transpose(x, 0, 1));
+    same(x.expand({4, -1, 3}), expand(x, {4, -1, 3}));
+    same(x.repeat({2, 1}), repeat(x, {2, 1}));
+    same(x.masked_fill(y.gt(0.0), -1.0), masked_fill(x, gt(y, 0.0), -1.0));
+    same(x.tril(), tril(x));
+    same(x.triu(1), triu(x, 1));
+    const Indices index = {{0, 1, 0}, {1, 1, 0}};
+    same(x.gather(0, index), gather(x, 0, index));
+    same(x.scatter_add(0, index, y), scatter_add(x, 0, index, y));
     // Chained, as in PyTorch: x.exp().sum(1).mean().
     same(x.exp().sum(1).mean(), mean(sum(exp(x), 1)));
 }
