@@ -1,6 +1,8 @@
 // Helpers shared by the autograd tests.
 #pragma once
 
+#include <cmath>
+
 #include <algorithm>
 #include <type_traits>
 
@@ -118,13 +120,19 @@ void check_no_gradient(Op op, F&& f, const TL& inputs, const Expected& expected)
     bool no_gradient = true, same = false;
     if constexpr (std::is_same_v<std::decay_t<decltype(result)>, Tensor<double>>) {
         no_gradient = !result.requires_grad() && result.is_leaf();
-        same = result.shape() == Shape(expected.shape().begin(), expected.shape().end()) &&
-               xt::all(xt::equal(result.data(), expected) || (xt::isnan(result.data()) && xt::isnan(expected)));
+        // Element by element: xtensor's iterators over an empty array offset
+        // a null pointer (UBSan's report), and the empty shapes are cases here.
+        same = result.shape() == Shape(expected.shape().begin(), expected.shape().end());
+        for (std::size_t i = 0; same && i < result.size(); ++i) {
+            const double r = result.data().flat(i), e = expected.flat(i);
+            same = r == e || (std::isnan(r) && std::isnan(e));
+        }
         INFO("result ", result.data(), "\nexpected ", expected);
         CHECK(same);
     } else {
         static_assert(std::is_same_v<std::decay_t<decltype(result)>, Indices>, "a mask Tensor<double> or Indices");
-        same = result.shape() == expected.shape() && result == expected;
+        same = result.shape() == expected.shape();
+        for (std::size_t i = 0; same && i < result.size(); ++i) same = result.flat(i) == expected.flat(i);
         INFO("result ", result, "\nexpected ", expected);
         CHECK(same);
     }
