@@ -1,9 +1,8 @@
 // Helpers shared by the autograd tests.
 #pragma once
 
-#include <cmath>
-
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 
 #include <doctest/doctest.h>
