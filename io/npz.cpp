@@ -378,7 +378,8 @@ xt::xarray<X> from_npy(const std::string& bytes, const std::string& where) {
     xt::xarray<X> array = xt::xarray<X>::from_shape(header.shape);
     if (header.fortran_order) {
         xt::xarray<X, xt::layout_type::column_major> column_major = xt::xarray<X, xt::layout_type::column_major>::from_shape(header.shape);
-        std::memcpy(column_major.data(), bytes.data() + header.data_offset, count * sizeof(X));
+        // An empty array has no storage: memcpy must not see its null pointer.
+        if (count > 0) std::memcpy(column_major.data(), bytes.data() + header.data_offset, count * sizeof(X));
         array = column_major;
     } else if (count > 0) {
         std::memcpy(array.data(), bytes.data() + header.data_offset, count * sizeof(X));

@@ -67,6 +67,18 @@ TEST_CASE("npz: a Fortran-ordered member reads with numpy's values at numpy's in
     CHECK(npz::from_npy<double>(npz::read(dir.file("f.npz")).at("w"), "w") == expected);
 }
 
+TEST_CASE("npz: an empty Fortran-ordered member reads as an empty array") {
+    // What fuzz_npy found: memcpy from the data to the null storage of an
+    // empty column-major array (undefined behaviour, which the sanitizer
+    // pass's UBSan stops on).
+    const std::string empty_fortran_f4 =
+        std::string("\x93\x4e\x55\x4d\x50\x59\x01\x00\x76\x00", 10) +
+        "{'descr': '<f4', 'fortran_order': True , 'shape': (0, 3), }                                                          \n";
+    const xt::xarray<float> empty = npz::from_npy<float>(empty_fortran_f4, "empty");
+    CHECK(empty.shape() == std::vector<std::size_t>{0, 3});
+    CHECK(empty.size() == 0);
+}
+
 TEST_CASE("npz: .npy versions 2 and 3 are read, other versions refused by name") {
     const xt::xarray<float> expected{{0, 1, 2}, {3, 4, 5}};
     CHECK(npz::from_npy<float>(numpy_v2_f4, "v2") == expected);
