@@ -16,7 +16,7 @@
 /// oneDNN instead, on GNU OpenMP. Their thread count is blas_threads() when
 /// the environment sets `OMP_WAIT_POLICY` (PASSIVE recommended), and 1
 /// otherwise: OpenMP's default waiting spins, which on a busy machine made
-/// two-thread convolutions 12x slower (bench/README.md), and OpenMP reads
+/// two-thread convolutions 12x slower (docs/performance.md), and OpenMP reads
 /// that variable only when it loads, before tapegrad can set it. For a given
 /// count their results are bit-reproducible too.
 #pragma once

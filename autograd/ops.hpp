@@ -8,7 +8,7 @@
 /// its parameters and a line on what it does: this header declares them from
 /// that list, and the list is the table to read. Adding an op is an entry
 /// there, its definition in `ops/<family>.cpp`, and its gradient tests in
-/// tests/autograd (README, "Adding an op").
+/// tests/autograd (docs/adding-an-op.md lists the edits).
 ///
 /// Shape errors throw tapegrad::Error naming the operation and the shapes.
 /// An op that throws records nothing and changes none of its inputs.

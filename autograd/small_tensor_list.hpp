@@ -6,7 +6,7 @@
 /// Most ops have one to three inputs. A std::vector allocates a block for
 /// every graph node and every backward step and frees it again; on a tape of
 /// tiny tensors those two heap calls were a visible part of an op's cost
-/// (bench/README.md, "The tape"). This list keeps up to three tensors in
+/// (CHANGELOG.md, "Performance history", issue #19). This list keeps up to three tensors in
 /// itself and only a longer one (concat, stack) in a std::vector. xtensor's
 /// own small vector, xt::svector, is made for shapes: it copies elements over
 /// live ones without destroying them, which would leak a Tensor's reference.

@@ -1,8 +1,8 @@
 // oneDNN against im2col + sgemm for the two convolutions of the CNN of issue
 // #12 (5x5 1->16 on 28x28 and 5x5 16->32 on 14x14, pad 2, batch 64, float32):
 // forward, backward-data and backward-weights, each with its bias. The
-// figures and what they decide: bench/README.md, "Convolutions: oneDNN vs
-// im2col".
+// figures and what they decided: CHANGELOG.md, "Performance history",
+// "Convolutions: oneDNN vs im2col".
 //
 //   conv_backends [ROUNDS [THREADS...]]   ROUNDS timed rounds (default 21) at each
 //                                         thread count (default: 1, then all usable cores)
@@ -25,7 +25,7 @@
 // tables give medians and the spread between the quartiles. Then the
 // hot-loop sgemm rate of conv2's products in two orientations. oneDNN runs
 // on OpenMP here: on a busy machine its spinning threads need
-// OMP_WAIT_POLICY=PASSIVE (bench/README.md).
+// OMP_WAIT_POLICY=PASSIVE (docs/performance.md).
 #include <sched.h>
 
 #include <algorithm>

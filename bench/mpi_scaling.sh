@@ -39,7 +39,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 # One training run; its per-epoch seconds (metrics CSV) become a JSON line.
 # oneDNN (the CNN's convolutions) runs on blas_threads() threads only with
-# OMP_WAIT_POLICY set (README, "Performance"): set for the 2-thread process.
+# OMP_WAIT_POLICY set (docs/performance.md): set for the 2-thread process.
 measure() {
     model=$1 config=$2
     shift 2

@@ -35,7 +35,8 @@ std::string find_idx(const std::string& dir, const std::string& stem, std::vecto
 // them (Linux's transparent huge pages in "madvise" mode, the usual default).
 // A shuffled BatchLoader reads them in random order, each row on a page of
 // its own, and with 4 KiB pages every row costs a page walk: huge pages made
-// a batch-200 gather of Fashion-MNIST about 20% faster (bench/README.md).
+// a batch-200 gather of Fashion-MNIST about 20% faster (CHANGELOG.md,
+// "Performance history", "Outside the products").
 // Asked before the rows are written, as the kernel chooses a page's size
 // when it first touches it; only the 2 MiB-aligned stretches inside qualify,
 // and a system without them ignores the advice.

@@ -27,7 +27,9 @@ xml = Path(sys.argv[1])
 for compound in ET.parse(xml / 'index.xml').getroot().iter('compound'):
     kind = compound.get('kind')
     # std: Doxygen's own entry for specialisations such as std::hash<...>.
-    if kind not in ('namespace', 'file') or compound.findtext('name') == 'std':
+    # A page of docs/ (*.md) is a file too, and a page is its own description.
+    name = compound.findtext('name')
+    if kind not in ('namespace', 'file') or name == 'std' or name.endswith('.md'):
         continue
     definition = ET.parse(xml / (compound.get('refid') + '.xml')).getroot().find('compounddef')
     described = any(''.join(definition.find(tag).itertext()).strip()

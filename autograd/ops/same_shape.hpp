@@ -10,7 +10,7 @@ namespace tapegrad::detail {
 
 // Whether two xtensor shapes are equal, compared inline: their operator==
 // calls memcmp, which on the one- or two-element shapes of a tiny op was a
-// visible part of its cost (bench/README.md, "The tape").
+// visible part of its cost (CHANGELOG.md, "Performance history", issue #19).
 template <class S1, class S2>
 inline bool shapes_equal(const S1& a, const S2& b) {
     if (a.size() != b.size()) return false;

@@ -11,7 +11,7 @@
 
 namespace chargpt {
 
-// The defaults are the configuration of the README (and of torch_reference.py).
+// The defaults are the configuration of docs/cli.md (and of torch_reference.py).
 struct Options {
     std::string model = "gpt";  // "gpt" (makemore's transformer), "lstm" or "gru"
     std::size_t steps = 5000;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch's run of `chargpt`, for the README's parity figures (issue #20).
+"""PyTorch's run of `chargpt`, for the parity figures of docs/cli.md (issue #20).
 
 The same data, split, models, optimizer and test loss as the tapegrad
 program (examples/chargpt); only the random streams of the initialisation

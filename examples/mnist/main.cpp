@@ -1,7 +1,7 @@
 // mnist: trains the original notebook's network (784-100-100-10, sigmoid,
 // SGD with momentum, early stopping) on MNIST-layout IDX data, done right,
 // or with --model cnn a small convolutional network (cnn.hpp).
-// `mnist --help` lists the flags; the README has the measured results.
+// `mnist --help` lists the flags; docs/cli.md has the measured results.
 //
 // Exit status: 0 success; 1 an unexpected failure (say, a disk full while
 // writing results); 2 a bad flag, bad data or a bad --load/--resume file;

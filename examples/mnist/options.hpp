@@ -21,13 +21,13 @@ constexpr std::size_t cnn_default_epochs = 30;
 // in options.cpp).
 struct Options {
     std::string data_dir = "data/mnist";
-    std::string model = "mlp";  // "mlp" (--layers, --activation) or "cnn" (the fixed CNN of the README)
+    std::string model = "mlp";  // "mlp" (--layers, --activation) or "cnn" (the fixed CNN of docs/cli.md)
     std::vector<std::size_t> layers = {784, 100, 100, 10};
     std::string activation = "sigmoid";
     std::string optimizer = "sgd";  // "sgd" or "adam"
     std::size_t batch_size = 200;
     std::size_t epochs = 50;
-    double lr = 0.2;  // measured best by validation loss; see the README
+    double lr = 0.2;  // measured best by validation loss; see docs/cli.md
     double momentum = 0.9;  // SGD only
     bool nesterov = false;
     double l2 = 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch's run of `mnist --model cnn`, for the README's parity figures.
+"""PyTorch's run of `mnist --model cnn`, for the parity figures of docs/cli.md.
 
 The same network (examples/mnist/cnn.hpp), data, split sizes (10% held out
 for validation), optimizer (Adam, lr 1e-3), batch size (64), --shift (each

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds tests/consumer/ (a program of one's own, outside tapegrad's tree)
-# against tapegrad the three ways the README shows, from a clean prefix, and
+# against tapegrad the three ways docs/install.md shows, from a clean prefix, and
 # runs it; then checks that wrong compile flags are refused at compile time.
 #   tests/consumer/run.sh BUILD_DIR
 # BUILD_DIR: a configured and built tapegrad build tree; its `meson install`
@@ -18,16 +18,16 @@ unset PKG_CONFIG_PATH CMAKE_PREFIX_PATH LD_LIBRARY_PATH CXXFLAGS CPPFLAGS LDFLAG
 step() { printf '\n== %s\n' "$*"; }
 show() { printf '+ %s\n' "$*" >&2; "$@"; }  # (on stderr: the command's output may go to a file)
 
-step "README's snippets are the files of tests/consumer"
-# Each ```-block of README.md preceded by `<!-- tests/consumer/FILE -->`
+step "docs/install.md's snippets are the files of tests/consumer"
+# Each ```-block of docs/install.md preceded by `<!-- tests/consumer/FILE -->`
 # must be that file.
 for file in meson.build CMakeLists.txt tapegrad.wrap; do
     awk -v marker="<!-- tests/consumer/$file -->" '
         $0 == marker { armed = 1; next }
         armed && /^```/ { if (inside) exit; inside = 1; next }
-        inside { print }' "$repo/README.md" > "$work/readme-$file"
+        inside { print }' "$repo/docs/install.md" > "$work/readme-$file"
     if ! [ -s "$work/readme-$file" ] || ! cmp -s "$work/readme-$file" "$here/$file"; then
-        echo "README.md's block marked tests/consumer/$file differs from the file:" >&2
+        echo "docs/install.md's block marked tests/consumer/$file differs from the file:" >&2
         diff "$work/readme-$file" "$here/$file" >&2 || true
         exit 1
     fi

@@ -1,4 +1,4 @@
-"""The mnist example under `mpirun -np 2` and `-np 3`, as the README shows
+"""The mnist example under `mpirun -np 2` and `-np 3`, as docs/distributed.md shows
 it: the same flags, the same global batch, and the same results as one
 process (per epoch, to float32 rounding; the same test accuracy); rank 0
 alone prints and writes its files; a checkpoint of 2 processes resumes on 3.

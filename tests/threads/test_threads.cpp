@@ -1,4 +1,4 @@
-// The thread contract (autograd/tape.hpp, README "Errors and guarantees"):
+// The thread contract (autograd/tape.hpp, docs/errors.md, "Threads"):
 // separate graphs on separate threads are safe and give the same bits as on
 // one thread, whatever the other threads do; backward passes on several
 // threads may share leaves; and the Trainer's shards build on it. CI also runs this suite under ThreadSanitizer
@@ -275,7 +275,7 @@ TEST_CASE("a thread with one-thread products runs one-thread convolutions too") 
     // The Trainer's shards used to get one-thread oneDNN convolutions from
     // the BLAS count they set to 1 process-wide; with OneThreadProductsGuard
     // the count stays, and N shards each started an N-thread OpenMP team
-    // (with OMP_WAIT_POLICY set, as the README recommends): oversubscribed
+    // (with OMP_WAIT_POLICY set, as docs/performance.md recommends): oversubscribed
     // cores, and bits that depend on the thread count.
     const int before = blas_threads();
     if (detail::onednn_backend().empty() || !std::getenv("OMP_WAIT_POLICY") || before == 0) {
