@@ -17,8 +17,8 @@
 
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/blas.hpp>
-#include <tapegrad/autograd/ops/conv_onednn.hpp>
-#include <tapegrad/autograd/ops/gemm.hpp>
+#include <tapegrad/autograd/backend/conv_onednn.hpp>
+#include <tapegrad/autograd/backend/gemm.hpp>
 
 namespace tapegrad {
 
