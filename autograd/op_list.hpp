@@ -418,14 +418,13 @@ TAPEGRAD_OP(huber_loss, Tensor<T>, huber_loss,
 #endif
 
 #if TAPEGRAD_FAMILY(conv)
-/// \name Convolution and pooling (ops/conv.cpp)
+/// \name Convolution (ops/conv.cpp)
 /// On batches of images (N, C, H, W), PyTorch's layout and arithmetic; the
 /// geometry types are in autograd/conv_geometry.hpp. An output extent is
 /// (H + 2 padding - dilation (kernel - 1) - 1) / stride + 1, rounded down.
 /// Inputs that are not 4-D, channels that do not match the weight or do not
-/// divide into the groups, a bias of the wrong shape, a kernel larger than the
-/// padded input and padding over half the kernel (pools) throw
-/// tapegrad::Error naming the op and the shapes.
+/// divide into the groups, a bias of the wrong shape and a kernel larger than
+/// the padded input throw tapegrad::Error naming the op and the shapes.
 //@{
 /// 2-D cross-correlation (PyTorch's conv2d) of `input` (N, C, H, W) with
 /// `weight` (O, C / groups, kh, kw), plus `bias` (O,) unless it is undefined;
@@ -446,6 +445,16 @@ TAPEGRAD_OP(conv2d_input_grad, Tensor<T>, conv2d_input_grad,
 TAPEGRAD_OP(conv2d_weight_grad, Tensor<T>, conv2d_weight_grad,
             (const Tensor<T>& input, const Tensor<T>& grad, const Shape& weight_shape,
              const Conv2dGeometry& geometry TAPEGRAD_DEFAULT(Conv2dGeometry())))
+//@}
+#endif
+
+#if TAPEGRAD_FAMILY(pool)
+/// \name Pooling (ops/pool.cpp)
+/// On batches of images (N, C, H, W), PyTorch's layout and arithmetic, with
+/// the output extents of convolution. Inputs that are not 4-D, a kernel larger
+/// than the padded input, padding over half the kernel and a window of padding
+/// only throw tapegrad::Error naming the op and the shapes.
+//@{
 /// Maximum over each kernel window of `input` (N, C, H, W), as PyTorch's
 /// max_pool2d: `stride` defaults to the kernel, padding counts as -inf (at
 /// most half the kernel). The gradient goes to the first maximum in the
