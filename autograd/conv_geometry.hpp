@@ -1,6 +1,6 @@
 /// \file
 /// The geometry arguments of the convolution and pooling ops (autograd/ops.hpp,
-/// section "Convolution and pooling"): Size2, an (height, width) pair that a
+/// sections "Convolution" and "Pooling"): Size2, an (height, width) pair that a
 /// single number also makes, as PyTorch's "int or tuple" arguments; Conv2dGeometry,
 /// the stride, padding, dilation and groups of a convolution; and FlatIndex,
 /// the positions take and put_add (max_pool2d's gradient) move values by.

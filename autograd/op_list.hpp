@@ -1,37 +1,29 @@
 /// \file
-/// Every op of tapegrad, one entry each. Everything else follows from this
-/// list: ops.hpp declares the ops from it, each `autograd/ops/<family>.cpp`
-/// instantiates its section of it for float and double, and tests/autograd
-/// fails unless every entry has passed its checks on several shapes.
+/// Every op of tapegrad, one entry each; everything else follows from this
+/// list: ops.hpp declares the ops, each `autograd/ops/<family>.cpp`
+/// instantiates its section `#if TAPEGRAD_FAMILY(family)` for float and double
+/// (its ops, each with its backward beside it), and tests/autograd fails unless
+/// every entry has passed its checks on several shapes.
 ///
 ///     TAPEGRAD_OP(key, returns, name, (parameters))          T is float or double
 ///     TAPEGRAD_NOGRAD_OP(key, returns, name, (parameters))
 ///
-/// - TAPEGRAD_OP: a differentiable op. Its test is check_gradients
+/// - TAPEGRAD_OP: a differentiable op, tested by check_gradients
 ///   (tests/autograd/check.hpp): gradcheck and gradgradcheck.
-/// - TAPEGRAD_NOGRAD_OP: an op without a gradient, as those PyTorch's
-///   derivatives.yaml marks non-differentiable (comparisons, masks, argmax):
-///   its result is a mask or indices, never recorded on the tape, whatever
-///   its inputs require. Its test is check_no_gradient (check.hpp): values
-///   against an independent computation, and a result that requires no
-///   gradient although the inputs do. Declared and instantiated as
-///   TAPEGRAD_OP; an includer that does not tell them apart leaves
-///   TAPEGRAD_NOGRAD_OP undefined and this list makes it TAPEGRAD_OP.
-/// - key: the entry's own name, unique; overloads share `name`, never `key`. An
-///   op that records a tape node of its own names the node `key`.
+/// - TAPEGRAD_NOGRAD_OP: an op PyTorch's derivatives.yaml marks
+///   non-differentiable (comparisons, masks, argmax): its result is never
+///   recorded, whatever its inputs require. Tested by check_no_gradient:
+///   values against an independent computation, and no gradient. An includer
+///   that leaves it undefined gets it as TAPEGRAD_OP.
+/// - key: the entry's own name, unique (overloads share `name`, never `key`);
+///   an op that records a tape node of its own names the node `key`.
 /// - TAPEGRAD_DEFAULT(v): a default argument, `= v` in the declaration.
-/// - Each section `#if TAPEGRAD_FAMILY(f)` holds the ops defined, each with its
-///   backward beside it, in autograd/ops/f.cpp.
 ///
-/// Not an ordinary header: it is included several times, each time with the
-/// three macros TAPEGRAD_OP, TAPEGRAD_DEFAULT, TAPEGRAD_FAMILY defined by the
-/// includer (ops.hpp, autograd/ops/instantiate.hpp,
-/// tests/autograd/op_coverage.hpp), so it has no include guard.
-///
-/// Each entry's `///` comment is its op's documentation: the API reference
-/// shows the ops as ops.hpp declares them, in namespace tapegrad, and the docs
-/// check reports an entry without one. A family's `\name` block says what
-/// its ops share (the errors they throw, the axis rules).
+/// Included several times, each time with TAPEGRAD_OP, TAPEGRAD_DEFAULT and
+/// TAPEGRAD_FAMILY defined by the includer (ops.hpp, ops/instantiate.hpp,
+/// tests/autograd/op_coverage.hpp): no include guard. Each entry's `///`
+/// comment is its op's documentation (the docs check reports an entry without
+/// one); a family's `\name` block says what its ops share.
 
 #ifndef TAPEGRAD_NOGRAD_OP
 #define TAPEGRAD_NOGRAD_OP(key, returns, name, parameters) TAPEGRAD_OP(key, returns, name, parameters)
@@ -63,16 +55,15 @@ TAPEGRAD_OP(rdiv_scalar, Tensor<T>, rdiv, (Scalar<T> s, const Tensor<T>& a))  //
 /// (a broadcast input's gradient is summed back to its shape); shapes that do
 /// not broadcast throw tapegrad::Error naming the op and the shapes.
 //@{
-/// The larger of a and b, elementwise; NaN where either is NaN, as in
-/// PyTorch. Where they are equal each gets half the gradient, as in PyTorch.
+/// The larger of a and b, elementwise; as in PyTorch, NaN where either is NaN
+/// and half the gradient to each where they are equal.
 TAPEGRAD_OP(maximum, Tensor<T>, maximum, (const Tensor<T>& a, const Tensor<T>& b))
 /// The smaller of a and b, elementwise (NaN as maximum); ties split the
 /// gradient as maximum.
 TAPEGRAD_OP(minimum, Tensor<T>, minimum, (const Tensor<T>& a, const Tensor<T>& b))
-/// a limited to [min, max] (either bound may be left out, not both; NaN
-/// bounds throw; a NaN element stays NaN, as in PyTorch). The gradient
-/// passes where min <= a <= max, bounds included, as in PyTorch; when
-/// min > max every element is max.
+/// a limited to [min, max] (either bound may be left out, not both; NaN bounds
+/// throw; NaN elements stay NaN). As in PyTorch, the gradient passes where min
+/// <= a <= max, bounds included; when min > max every element is max.
 TAPEGRAD_OP(clamp, Tensor<T>, clamp,
             (const Tensor<T>& a, std::optional<Scalar<T>> min TAPEGRAD_DEFAULT(std::nullopt),
              std::optional<Scalar<T>> max TAPEGRAD_DEFAULT(std::nullopt)))
@@ -86,14 +77,12 @@ TAPEGRAD_OP(where, Tensor<T>, where, (const Tensor<T>& condition, const Tensor<T
 
 #if TAPEGRAD_FAMILY(logic)
 /// \name Comparisons and logical ops: masks (ops/logic.cpp)
-/// Each gives a mask, a Tensor<T> of 0s and 1s (1 where true) of the inputs'
-/// broadcast shape (numpy's rules; shapes that do not broadcast throw
-/// tapegrad::Error naming the op and both), which takes no gradient: it never
-/// requires one, whatever its inputs do, as PyTorch's bool tensors. `where`
-/// takes it as its condition. NaN compares as in IEEE and PyTorch: unequal
-/// to everything, itself included, so every comparison with NaN is 0 but
-/// `ne`, which is 1. The logical ops read any nonzero element (NaN too) as
-/// true, as torch.logical_and.
+/// Each gives a mask, 0s and 1s (1 where true) of the inputs' broadcast shape
+/// (shapes that do not broadcast throw tapegrad::Error naming the op and both)
+/// that never requires a gradient, as PyTorch's bool tensors; `where` takes it
+/// as its condition. NaN is unequal to everything, itself included (IEEE):
+/// every comparison with NaN is 0 but `ne`, 1. The logical ops read any
+/// nonzero element (NaN too) as true, as torch.logical_and.
 //@{
 TAPEGRAD_NOGRAD_OP(eq, Tensor<T>, eq, (const Tensor<T>& a, const Tensor<T>& b))  ///< a == b
 TAPEGRAD_NOGRAD_OP(ne, Tensor<T>, ne, (const Tensor<T>& a, const Tensor<T>& b))  ///< a != b
@@ -161,20 +150,17 @@ TAPEGRAD_OP(repeat, Tensor<T>, repeat, (const Tensor<T>& a, const std::vector<st
 /// shapes (and the index). concat and narrow are each other's gradient, as
 /// are index_select and index_add.
 //@{
-/// The tensors joined end to end along `axis`; all have the same rank and
-/// the same extents on every other axis. ops.hpp also takes a brace list,
-/// `concat({a, b}, 1)`.
+/// The tensors joined end to end along `axis`, of one rank and the same extents
+/// on every other axis; ops.hpp also takes a brace list, `concat({a, b}, 1)`.
 TAPEGRAD_OP(concat, Tensor<T>, concat, (const TensorList<T>& tensors, int axis TAPEGRAD_DEFAULT(0)))
-/// The tensors, all of one shape, stacked along a new axis at `axis`, in
-/// [-(dim + 1), dim] (0-d tensors stack into a vector); a brace list works
-/// as for concat.
+/// The tensors, all of one shape, stacked along a new axis at `axis` in [-(dim
+/// + 1), dim] (0-d tensors stack into a vector); a brace list works too.
 TAPEGRAD_OP(stack, Tensor<T>, stack, (const TensorList<T>& tensors, int axis TAPEGRAD_DEFAULT(0)))
 /// `length` consecutive slices of `a` along `axis` from `start` (negative
 /// counts from the end), as torch.narrow; start and length must fit the axis.
 TAPEGRAD_OP(narrow, Tensor<T>, narrow, (const Tensor<T>& a, int axis, std::int64_t start, std::int64_t length))
-/// The slices of `a` at `indices` along `axis`, in their order (rows of a
-/// matrix for axis 0), as torch.index_select. Indices may repeat: their
-/// gradients add up. Each must be in [0, extent).
+/// The slices of `a` at `indices` (each in [0, extent), repeats allowed: their
+/// gradients add up) along `axis`, in their order, as torch.index_select.
 TAPEGRAD_OP(index_select, Tensor<T>, index_select, (const Tensor<T>& a, int axis, const Labels& indices))
 /// `a` with slice j of `source` added at slice indices[j] along `axis`
 /// (repeats add up), as torch.index_add. source has a's shape except for
@@ -187,12 +173,11 @@ TAPEGRAD_OP(index_add, Tensor<T>, index_add,
 #if TAPEGRAD_FAMILY(gather)
 /// \name Gathering and scattering by index arrays (ops/gather.cpp)
 /// An index array (Indices, autograd/labels.hpp) of `a`'s rank picks one
-/// element along `axis` per position, as torch.gather and torch.scatter_add;
-/// `axis` may be negative (-1 is the last; a 0-d tensor is taken as one
-/// element along axis 0 or -1). A rank that differs, an index array larger
-/// than the tensors outside `axis` and an index out of [0, extent) (negative
-/// ones too, as in PyTorch) throw tapegrad::Error naming the op, the shapes
-/// and the index. gather and scatter_add are each other's gradient.
+/// element along `axis` (negative counts from the end; a 0-d tensor is one
+/// element along axis 0 or -1) per position, as torch.gather and scatter_add.
+/// A rank that differs, an index array larger than the tensors outside `axis`
+/// and an index out of [0, extent) throw tapegrad::Error naming the op, the
+/// shapes and the index. gather and scatter_add are each other's gradient.
 //@{
 /// out[i][j][k] = a[index[i][j][k]][j][k] for axis 0 (and so on for the other
 /// axes), of index's shape.
@@ -268,27 +253,19 @@ TAPEGRAD_OP(gelu, Tensor<T>, gelu, (const Tensor<T>& a, GeluApproximate approxim
 /// \name Matrix product (ops/matmul.cpp)
 //@{
 /// op(a) @ op(b) with torch.matmul's rules, op = transpose of the last two
-/// axes where its flag is set: 2-D @ 2-D is the matrix product; a 1-D `a` is
-/// a (1, k) row and a 1-D `b` a (k, 1) column, that axis dropped from the
-/// result (1-D @ 1-D is the dot product, shape ()); with more axes, all but
-/// the last two are batch axes, which broadcast (numpy's rules), e.g.
-/// (2, 1, 3, 4) @ (5, 4, 2) is (2, 5, 3, 2). The transposes are handed to
-/// BLAS as flags, never copied. A batched product whose `b` has no batch
-/// of its own ((B, T, C) @ (C, D), not transposing a) is one GEMM over all
-/// B T rows, else one GEMM per batch element; gradients are the same
-/// products, summed back over broadcast batch axes. Throws tapegrad::Error
-/// naming both shapes for a 0-d operand, a flag on a 1-D one, inner extents
-/// that differ or batch axes that do not broadcast.
+/// axes where its flag is set (handed to BLAS as a flag, never copied): 2-D @
+/// 2-D is the matrix product; a 1-D `a` is a (1, k) row and a 1-D `b` a (k, 1)
+/// column, that axis dropped from the result (1-D @ 1-D is the dot product,
+/// shape ()); with more axes, all but the last two are batch axes, which
+/// broadcast (numpy's rules): (2, 1, 3, 4) @ (5, 4, 2) is (2, 5, 3, 2).
+/// Throws tapegrad::Error naming both shapes for a 0-d operand, a flag on a
+/// 1-D one, inner extents that differ or batch axes that do not broadcast.
 TAPEGRAD_OP(matmul, Tensor<T>, matmul,
             (const Tensor<T>& a, const Tensor<T>& b, bool transpose_a TAPEGRAD_DEFAULT(false),
              bool transpose_b TAPEGRAD_DEFAULT(false)))
-/// input @ weight^T + bias, what nn::Linear computes (PyTorch's
-/// torch.nn.functional.linear): input (batch, in), weight (out, in), bias
-/// (out). One product with the bias already in its output (BLAS's beta = 1),
-/// instead of a product and a separate broadcast add with its own pass and
-/// tape node; its gradients are those of matmul and of add. Throws
-/// tapegrad::Error naming the shapes unless input and weight are 2-D with
-/// the same number of columns and bias is 1-D with one value per row of weight.
+/// input @ weight^T + bias, as torch.nn.functional.linear (nn::Linear): input
+/// (batch, in), weight (out, in), bias (out); one product, the bias already in
+/// its output. Other shapes throw tapegrad::Error naming them.
 TAPEGRAD_OP(linear, Tensor<T>, linear, (const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias))
 //@}
 #endif
@@ -355,13 +332,11 @@ TAPEGRAD_OP(log_softmax, Tensor<T>, log_softmax, (const Tensor<T>& a, int axis T
 /// each target for nll_loss and cross_entropy). Inputs of the wrong shape
 /// throw tapegrad::Error naming the loss and the shapes.
 ///
-/// nll_loss and cross_entropy take their input as (..., C), the classes along
-/// the LAST axis (PyTorch puts them on axis 1; the same numbers as PyTorch's
-/// on input.view(-1, C)), and one class target per row: Labels for (N, C), or
-/// Indices of the input's shape without its last axis. A target equal to the
-/// options' ignore_index adds 0 and gets no gradient; any other outside [0, C)
-/// throws. Mean divides by the number of targets not ignored, NaN when none
-/// is (an empty batch too), as PyTorch.
+/// nll_loss and cross_entropy take the classes along the LAST axis of (..., C)
+/// (PyTorch's numbers on input.view(-1, C)) and one class target per row:
+/// Labels for (N, C), or Indices of the input's shape without its last axis.
+/// A target equal to ignore_index adds 0 and gets no gradient; any other
+/// outside [0, C) throws. Mean divides by the targets not ignored (NaN if none).
 //@{
 /// -log_probs[i, target_i] per row i of log-probabilities (N, C), as
 /// torch.nn.functional.nll_loss.
@@ -418,14 +393,13 @@ TAPEGRAD_OP(huber_loss, Tensor<T>, huber_loss,
 #endif
 
 #if TAPEGRAD_FAMILY(conv)
-/// \name Convolution and pooling (ops/conv.cpp)
+/// \name Convolution (ops/conv.cpp)
 /// On batches of images (N, C, H, W), PyTorch's layout and arithmetic; the
 /// geometry types are in autograd/conv_geometry.hpp. An output extent is
 /// (H + 2 padding - dilation (kernel - 1) - 1) / stride + 1, rounded down.
 /// Inputs that are not 4-D, channels that do not match the weight or do not
-/// divide into the groups, a bias of the wrong shape, a kernel larger than the
-/// padded input and padding over half the kernel (pools) throw
-/// tapegrad::Error naming the op and the shapes.
+/// divide into the groups, a bias of the wrong shape and a kernel larger than
+/// the padded input throw tapegrad::Error naming the op and the shapes.
 //@{
 /// 2-D cross-correlation (PyTorch's conv2d) of `input` (N, C, H, W) with
 /// `weight` (O, C / groups, kh, kw), plus `bias` (O,) unless it is undefined;
@@ -446,6 +420,16 @@ TAPEGRAD_OP(conv2d_input_grad, Tensor<T>, conv2d_input_grad,
 TAPEGRAD_OP(conv2d_weight_grad, Tensor<T>, conv2d_weight_grad,
             (const Tensor<T>& input, const Tensor<T>& grad, const Shape& weight_shape,
              const Conv2dGeometry& geometry TAPEGRAD_DEFAULT(Conv2dGeometry())))
+//@}
+#endif
+
+#if TAPEGRAD_FAMILY(pool)
+/// \name Pooling (ops/pool.cpp)
+/// On batches of images (N, C, H, W), PyTorch's layout and arithmetic, with
+/// the output extents of convolution. Inputs that are not 4-D, a kernel larger
+/// than the padded input, padding over half the kernel and a window of padding
+/// only throw tapegrad::Error naming the op and the shapes.
+//@{
 /// Maximum over each kernel window of `input` (N, C, H, W), as PyTorch's
 /// max_pool2d: `stride` defaults to the kernel, padding counts as -inf (at
 /// most half the kernel). The gradient goes to the first maximum in the
@@ -481,34 +465,29 @@ TAPEGRAD_OP(put_add, Tensor<T>, put_add, (const Tensor<T>& a, const FlatIndex& i
 /// a shape the op cannot take, or an option out of range, throws
 /// tapegrad::Error naming the op and the shapes or the value.
 //@{
-/// In training, each element is kept with probability 1 - p and scaled by
-/// 1 / (1 - p) (inverted dropout, as torch.nn.functional.dropout), or zeroed:
-/// element k (in row-major order) is kept when the top 53 bits of
-/// derive_seed(seed, k), as a double in [0, 1), are >= p. So the mask
-/// depends only on `seed` and the shape, and is the same for float and
-/// double; on a shard of a batch (batch_shard.hpp) k counts from the shard's
-/// first row, so the shards' masks are the whole batch's rows. `input`
-/// itself when !training or p == 0; zeros when p == 1. p outside [0, 1] throws.
+/// Inverted dropout, as torch.nn.functional.dropout: in training, element k
+/// (row-major) is kept and scaled by 1 / (1 - p) when the top 53 bits of
+/// derive_seed(seed, k), as a double in [0, 1), are >= p, else zeroed; so the
+/// mask depends on `seed` and the shape only, in float as in double (on a
+/// batch shard, batch_shard.hpp, k counts from the shard's first row). `input`
+/// itself when !training or p == 0; zeros when p == 1; p outside [0, 1] throws.
 TAPEGRAD_OP(dropout, Tensor<T>, dropout, (const Tensor<T>& input, double p, bool training, std::uint64_t seed))
-/// Batch normalisation, as torch.nn.functional.batch_norm, of `input` of shape
-/// (N, C), (N, C, L) or (N, C, H, W) (any (N, C, ...)) per channel C:
-/// (x - mean) / sqrt(var + eps) * weight + bias. In training, mean and the
-/// biased var are the batch's over all axes but C (more than one value per
-/// channel is needed), and running_mean / running_var, when given, are
-/// updated in place with the unbiased var: running = (1 - momentum) * running
-/// + momentum * batch statistic. Otherwise the running statistics are used
-/// (and required). weight, bias, running_mean, running_var have shape (C);
-/// weight and bias may be undefined (1 and 0); the running statistics take no
-/// gradient. momentum in [0, 1], eps finite and >= 0.
+/// Batch normalisation, as torch.nn.functional.batch_norm, of `input` (N, C,
+/// ...) per channel C: (x - mean) / sqrt(var + eps) * weight + bias. In
+/// training, mean and biased var are the batch's over all axes but C (more
+/// than one value per channel needed), and running_mean / running_var, if
+/// given, are updated in place (no gradient) with the unbiased var: running =
+/// (1 - momentum) running + momentum statistic; else they are used (and
+/// required). All four have shape (C); weight and bias may be undefined (1 and
+/// 0). momentum in [0, 1], eps finite and >= 0.
 TAPEGRAD_OP(batch_norm, Tensor<T>, batch_norm,
             (const Tensor<T>& input, const Tensor<T>& running_mean, const Tensor<T>& running_var,
              const Tensor<T>& weight, const Tensor<T>& bias, bool training, double momentum TAPEGRAD_DEFAULT(0.1),
              double eps TAPEGRAD_DEFAULT(1e-5)))
 /// Layer normalisation, as torch.nn.functional.layer_norm: each slice over the
-/// last axes, which must be `normalized_shape` (not empty), becomes
-/// (x - mean) / sqrt(var + eps) * weight + bias with its own mean and biased
-/// var. weight and bias have shape `normalized_shape`, or are undefined (1
-/// and 0). eps finite and >= 0.
+/// last axes, `normalized_shape` (not empty), becomes (x - mean) / sqrt(var +
+/// eps) * weight + bias with its own mean and biased var. weight and bias have
+/// shape `normalized_shape` or are undefined (1 and 0). eps finite and >= 0.
 TAPEGRAD_OP(layer_norm, Tensor<T>, layer_norm,
             (const Tensor<T>& input, const Shape& normalized_shape, const Tensor<T>& weight, const Tensor<T>& bias,
              double eps TAPEGRAD_DEFAULT(1e-5)))

@@ -175,6 +175,10 @@ private:
 /// naming the op and shape.
 template <class T>
 void check_anomaly(const char* name, const Tensor<T>& output);
+/// Under a DetectAnomalyGuard, throws Error if `grad`, the gradient that the
+/// backward of op `name` gave its input number `input`, holds NaN or Inf.
+template <class T>
+void check_gradient_anomaly(const char* name, std::size_t input, const Tensor<T>& grad);
 /// Makes `output` the result of a recorded op: requires_grad, and `node` as
 /// its history.
 template <class T>

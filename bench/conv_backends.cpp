@@ -43,7 +43,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include <tapegrad/autograd/ops/gemm.hpp>
+#include <tapegrad/autograd/backend/gemm.hpp>
 
 // OpenBLAS's thread count (weak: with another BLAS the bench runs it with its
 // own threading only).

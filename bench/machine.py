@@ -11,7 +11,7 @@ python3, no torch).
 
 A forced kernel is only worth trying where OpenBLAS fell back to a kernel
 without AVX2 because it did not know the CPU model (as tapegrad does in
-autograd/ops/matmul.cpp), and only one the CPU can run: SkylakeX needs
+autograd/backend/blas.cpp), and only one the CPU can run: SkylakeX needs
 AVX-512 F, CD, BW, DQ and VL; Zen (AMD, Hygon) and Haswell need AVX2 and FMA.
 Forcing SkylakeX on a CPU without AVX-512 dies with "Illegal instruction".
 

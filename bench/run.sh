@@ -54,7 +54,7 @@ AS_INSTALLED="env -u OPENBLAS_NUM_THREADS -u GOTO_NUM_THREADS -u OMP_NUM_THREADS
 -u OPENBLAS_CORETYPE -u OMP_WAIT_POLICY -u BENCH_THREADS -u BENCH_LABEL"
 
 # tapegrad: $THREADS threads for its BLAS (and oneDNN, as blas.hpp says), and
-# the kernel tapegrad itself chooses (autograd/ops/matmul.cpp).
+# the kernel tapegrad itself chooses (autograd/backend/blas.cpp).
 TAPEGRAD="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS BENCH_THREADS=$THREADS"
 
 # run LABEL PART BATCH COMMAND...: its JSON lines go to $OUT. If it exits

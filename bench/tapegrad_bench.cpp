@@ -38,8 +38,8 @@
 
 #include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
-#include <tapegrad/autograd/ops/conv_onednn.hpp>
-#include <tapegrad/autograd/ops/gemm.hpp>
+#include <tapegrad/autograd/backend/conv_onednn.hpp>
+#include <tapegrad/autograd/backend/gemm.hpp>
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/loader.hpp>

@@ -141,4 +141,10 @@ void check_no_gradient(Op op, F&& f, const TL& inputs, const Expected& expected)
 
 inline std::string shape_name(const Shape& s) { return shape_str(s); }
 
+// The output extent of a convolution or pool along one axis, PyTorch's
+// formula written here apart from the library's (autograd/ops/window.hpp).
+inline std::size_t out_extent(std::size_t in, std::size_t k, std::size_t s, std::size_t p, std::size_t d) {
+    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
 }  // namespace tapegrad::testing

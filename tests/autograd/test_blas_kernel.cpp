@@ -11,7 +11,7 @@
 
 #include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
-#include <tapegrad/autograd/ops/gemm.hpp>
+#include <tapegrad/autograd/backend/gemm.hpp>
 
 using namespace tapegrad;
 

@@ -1,5 +1,5 @@
 // conv2d's float backend: where the build has oneDNN (meson option
-// `onednn`), float convolutions run there (autograd/ops/conv_onednn.cpp)
+// `onednn`), float convolutions run there (autograd/backend/conv_onednn.cpp)
 // while double stays on im2col. These tests hold the float results of all
 // three passes to the double ones of the same (float-valued) operands, check
 // that a call repeated, also on another thread, gives the same bits, and that
@@ -12,7 +12,7 @@
 
 #include <xtensor/xsort.hpp>
 
-#include <tapegrad/autograd/ops/conv_onednn.hpp>
+#include <tapegrad/autograd/backend/conv_onednn.hpp>
 
 #include "check.hpp"
 

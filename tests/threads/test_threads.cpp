@@ -15,7 +15,7 @@
 
 #include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
-#include <tapegrad/autograd/ops/conv_onednn.hpp>
+#include <tapegrad/autograd/backend/conv_onednn.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/linear.hpp>

@@ -1,5 +1,5 @@
-// The one BLAS entry point of tapegrad (defined in ops/matmul.cpp), shared by
-// matmul, the fused kernels and bench/tapegrad_bench.
+// The one BLAS entry point of tapegrad (defined in backend/blas.cpp), shared by
+// matmul, the convolutions and bench/tapegrad_bench.
 #pragma once
 
 #include <cstddef>

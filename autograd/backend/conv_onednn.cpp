@@ -19,7 +19,7 @@
 // thread count is a per-thread setting) and part of each cached primitive's
 // key, so a primitive always runs with the count it was made for: for a
 // given count the results are bit-reproducible.
-#include <tapegrad/autograd/ops/conv_onednn.hpp>
+#include <tapegrad/autograd/backend/conv_onednn.hpp>
 
 #ifdef TAPEGRAD_ONEDNN
 

@@ -1,5 +1,5 @@
 // oneDNN's float convolutions, behind conv2d's three float passes
-// (ops/conv.cpp). Internal: compiled as stubs that return false when the
+// (autograd/ops/conv.cpp). Internal: compiled as stubs that return false when the
 // build has no oneDNN (meson option `onednn`), and double never comes here
 // (oneDNN has no f64 convolutions), so im2col stays the reference path.
 #pragma once

@@ -22,7 +22,7 @@
 // Eigen, other flags or other cache sizes.
 #include <Eigen/Core>
 
-#include <tapegrad/autograd/ops/gemm.hpp>
+#include <tapegrad/autograd/backend/gemm.hpp>
 
 namespace tapegrad::detail {
 
