@@ -210,13 +210,13 @@ given() {  # whether the words hold the flag
 main_command() {  # main.cpp's compile command in a build's compile_commands.json
     python3 -c "import json, sys; print(next(c['command'] for c in json.load(open(sys.argv[1])) if c['file'].endswith('main.cpp')))" "$1/compile_commands.json"
 }
-for where in "pkg-config --cflags tapegrad:$cflags" \
-             "pkg-config --cflags tapegrad-static:$(PKG_CONFIG_PATH="$root/$libdir/pkgconfig" pkg-config --cflags tapegrad-static)" \
-             "CMake (tapegrad::tapegrad):$(main_command "$work/cmake/build")" \
-             "meson subproject (dependency('tapegrad')):$(main_command "$subproject_build")"; do
-    got=$(given "${where#*:}")
-    echo "${where%%:*} gives $workaround: $got"
-    [ "$got" = "$needed" ] || fail "${where%%:*} should give $workaround iff brace lists need it"
+for where in "pkg-config --cflags tapegrad|$cflags" \
+             "pkg-config --cflags tapegrad-static|$(PKG_CONFIG_PATH="$root/$libdir/pkgconfig" pkg-config --cflags tapegrad-static)" \
+             "CMake's target tapegrad::tapegrad|$(main_command "$work/cmake/build")" \
+             "meson's dependency('tapegrad') from the subproject|$(main_command "$subproject_build")"; do
+    got=$(given "${where#*|}")
+    echo "${where%%|*} gives $workaround: $got"
+    [ "$got" = "$needed" ] || fail "${where%%|*} should give $workaround iff brace lists need it"
 done
 show c++ -std=c++17 -O2 $cflags "$repo/scripts/brace_lists.cpp" -o "$work/brace_lists"
 show "$work/brace_lists" || fail "brace lists miscompiled with tapegrad's flags"
