@@ -160,6 +160,35 @@ TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged")
     CHECK(net->state_dict() == net_before);
 }
 
+TEST_CASE("a checkpoint's optimizer buffer of the parameter's size but another shape is refused, changing nothing") {
+    TempDir dir;
+    auto net = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(1));
+    optim::Adam<double> optimizer(net->parameters(), optim::AdamOptions(0.1));
+    sum(net->forward(Tensor<double>::ones({1, 3}))).backward();
+    optimizer.step();
+    save_checkpoint(dir.file("good.npz"), *net, optimizer, TrainingProgress{});
+    // The typed state takes an array as it comes: the shape check is what
+    // keeps a (6,) moment off a (2, 3) weight, where xtensor would broadcast
+    // or throw halfway through a step.
+    npz::Members members = npz::read(dir.file("good.npz"));
+    REQUIRE(members.count("optim/buffer/0.exp_avg") == 1);
+    members["optim/buffer/0.exp_avg"] = npz::to_npy(xt::xarray<double>(xt::zeros<double>({6})));
+    npz::write(dir.file("bad.npz"), members);
+
+    optimizer.step();  // the state to keep: step 2, moments of two steps
+    const xt::xarray<double> exp_avg = *optimizer.param_state(0).exp_avg;
+    const auto net_before = net->state_dict();
+    CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("bad.npz"), *net, optimizer),
+                         doctest::Contains("bad.npz': optimizer state: buffer '0.exp_avg' has shape (6,), parameter 0 "
+                                           "has shape (2, 3)"),
+                         Error);
+    CHECK(*optimizer.param_state(0).exp_avg == exp_avg);
+    CHECK(optimizer.param_state(0).step == 2);
+    CHECK(net->state_dict() == net_before);
+    load_checkpoint(dir.file("good.npz"), *net, optimizer);
+    CHECK(optimizer.param_state(0).step == 1);
+}
+
 TEST_CASE("a process killed while writing a checkpoint leaves the previous one readable") {
     TempDir dir;
     const std::string path = dir.file("run.ckpt.npz");
