@@ -135,13 +135,25 @@ TEST_CASE("a checkpoint has the documented entry names") {
                                             "optim/scalar/0.step", "optim/scalar/1.step", "optim/scalar/lr"});
 }
 
+namespace {
+// A 3-2 MLP drawn from `seed` and an Adam (lr 0.1) over it that took one step.
+struct SteppedAdam {
+    explicit SteppedAdam(std::uint64_t seed)
+        : net(make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(seed))),
+          optimizer(net->parameters(), optim::AdamOptions(0.1)) {
+        sum(net->forward(Tensor<double>::ones({1, 3}))).backward();
+        optimizer.step();
+    }
+    std::shared_ptr<Sequential<double>> net;
+    optim::Adam<double> optimizer;
+};
+}  // namespace
+
 TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged") {
     TempDir dir;
-    auto small = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(1));
-    optim::Adam<double> small_optimizer(small->parameters(), optim::AdamOptions(0.1));
-    sum(small->forward(Tensor<double>::ones({1, 3}))).backward();
-    small_optimizer.step();
-    save_checkpoint(dir.file("small.npz"), *small, small_optimizer, TrainingProgress{});
+    SteppedAdam small_run(1);
+    auto& small = small_run.net;
+    save_checkpoint(dir.file("small.npz"), *small, small_run.optimizer, TrainingProgress{});
 
     // Same model shapes, but an optimizer over only the first parameter: the
     // optimizer state names parameter 1, which does not exist.
@@ -162,10 +174,8 @@ TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged")
 
 TEST_CASE("a checkpoint's optimizer buffer of the parameter's size but another shape is refused, changing nothing") {
     TempDir dir;
-    auto net = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(1));
-    optim::Adam<double> optimizer(net->parameters(), optim::AdamOptions(0.1));
-    sum(net->forward(Tensor<double>::ones({1, 3}))).backward();
-    optimizer.step();
+    SteppedAdam run(1);
+    auto& [net, optimizer] = run;
     save_checkpoint(dir.file("good.npz"), *net, optimizer, TrainingProgress{});
     // The typed state takes an array as it comes: the shape check is what
     // keeps a (6,) moment off a (2, 3) weight, where xtensor would broadcast
