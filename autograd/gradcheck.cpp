@@ -14,9 +14,11 @@ namespace tapegrad {
 
 std::string GradcheckReport::summary() const {
     std::ostringstream os;
-    os << (passed ? "gradcheck passed" : "gradcheck FAILED") << ": " << checked - failed << "/" << checked
-       << " pass, max abs error " << max_abs_error << ", max rel error " << max_rel_error << "; worst at input "
-       << worst_input << "[" << worst_input_element << "] -> output " << worst_output << "[" << worst_output_element
+    const bool second = check == "gradgradcheck";
+    os << check << (passed ? " passed" : " FAILED") << ": " << checked - failed << "/" << checked
+       << " pass, max abs error " << max_abs_error << ", max rel error " << max_rel_error << "; worst at "
+       << (worst_is_grad_output ? "grad_output " : "input ") << worst_input << "[" << worst_input_element << "] -> "
+       << (second ? "gradient of input " : "output ") << worst_output << "[" << worst_output_element
        << "]: analytic " << worst_analytic << ", numeric " << worst_numeric;
     return os.str();
 }
@@ -98,8 +100,11 @@ GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
     }
     outputs.clear();
 
+    // Recording, as for the analytic pass (and as PyTorch's gradcheck in its
+    // default mode): a function that calls grad() itself, a gradient
+    // penalty, needs the tape. Each evaluation's graph goes with its outputs.
     auto evaluate = [&]() {
-        NoGradGuard quiet;
+        EnableGradGuard recording;
         return f(inputs);
     };
     GradcheckReport report;
@@ -163,7 +168,6 @@ GradcheckReport gradgradcheck(const DiffFunction<T>& f, const TensorList<T>& inp
     first.clear();
 
     DiffFunction<T> gradient = [&f, n_inputs](const TensorList<T>& xs) {
-        EnableGradGuard recording;  // the numeric pass calls this under NoGradGuard
         TensorList<T> x(xs.begin(), xs.begin() + std::ptrdiff_t(n_inputs));
         TensorList<T> outs = f(x);
         Tensor<T> contracted;
@@ -183,7 +187,19 @@ GradcheckReport gradgradcheck(const DiffFunction<T>& f, const TensorList<T>& inp
         }
         return grads;
     };
-    return gradcheck(gradient, all_inputs, options);
+    // Read the report in the caller's terms: input indices >= n_inputs are
+    // the v of an output, and output o is the gradient of the o-th input
+    // that requires one.
+    GradcheckReport report = gradcheck(gradient, all_inputs, options);
+    report.check = "gradgradcheck";
+    report.worst_is_grad_output = report.worst_input >= n_inputs;
+    if (report.worst_is_grad_output) report.worst_input -= n_inputs;
+    for (std::size_t i = 0, seen = 0; i < n_inputs; ++i)
+        if (inputs[i].requires_grad() && seen++ == report.worst_output) {
+            report.worst_output = i;
+            break;
+        }
+    return report;
 }
 
 template GradcheckReport gradcheck(const DiffFunction<float>&, const TensorList<float>&, const GradcheckOptions&);

@@ -47,7 +47,14 @@ public:
 
 /// What gradcheck() and gradgradcheck() found. "a" is the analytic gradient
 /// (the tape's), "n" the numeric one (central differences).
+///
+/// In gradgradcheck()'s report a pair is (input element, element of a first
+/// gradient): worst_output is the index, in the inputs given, of the input
+/// whose gradient it is, and the worst input is either one of those inputs or
+/// (worst_is_grad_output) the random output gradient v of output worst_input.
 struct GradcheckReport {
+    /// Which check made the report, "gradcheck" or "gradgradcheck"; summary() starts with it.
+    std::string check = "gradcheck";
     /// True when no pair failed.
     bool passed = true;
     std::size_t checked = 0;  ///< (input element, output element) pairs compared
@@ -63,8 +70,14 @@ struct GradcheckReport {
     std::size_t worst_output = 0, worst_output_element = 0;  ///< flat index into that output
     /// The worst pair's analytic gradient (then its numeric one).
     double worst_analytic = 0, worst_numeric = 0;  ///< the numeric gradient
+    /// gradgradcheck() only: the worst pair's input is the random output
+    /// gradient v of output worst_input, not an input of f.
+    bool worst_is_grad_output = false;
 
-    /// One readable line: passed or failed, counts, worst errors and pair.
+    /// One readable line: which check, passed or FAILED, counts, worst errors
+    /// and pair, e.g. "gradcheck passed: 3/3 pass, ...; worst at input 0[2] ->
+    /// output 0[0]: analytic 9, numeric 9" or, from gradgradcheck(), "... worst
+    /// at grad_output 0[1] -> gradient of input 1[1]: ...".
     std::string summary() const;
 };
 
@@ -73,7 +86,9 @@ template <class T>
 using DiffFunction = std::function<TensorList<T>(const TensorList<T>&)>;
 
 /// Checks the gradients of every output of `f` with respect to the `inputs`
-/// that require one against central differences.
+/// that require one against central differences. `f` is always evaluated
+/// with the tape recording (whatever the caller's NoGradGuard), so it may
+/// call grad() itself, as a gradient penalty does.
 /// Throws tapegrad::Error for float tensors: a central difference in float32
 /// with eps = 1e-6 measures rounding noise, not a derivative. Throws Error if
 /// no input requires a gradient.

@@ -258,7 +258,7 @@ std::string Module<T>::to_string() const {
 
 template <class T>
 std::ostream& operator<<(std::ostream& os, const Module<T>& module) {
-    return os << module.to_string();
+    return os << module.to_string() << '\n';  // a line, as print(model) in PyTorch
 }
 
 template class Module<float>;

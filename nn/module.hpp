@@ -196,7 +196,8 @@ private:
     bool training_ = true;
 };
 
-/// Writes module.to_string().
+/// Writes module.to_string() and ends the line, as PyTorch's print(model):
+/// `std::cout << *model;` prints whole lines. to_string() has no final newline.
 template <class T>
 std::ostream& operator<<(std::ostream& os, const Module<T>& module);
 

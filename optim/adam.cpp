@@ -10,11 +10,6 @@
 namespace tapegrad::optim {
 
 template <class T, class Options>
-bool AdamUpdate<T, Options>::knows_buffer(const std::string& name) const {
-    return name == "exp_avg" || name == "exp_avg_sq" || (options_.amsgrad() && name == "max_exp_avg_sq");
-}
-
-template <class T, class Options>
 void AdamUpdate<T, Options>::step() {
     NoGradGuard no_grad;
     const double lr = options_.lr(), weight_decay = options_.weight_decay(), eps = options_.eps();
@@ -32,16 +27,17 @@ void AdamUpdate<T, Options>::step() {
                          what + " has " + std::to_string(size) + " elements");
         };
         if (grad.defined() && grad.size() != param.size()) throw wrong_size("gradient", grad.size());
-        for (const auto& [name, buffer] : this->slot(i).buffers)
-            if (buffer.size() != param.size()) throw wrong_size(name, buffer.size());
+        for (const auto& [name, buffer] : AdamParamState<T>::buffers()) {
+            const std::optional<xt::xarray<T>>& b = this->slot(i).*buffer;
+            if (b && b->size() != param.size()) throw wrong_size(name, b->size());
+        }
     }
     for (std::size_t i = 0; i < this->params().size(); ++i) {
         Tensor<T> param = this->params()[i];
         const Tensor<T> grad = param.grad();
         if (!grad.defined()) continue;
-        auto& slot = this->slot(i);
-        auto& buffers = slot.buffers;
-        const std::int64_t step = ++slot.steps;
+        AdamParamState<T>& state = this->slot(i);
+        const std::int64_t step = ++state.step;
         auto& p = param.data_mut();
         // The .grad tensor may be shared, so it is only read; it is copied
         // only when (coupled) weight decay must be added to it.
@@ -55,10 +51,11 @@ void AdamUpdate<T, Options>::step() {
             }
         }
         const Array<T>& g = coupled_decay ? decayed : grad.data();
-        for (const char* name : {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"})
-            if (knows_buffer(name) && !buffers.count(name)) buffers[name] = xt::zeros_like(p);
-        xt::xarray<T>& exp_avg = buffers["exp_avg"];
-        xt::xarray<T>& exp_avg_sq = buffers["exp_avg_sq"];
+        if (!state.exp_avg) state.exp_avg = xt::zeros_like(p);
+        if (!state.exp_avg_sq) state.exp_avg_sq = xt::zeros_like(p);
+        if (amsgrad && !state.max_exp_avg_sq) state.max_exp_avg_sq = xt::zeros_like(p);
+        xt::xarray<T>& exp_avg = *state.exp_avg;
+        xt::xarray<T>& exp_avg_sq = *state.exp_avg_sq;
         // xt::noalias: each update is evaluated straight into its buffer. Without
         // it, xtensor's computed assignments (a += e, a = e) evaluate `e` into
         // a temporary array first, in case `a` aliases it (here it only does
@@ -70,7 +67,7 @@ void AdamUpdate<T, Options>::step() {
         const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, double(step)));
         const xt::xarray<T>* second_moment = &exp_avg_sq;
         if (amsgrad) {
-            xt::xarray<T>& max_exp_avg_sq = buffers["max_exp_avg_sq"];
+            xt::xarray<T>& max_exp_avg_sq = *state.max_exp_avg_sq;
             xt::noalias(max_exp_avg_sq) = xt::maximum(max_exp_avg_sq, exp_avg_sq);
             second_moment = &max_exp_avg_sq;
         }

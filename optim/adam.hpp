@@ -9,6 +9,7 @@
 /// \endverbatim
 #pragma once
 
+#include <array>
 #include <utility>
 
 #include <tapegrad/autograd/options.hpp>
@@ -66,16 +67,33 @@ public:
     TAPEGRAD_OPTION_ANY(bool, amsgrad) = false;
 };
 
+/// Adam's and AdamW's state of one parameter (param_state()). The buffers are
+/// made, as zeros, on the parameter's first step, and saved under PyTorch's
+/// names as "<index>.exp_avg" and so on.
+template <class T>
+struct AdamParamState {
+    /// t of adam.hpp, the updates applied to the parameter so far; saved as "<index>.step".
+    std::int64_t step = 0;
+    std::optional<xt::xarray<T>> exp_avg;         ///< m of adam.hpp
+    std::optional<xt::xarray<T>> exp_avg_sq;      ///< v of adam.hpp
+    std::optional<xt::xarray<T>> max_exp_avg_sq;  ///< v_hat of adam.hpp, with amsgrad only
+    /// The buffers by their saved names, for OptimizerWithState.
+    static auto buffers() {
+        return std::array{std::pair{"exp_avg", &AdamParamState::exp_avg},
+                          std::pair{"exp_avg_sq", &AdamParamState::exp_avg_sq},
+                          std::pair{"max_exp_avg_sq", &AdamParamState::max_exp_avg_sq}};
+    }
+};
+
 /// Adam and AdamW run the same update from their own options; only where the
 /// weight decay goes differs (into the gradient, or straight onto p).
-/// Use it through Adam or AdamW. Keeps "exp_avg" (m), "exp_avg_sq" (v) and,
-/// with amsgrad, "max_exp_avg_sq" per parameter.
+/// Use it through Adam or AdamW. Keeps an AdamParamState per parameter.
 template <class T, class Options>
-class AdamUpdate : public Optimizer<T> {
+class AdamUpdate : public OptimizerWithState<T, AdamParamState<T>> {
 public:
     /// Throws tapegrad::Error as Optimizer's constructor does.
     AdamUpdate(std::vector<Tensor<T>> params, const Options& options)
-        : Optimizer<T>(std::move(params)), options_(options) {}
+        : OptimizerWithState<T, AdamParamState<T>>(std::move(params)), options_(options) {}
     /// Applies one update (see adam.hpp) to every parameter that has a
     /// gradient; the others are skipped and their state is left as it was.
     void step() override;
@@ -91,8 +109,11 @@ public:
     void set_momentum(double beta1) override { options_.betas({beta1, options_.betas().second}); }
 
 protected:
-    /// "exp_avg", "exp_avg_sq", and "max_exp_avg_sq" with amsgrad.
-    bool knows_buffer(const std::string& name) const override;
+    /// "exp_avg", "exp_avg_sq", and "max_exp_avg_sq" with amsgrad only.
+    bool knows_buffer(const std::string& name) const override {
+        return (options_.amsgrad() || name != "max_exp_avg_sq") &&
+               OptimizerWithState<T, AdamParamState<T>>::knows_buffer(name);
+    }
 
 private:
     static constexpr bool decoupled_weight_decay = std::is_same_v<Options, AdamWOptions>;

@@ -34,7 +34,6 @@ Optimizer<T>::Optimizer(std::vector<Tensor<T>> params) : params_(std::move(param
                 throw Error("optimizer: parameters " + std::to_string(j) + " and " + std::to_string(i) +
                             " are the same tensor");
     }
-    slots_.resize(params_.size());
 }
 
 template <class T>
@@ -58,10 +57,11 @@ template <class T>
 OptimizerState<T> Optimizer<T>::state() const {
     OptimizerState<T> state;
     state.scalars["lr"] = lr();
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
         const std::string prefix = std::to_string(i) + ".";
-        if (slots_[i].steps) state.scalars[prefix + "step"] = double(slots_[i].steps);
-        for (const auto& [name, buffer] : slots_[i].buffers) state.buffers[prefix + name] = buffer;
+        SavedParam saved = save_param(i);
+        if (saved.step) state.scalars[prefix + "step"] = double(saved.step);
+        for (auto& [name, buffer] : saved.buffers) state.buffers[prefix + name] = std::move(buffer);
     }
     return state;
 }
@@ -90,21 +90,21 @@ void Optimizer<T>::check_state(const OptimizerState<T>& state) const {
 template <class T>
 void Optimizer<T>::load_state(const OptimizerState<T>& state) {
     check_state(state);
-    std::vector<Slot> slots(params_.size());
+    std::vector<SavedParam> saved(params_.size());
     double lr = this->lr();
     for (const auto& [key, value] : state.scalars) {
         if (key == "lr") {
             lr = value;
             continue;
         }
-        slots[split_key(key, params_.size()).first].steps = std::int64_t(value);
+        saved[split_key(key, params_.size()).first].step = std::int64_t(value);
     }
     for (const auto& [key, buffer] : state.buffers) {
         auto [index, name] = split_key(key, params_.size());
-        slots[index].buffers[name] = buffer;
+        saved[index].buffers[name] = buffer;
     }
+    load_params(std::move(saved));
     set_lr(lr);  // cannot throw: check_state accepted it, by the options' own rule
-    slots_ = std::move(slots);
 }
 
 template class Optimizer<float>;

@@ -1,9 +1,11 @@
 /// \file
 /// Optimizer<T>: updates a fixed list of parameters from their gradients.
 ///
-/// Per-parameter state (momentum buffers, Adam moments, step counts) lives in
-/// one slot per parameter, so that every optimizer saves and restores it the
-/// same way: state() / load_state() for checkpoints.
+/// Per-parameter state (momentum buffers, Adam moments, step counts) is a
+/// struct of each optimizer's own (SGDParamState, AdamParamState), one per
+/// parameter, which a step reads by member. Checkpoints see it by PyTorch's
+/// names ("0.momentum_buffer", "3.exp_avg"): OptimizerWithState converts it to
+/// and from OptimizerState once for every optimizer, in state() / load_state().
 ///
 /// The learning rate lives in one place, the optimizer's options (SGD's
 /// SGDOptions, Adam's AdamOptions): lr() reads it there and set_lr() (what a
@@ -14,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <tapegrad/autograd/tensor.hpp>
@@ -36,8 +39,10 @@ struct OptimizerState {
     std::map<std::string, double> scalars;
 };
 
-/// The base of every optimizer: holds the parameters and their per-parameter
-/// state; a subclass (SGD, Adam, AdamW) supplies the update and the options.
+/// The base of every optimizer: holds the parameters and the checkpoint form
+/// of their state (state(), load_state()); a subclass (SGD, Adam, AdamW, each
+/// through OptimizerWithState) keeps the typed state and supplies the update
+/// and the options.
 ///
 /// The parameters are Tensor handles sharing their values with the model, so
 /// step() updates the model in place. Not thread-safe: step(), zero_grad()
@@ -99,23 +104,83 @@ public:
     void load_state(const OptimizerState<T>& state);
 
 protected:
-    /// One parameter's state, for subclasses.
-    struct Slot {
-        /// Named buffers of the parameter's shape ("momentum_buffer", "exp_avg",
+    /// One parameter's state as checkpoints hold it: what OptimizerWithState
+    /// converts its typed state to and from.
+    struct SavedParam {
+        /// Updates applied to the parameter so far (Adam's t); saved as "<index>.step".
+        std::int64_t step = 0;
+        /// The buffers the parameter has, by name ("momentum_buffer", "exp_avg",
         /// ...); saved as "<index>.<name>".
         std::map<std::string, xt::xarray<T>> buffers;
-        /// Updates applied to the parameter so far (Adam's t); saved as "<index>.step".
-        std::int64_t steps = 0;
     };
-    /// The state of parameter `index` (unchecked: index < params().size()).
-    Slot& slot(std::size_t index) { return slots_[index]; }
+    /// A copy of parameter `index`'s state (unchecked: index < params().size()).
+    virtual SavedParam save_param(std::size_t index) const = 0;
+    /// Replaces every parameter's state with `saved` (one per parameter, checked
+    /// by check_state()); all or nothing.
+    virtual void load_params(std::vector<SavedParam> saved) = 0;
     /// Which buffer names this optimizer keeps, for validating loaded state.
     virtual bool knows_buffer(const std::string& name) const = 0;
 
 private:
     std::vector<Tensor<T>> params_;
-    std::vector<Slot> slots_;
     std::optional<double> initial_lr_;
+};
+
+/// An Optimizer whose per-parameter state is a `State` struct: a step count
+/// `std::int64_t step` and buffers of type `std::optional<xt::xarray<T>>`
+/// (unset until the optimizer makes them), which `State::buffers()` lists as
+/// (name, member pointer) pairs under the names checkpoints give them. A
+/// subclass reads and writes the struct by member in step(); this class does
+/// the checkpoints' naming (state(), load_state()) once for all of them.
+template <class T, class State>
+class OptimizerWithState : public Optimizer<T> {
+public:
+    /// Throws tapegrad::Error as Optimizer's constructor does.
+    explicit OptimizerWithState(std::vector<Tensor<T>> params)
+        : Optimizer<T>(std::move(params)), states_(this->params().size()) {}
+    /// The state of parameter `index` (in the order of params()), e.g.
+    /// `sgd.param_state(0).momentum_buffer`. Throws tapegrad::Error unless
+    /// index < params().size().
+    const State& param_state(std::size_t index) const {
+        if (index >= states_.size())
+            throw Error("optimizer: no parameter " + std::to_string(index) + ", the optimizer has " +
+                        std::to_string(states_.size()));
+        return states_[index];
+    }
+
+protected:
+    /// The state of parameter `index`, for step() (unchecked: index < params().size()).
+    State& slot(std::size_t index) { return states_[index]; }
+    /// The step count and the buffers that are set, by their names.
+    typename Optimizer<T>::SavedParam save_param(std::size_t index) const override {
+        typename Optimizer<T>::SavedParam saved;
+        saved.step = states_[index].step;
+        for (const auto& [name, buffer] : State::buffers())
+            if (states_[index].*buffer) saved.buffers.emplace(name, *(states_[index].*buffer));
+        return saved;
+    }
+    /// Moves the saved buffers into their members; names State does not list
+    /// cannot occur (check_state refused them).
+    void load_params(std::vector<typename Optimizer<T>::SavedParam> saved) override {
+        std::vector<State> states(saved.size());
+        for (std::size_t i = 0; i < saved.size(); ++i) {
+            states[i].step = saved[i].step;
+            for (const auto& [name, buffer] : State::buffers()) {
+                auto found = saved[i].buffers.find(name);
+                if (found != saved[i].buffers.end()) states[i].*buffer = std::move(found->second);
+            }
+        }
+        states_ = std::move(states);
+    }
+    /// Whether State::buffers() lists `name`.
+    bool knows_buffer(const std::string& name) const override {
+        for (const auto& entry : State::buffers())
+            if (name == entry.first) return true;
+        return false;
+    }
+
+private:
+    std::vector<State> states_;
 };
 
 extern template class Optimizer<float>;

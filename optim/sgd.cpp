@@ -51,7 +51,7 @@ void update_with_momentum(T* p, T* buf, const T* g, std::size_t n, T lr, T momen
 
 template <class T>
 SGD<T>::SGD(std::vector<Tensor<T>> params, const SGDOptions& options)
-    : Optimizer<T>(std::move(params)), options_(validated(options)) {}
+    : OptimizerWithState<T, SGDParamState<T>>(std::move(params)), options_(validated(options)) {}
 
 template <class T>
 void SGD<T>::set_momentum(double momentum) {
@@ -86,11 +86,10 @@ void SGD<T>::step() {
         if (momentum == T(0)) {
             xt::noalias(p) -= lr * g;
         } else {
-            auto& buffers = this->slot(i).buffers;
-            auto found = buffers.find("momentum_buffer");
-            const bool first_step = found == buffers.end();
-            if (first_step) found = buffers.emplace("momentum_buffer", g).first;
-            xt::xarray<T>& buf = found->second;
+            std::optional<xt::xarray<T>>& momentum_buffer = this->slot(i).momentum_buffer;
+            const bool first_step = !momentum_buffer;
+            if (first_step) momentum_buffer = g;
+            xt::xarray<T>& buf = *momentum_buffer;
             if (!first_step && buf.size() == p.size() && g.size() == p.size()) {
                 update_with_momentum(p.data(), buf.data(), g.data(), p.size(), lr, momentum, T(1) - dampening,
                                      options_.nesterov());
@@ -102,7 +101,7 @@ void SGD<T>::step() {
                     xt::noalias(p) -= lr * buf;
             }
         }
-        ++this->slot(i).steps;
+        ++this->slot(i).step;
     }
 }
 

@@ -11,6 +11,8 @@
 /// \endverbatim
 #pragma once
 
+#include <array>
+
 #include <tapegrad/autograd/options.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 
@@ -44,10 +46,22 @@ public:
     void validate() const;
 };
 
-/// Stochastic gradient descent (see sgd.hpp for the update), as torch.optim.SGD.
-/// Keeps a "momentum_buffer" per parameter when momentum > 0.
+/// SGD's state of one parameter (SGD::param_state()).
 template <class T>
-class SGD : public Optimizer<T> {
+struct SGDParamState {
+    /// Updates applied to the parameter so far; saved as "<index>.step".
+    std::int64_t step = 0;
+    /// buf of sgd.hpp, made on the parameter's first step when momentum > 0;
+    /// saved as "<index>.momentum_buffer", PyTorch's name.
+    std::optional<xt::xarray<T>> momentum_buffer;
+    /// The buffers by their saved names, for OptimizerWithState.
+    static auto buffers() { return std::array{std::pair{"momentum_buffer", &SGDParamState::momentum_buffer}}; }
+};
+
+/// Stochastic gradient descent (see sgd.hpp for the update), as torch.optim.SGD.
+/// Keeps an SGDParamState per parameter.
+template <class T>
+class SGD : public OptimizerWithState<T, SGDParamState<T>> {
 public:
     /// Throws tapegrad::Error as Optimizer's constructor does, or when the
     /// options break the rule of SGDOptions::validate().
@@ -62,9 +76,6 @@ public:
     /// Sets options().momentum(); throws tapegrad::Error unless it is in
     /// [0, 1) and, with Nesterov, > 0 (and then changes nothing).
     void set_momentum(double momentum) override;
-
-protected:
-    bool knows_buffer(const std::string& name) const override { return name == "momentum_buffer"; }
 
 private:
     SGDOptions options_;

@@ -1,6 +1,7 @@
 // gradcheck itself: it must catch wrong gradients, not only pass right ones.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -93,4 +94,78 @@ TEST_CASE("a sample without a seed is drawn from the global generator") {
     for (int i = 0; i < 5; ++i) again.push_back(worst());
     CHECK(first == again);
     CHECK(std::set<std::size_t>(first.begin(), first.end()).size() > 1);  // each call drew its own sample
+}
+
+namespace {
+// A gradient penalty: f(x) = sum(g^2) with g = d sum(x^3) / dx = 3x^2, so
+// f = sum(9x^4) and df/dx = 36x^3. It calls grad() itself, which needs the
+// tape recording whenever gradcheck evaluates it, as PyTorch's gradcheck does.
+TensorList<double> gradient_penalty(const TensorList<double>& in) {
+    const Tensor<double> g =
+        grad(sum(in[0] * in[0] * in[0]), {in[0]}, {}, /*retain_graph=*/false, /*create_graph=*/true)[0];
+    return {sum(g * g)};
+}
+}  // namespace
+
+TEST_CASE("gradcheck and gradgradcheck accept a function that calls grad(), as PyTorch's do") {
+    auto x = Tensor<double>::of({0.5, -1.0, 2.0}, true);
+    const auto first = gradcheck<double>(gradient_penalty, {x});
+    CHECK_MESSAGE(first.passed, first.summary());
+    CHECK(first.checked == 3);
+    CHECK(first.worst_analytic == doctest::Approx(36 * std::pow(x.data()(first.worst_input_element), 3)));
+    const auto second = gradgradcheck<double>(gradient_penalty, {x}, GradcheckOptions().seed(3));
+    CHECK_MESSAGE(second.passed, second.summary());
+    CHECK(second.checked == 4 * 3);  // (x and v) x the gradient's 3 elements
+    // A penalty over a backward that is not differentiable is caught: its g =
+    // 2x is raw values, so the analytic gradient is 0, the numeric one 8x.
+    auto lost = [](const TensorList<double>& in) {
+        const Tensor<double> g = grad(sum(opaque_square(in[0])), {in[0]}, {}, false, true)[0];
+        return TensorList<double>{sum(g * g)};
+    };
+    const auto caught = gradcheck<double>(lost, {x});
+    CHECK_FALSE(caught.passed);
+    CHECK(caught.worst_analytic == 0);
+    CHECK(caught.worst_numeric == doctest::Approx(8 * x.data()(caught.worst_input_element)));
+    CHECK(x.grad().defined() == false);  // the caller's gradients are as they were
+}
+
+TEST_CASE("gradgradcheck's summary names gradgradcheck and reads its pairs as gradients") {
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    auto skipped = Tensor<double>::of({5.0, 6.0});  // needs no gradient: not a row of the report
+    auto f = [](const TensorList<double>& in) { return TensorList<double>{opaque_square(in[1]) * in[0]}; };
+    const auto passed = gradgradcheck<double>(
+        [](const TensorList<double>& in) { return TensorList<double>{tanh(in[1]) * in[0]}; }, {skipped, x},
+        GradcheckOptions().seed(1));
+    CHECK(passed.passed);
+    CHECK(passed.summary().rfind("gradgradcheck passed: ", 0) == 0);
+    CHECK(gradcheck<double>(f, {skipped, x}).summary().rfind("gradcheck passed: ", 0) == 0);
+    const auto failed = gradgradcheck<double>(f, {skipped, x}, GradcheckOptions().seed(1));
+    CHECK_FALSE(failed.passed);
+    // The opaque backward loses d(dx)/dx, so the worst pair is an element of x
+    // against the gradient with respect to x: input 1 of the caller's list.
+    CHECK(failed.worst_input == 1);
+    CHECK(failed.worst_output == 1);
+    const std::string text = failed.summary();
+    CHECK(text.rfind("gradgradcheck FAILED: ", 0) == 0);
+    CHECK(text.find("worst at input 1[") != std::string::npos);
+    CHECK(text.find("-> gradient of input 1[") != std::string::npos);
+    CHECK_FALSE(failed.worst_is_grad_output);
+}
+
+TEST_CASE("gradgradcheck names a random output gradient v as grad_output") {
+    // 2x * g with g read as raw values: d(gradient)/dx is right, d(gradient)/dv lost.
+    auto opaque_in_g = [](const TensorList<double>& in) {
+        return TensorList<double>{record<double>(
+            "opaque_in_g", in[0].data() * in[0].data(), {in[0]},
+            [](const Inputs<double>& x, const Tensor<double>&, const Tensor<double>& g) {
+                return Gradients<double>{mul(Tensor<double>(g.data()), mul(x[0], 2.0))};
+            })};
+    };
+    auto x = Tensor<double>::of({1.0, 2.0}, true);
+    const auto report = gradgradcheck<double>(opaque_in_g, {x}, GradcheckOptions().seed(4));
+    CHECK_FALSE(report.passed);
+    CHECK(report.worst_is_grad_output);
+    CHECK(report.worst_input == 0);  // output 0's v
+    CHECK(report.worst_output == 0);
+    CHECK(report.summary().find("worst at grad_output 0[") != std::string::npos);
 }

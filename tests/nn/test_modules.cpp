@@ -42,16 +42,20 @@ TEST_CASE("nested Sequential prefixes its children's names and prints its struct
         std::vector<Module<double>::Ptr>{std::make_shared<Linear<double>>(3, 4), std::make_shared<Tanh<double>>()});
     Sequential<double> outer({inner, std::make_shared<Linear<double>>(LinearOptions(4, 2).bias(false))});
     CHECK(names_of(outer) == std::vector<std::string>{"0.0.weight", "0.0.bias", "1.weight"});
-    std::ostringstream printed;
-    printed << outer;
-    CHECK(printed.str() ==
-          "Sequential(\n"
-          "  (0): Sequential(\n"
-          "    (0): Linear(in_features=3, out_features=4, bias=true)\n"
-          "    (1): Tanh()\n"
-          "  )\n"
-          "  (1): Linear(in_features=4, out_features=2, bias=false)\n"
-          ")");
+    const std::string expected =
+        "Sequential(\n"
+        "  (0): Sequential(\n"
+        "    (0): Linear(in_features=3, out_features=4, bias=true)\n"
+        "    (1): Tanh()\n"
+        "  )\n"
+        "  (1): Linear(in_features=4, out_features=2, bias=false)\n"
+        ")";
+    CHECK(outer.to_string() == expected);  // PyTorch's repr: no newline of its own
+    // operator<< ends the line, as print(model) does: two printouts are two
+    // lines, and `std::cout << *model;` leaves the prompt on a line of its own.
+    std::ostringstream out;
+    out << *inner << outer;
+    CHECK(out.str() == inner->to_string() + "\n" + expected + "\n");
 }
 
 TEST_CASE("train and eval reach every child") {

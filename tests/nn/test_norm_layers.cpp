@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/random.hpp>
@@ -15,6 +14,7 @@
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/nn/serialize.hpp>
 #include "../common/error_of.hpp"
+#include "printed.hpp"
 #include "files.hpp"
 
 using namespace tapegrad;
@@ -26,12 +26,6 @@ namespace npz = tapegrad::io::npz;
 namespace {
 bool torch_available() { return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0; }
 
-template <class T>
-std::string printed(const Module<T>& module) {
-    std::ostringstream out;
-    out << module;
-    return out.str();
-}
 }  // namespace
 
 TEST_CASE("Dropout: off in eval, a drawn seed per training forward, repeatable under a SeedScope") {

@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <limits>
-#include <sstream>
 
 #include <tapegrad/autograd/gradcheck.hpp>
 #include <tapegrad/autograd/ops.hpp>
@@ -17,6 +16,7 @@
 #include <tapegrad/nn/rnn.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include "../common/error_of.hpp"
+#include "printed.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
@@ -24,12 +24,6 @@ using tapegrad::testing::error_of;
 
 namespace {
 
-template <class T>
-std::string printed(const Module<T>& module) {
-    std::ostringstream out;
-    out << module;
-    return out.str();
-}
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

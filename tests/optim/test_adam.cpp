@@ -105,3 +105,71 @@ TEST_CASE("Adam throws, changing nothing, when a parameter's values took another
     CHECK(optimizer.state().buffers == before.buffers);
     CHECK(optimizer.state().scalars == before.scalars);
 }
+
+TEST_CASE("Adam's typed state: moments from the first step, AMSGrad's maximum only with amsgrad") {
+    auto p = initial_parameter<double>();
+    Adam<double> plain({p}, AdamOptions(0.1));
+    CHECK_FALSE(plain.param_state(0).exp_avg);
+    reference::compute_gradient(p);
+    const xt::xarray<double> g = p.grad().data();
+    plain.step();
+    // From zero moments: m = (1 - beta1) * g, v = (1 - beta2) * g^2, in the
+    // update's own order of operations, so equal to the last bit.
+    REQUIRE(plain.param_state(0).exp_avg);
+    REQUIRE(plain.param_state(0).exp_avg_sq);
+    CHECK(*plain.param_state(0).exp_avg == xt::xarray<double>((1 - 0.9) * g));
+    CHECK(*plain.param_state(0).exp_avg_sq == xt::xarray<double>((1 - 0.999) * g * g));
+    CHECK_FALSE(plain.param_state(0).max_exp_avg_sq);
+    CHECK(plain.param_state(0).step == 1);
+    CHECK(plain.state().buffers.count("0.max_exp_avg_sq") == 0);
+
+    // A state with AMSGrad's buffer does not load into Adam without amsgrad.
+    auto q = initial_parameter<double>();
+    Adam<double> amsgrad({q}, AdamOptions(0.1).amsgrad(true));
+    reference::compute_gradient(q);
+    amsgrad.step();
+    REQUIRE(amsgrad.param_state(0).max_exp_avg_sq);
+    const auto with_max = amsgrad.state();
+    CHECK(with_max.buffers.count("0.max_exp_avg_sq") == 1);
+    const auto before = plain.state();
+    CHECK_THROWS_WITH_AS(plain.load_state(with_max), "optimizer state: unexpected buffer '0.max_exp_avg_sq'", Error);
+    CHECK(plain.state().buffers == before.buffers);
+    CHECK(plain.state().scalars == before.scalars);
+}
+
+TEST_CASE("Adam resumed from its state follows the same trajectory bit for bit") {
+    auto p = initial_parameter<double>();
+    const auto options = AdamOptions(0.1).betas({0.8, 0.99}).weight_decay(0.1).amsgrad(true);
+    Adam<double> first({p}, options);
+    check_trajectory(first, p, {adam_amsgrad[0], adam_amsgrad[1]}, 1e-12);
+    auto q = Tensor<double>(xt::xarray<double>(p.data()), true);
+    Adam<double> resumed({q}, options);
+    resumed.load_state(first.state());
+    for (int step = 0; step < 3; ++step)
+        for (auto [optimizer, param] : {std::pair{&first, p}, std::pair{&resumed, q}}) {
+            optimizer->zero_grad();
+            reference::compute_gradient(param);
+            optimizer->step();
+        }
+    CHECK(q.data() == p.data());
+    CHECK(resumed.state().buffers == first.state().buffers);
+    CHECK(resumed.param_state(0).step == 5);
+    for (std::size_t i = 0; i < 4; ++i) CHECK(q.at({i}) == doctest::Approx(adam_amsgrad[4][i]).epsilon(1e-12));
+}
+
+TEST_CASE("Adam refuses a misshapen moment in a loaded state and changes nothing") {
+    auto p = initial_parameter<double>();
+    Adam<double> optimizer({p}, AdamOptions(0.1));
+    reference::compute_gradient(p);
+    optimizer.step();
+    const xt::xarray<double> exp_avg_sq = *optimizer.param_state(0).exp_avg_sq;
+    auto bad = optimizer.state();
+    bad.scalars["0.step"] = 9;
+    bad.buffers["0.exp_avg"] = xt::ones<double>({4});
+    bad.buffers["0.exp_avg_sq"] = xt::ones<double>({4, 1});
+    CHECK_THROWS_WITH_AS(optimizer.load_state(bad),
+                         "optimizer state: buffer '0.exp_avg_sq' has shape (4, 1), parameter 0 has shape (4,)", Error);
+    CHECK(*optimizer.param_state(0).exp_avg_sq == exp_avg_sq);
+    CHECK(*optimizer.param_state(0).exp_avg != xt::xarray<double>(xt::ones<double>({4})));
+    CHECK(optimizer.param_state(0).step == 1);
+}

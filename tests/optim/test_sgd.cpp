@@ -60,6 +60,13 @@ TEST_CASE("SGD skips parameters without a gradient and keeps their momentum as i
     CHECK(unused.data() == xt::xarray<double>{3.0, 4.0});
     CHECK(sgd.state().buffers.count("0.momentum_buffer") == 1);
     CHECK(sgd.state().buffers.count("1.momentum_buffer") == 0);
+    // The same state, typed: the first step's buffer is the gradient itself.
+    REQUIRE(sgd.param_state(0).momentum_buffer);
+    CHECK(*sgd.param_state(0).momentum_buffer == xt::xarray<double>{2.0, 4.0});
+    CHECK(sgd.param_state(0).step == 1);
+    CHECK_FALSE(sgd.param_state(1).momentum_buffer);
+    CHECK(sgd.param_state(1).step == 0);
+    CHECK_THROWS_WITH_AS(sgd.param_state(2), "optimizer: no parameter 2, the optimizer has 2", Error);
 }
 
 TEST_CASE("SGD never writes into a gradient tensor, which may be shared") {
@@ -123,4 +130,33 @@ TEST_CASE("SGD state round-trips and rejects state for other parameters") {
     bad.buffers["0.exp_avg"] = xt::zeros<double>({4});
     CHECK_THROWS_AS(other.load_state(bad), Error);
     CHECK(other.state().buffers == saved.buffers);
+}
+
+TEST_CASE("SGD loads state into its typed buffers, and a misshapen one changes nothing") {
+    auto p = initial_parameter<double>();
+    SGD<double> sgd({p}, SGDOptions(0.1).momentum(0.9));
+    OptimizerState<double> state;
+    state.buffers["0.momentum_buffer"] = xt::xarray<double>{1.0, 2.0, 3.0, 4.0};
+    state.scalars["0.step"] = 7;
+    sgd.load_state(state);
+    REQUIRE(sgd.param_state(0).momentum_buffer);
+    CHECK(*sgd.param_state(0).momentum_buffer == state.buffers.at("0.momentum_buffer"));
+    CHECK(sgd.param_state(0).step == 7);
+    // The loaded buffer is the one the next step continues: buf = 0.9 * buf + g.
+    reference::compute_gradient(p);
+    const xt::xarray<double> g = p.grad().data();
+    sgd.step();
+    CHECK(*sgd.param_state(0).momentum_buffer == 0.9 * state.buffers.at("0.momentum_buffer") + g);
+    CHECK(sgd.param_state(0).step == 8);
+
+    // A buffer of the parameter's size but another shape, or a 0-d one, is
+    // refused: the typed buffer would be broadcast against the parameter.
+    const xt::xarray<double> kept = *sgd.param_state(0).momentum_buffer;
+    for (xt::xarray<double> wrong : {xt::xarray<double>(xt::zeros<double>({2, 2})), xt::xarray<double>(1.0)}) {
+        OptimizerState<double> bad;
+        bad.buffers["0.momentum_buffer"] = wrong;
+        CHECK_THROWS_WITH_AS(sgd.load_state(bad), doctest::Contains("parameter 0 has shape (4,)"), Error);
+        CHECK(*sgd.param_state(0).momentum_buffer == kept);
+        CHECK(sgd.param_state(0).step == 8);
+    }
 }

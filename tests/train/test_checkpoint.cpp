@@ -135,13 +135,25 @@ TEST_CASE("a checkpoint has the documented entry names") {
                                             "optim/scalar/0.step", "optim/scalar/1.step", "optim/scalar/lr"});
 }
 
+namespace {
+// A 3-2 MLP drawn from `seed` and an Adam (lr 0.1) over it that took one step.
+struct SteppedAdam {
+    explicit SteppedAdam(std::uint64_t seed)
+        : net(make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(seed))),
+          optimizer(net->parameters(), optim::AdamOptions(0.1)) {
+        sum(net->forward(Tensor<double>::ones({1, 3}))).backward();
+        optimizer.step();
+    }
+    std::shared_ptr<Sequential<double>> net;
+    optim::Adam<double> optimizer;
+};
+}  // namespace
+
 TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged") {
     TempDir dir;
-    auto small = make_mlp<double>(MLPOptions({3, 2}, "relu").init(Init::PyTorchDefault).seed(1));
-    optim::Adam<double> small_optimizer(small->parameters(), optim::AdamOptions(0.1));
-    sum(small->forward(Tensor<double>::ones({1, 3}))).backward();
-    small_optimizer.step();
-    save_checkpoint(dir.file("small.npz"), *small, small_optimizer, TrainingProgress{});
+    SteppedAdam small_run(1);
+    auto& small = small_run.net;
+    save_checkpoint(dir.file("small.npz"), *small, small_run.optimizer, TrainingProgress{});
 
     // Same model shapes, but an optimizer over only the first parameter: the
     // optimizer state names parameter 1, which does not exist.
@@ -158,6 +170,33 @@ TEST_CASE("a checkpoint that does not fit leaves model and optimizer unchanged")
     save(*small, dir.file("plain.npz"));
     CHECK_THROWS_AS(load_checkpoint(dir.file("plain.npz"), *net, optimizer), Error);
     CHECK(net->state_dict() == net_before);
+}
+
+TEST_CASE("a checkpoint's optimizer buffer of the parameter's size but another shape is refused, changing nothing") {
+    TempDir dir;
+    SteppedAdam run(1);
+    auto& [net, optimizer] = run;
+    save_checkpoint(dir.file("good.npz"), *net, optimizer, TrainingProgress{});
+    // The typed state takes an array as it comes: the shape check is what
+    // keeps a (6,) moment off a (2, 3) weight, where xtensor would broadcast
+    // or throw halfway through a step.
+    npz::Members members = npz::read(dir.file("good.npz"));
+    REQUIRE(members.count("optim/buffer/0.exp_avg") == 1);
+    members["optim/buffer/0.exp_avg"] = npz::to_npy(xt::xarray<double>(xt::zeros<double>({6})));
+    npz::write(dir.file("bad.npz"), members);
+
+    optimizer.step();  // the state to keep: step 2, moments of two steps
+    const xt::xarray<double> exp_avg = *optimizer.param_state(0).exp_avg;
+    const auto net_before = net->state_dict();
+    CHECK_THROWS_WITH_AS(load_checkpoint(dir.file("bad.npz"), *net, optimizer),
+                         doctest::Contains("bad.npz': optimizer state: buffer '0.exp_avg' has shape (6,), parameter 0 "
+                                           "has shape (2, 3)"),
+                         Error);
+    CHECK(*optimizer.param_state(0).exp_avg == exp_avg);
+    CHECK(optimizer.param_state(0).step == 2);
+    CHECK(net->state_dict() == net_before);
+    load_checkpoint(dir.file("good.npz"), *net, optimizer);
+    CHECK(optimizer.param_state(0).step == 1);
 }
 
 TEST_CASE("a process killed while writing a checkpoint leaves the previous one readable") {
