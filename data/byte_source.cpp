@@ -9,7 +9,7 @@
 #include <climits>
 #include <cstring>
 
-#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/error.hpp>
 #include <tapegrad/io/atomic_file.hpp>
 
 namespace tapegrad {

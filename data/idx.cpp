@@ -7,7 +7,7 @@
 #include <limits>
 #include <string>
 
-#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/error.hpp>
 #include <tapegrad/data/byte_source.hpp>
 #include <tapegrad/io/atomic_file.hpp>
 

@@ -15,7 +15,7 @@
 
 #include <xtensor/xnpy.hpp>
 
-#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/error.hpp>
 #include <tapegrad/io/atomic_file.hpp>
 
 namespace tapegrad::io::npz {

@@ -5,7 +5,8 @@
 
 Scans every .hpp/.cpp under the layer folders of ROOT (and ROOT/tapegrad.hpp)
 and fails, naming file:line and both layers, when library code
-  - includes a higher layer or a peer (see ALLOWED),
+  - includes a higher layer or a peer (see ALLOWED), or a header of a lower
+    layer that ONLY keeps from it,
   - includes a tapegrad header other than as <tapegrad/LAYER/...> (quotes,
     relative paths, a bare <nn/...>), so installed headers resolve the same,
   - includes anything from examples/ or tests/.
@@ -28,6 +29,12 @@ ALLOWED = {
     'data': ['autograd', 'io'],
     'train': ['autograd', 'io', 'nn', 'optim', 'data'],
     'dist': ['autograd', 'io', 'nn', 'optim', 'data', 'train'],
+}
+# Where a layer may include only some headers of a layer below it: io sits
+# under the tape, so from autograd it takes only the core header (tapegrad::
+# Error and shapes), never tensor.hpp and the ops.
+ONLY = {
+    ('io', 'autograd'): {'error.hpp'},
 }
 # Generated into build/include/tapegrad/ (version, ABI flags): below every layer.
 GENERATED = {'version.hpp', 'config.hpp'}
@@ -71,6 +78,8 @@ def problems_in(root, relative, layer):
                 # `included` may include `layer`: it is above; neither: peers.
                 kind = 'the higher layer' if layer in ALLOWED[included] else 'the peer layer'
                 yield f'{where} includes <{target}>: {layer} may not include {kind} {included} (allowed: {", ".join(ALLOWED[layer]) or "nothing below it"})'
+            elif (layer, included) in ONLY and '/'.join(parts[2:]) not in ONLY[(layer, included)]:
+                yield f'{where} includes <{target}>: {layer} may include from {included} only {", ".join(sorted(ONLY[(layer, included)]))}'
 
 
 def table_problems(root):
