@@ -120,16 +120,20 @@ def check(root):
     return problems
 
 
+def report(problems, failure, success):
+    """Prints each problem, then `failure` (if any) or `success`; returns the
+    exit status. Shared with check_headers.py."""
+    for problem in problems:
+        print(problem)
+    print(failure if problems else success)
+    return 1 if problems else 0
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
     problems = check(root)
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f'layering: {len(problems)} include(s) break the layers (table ALLOWED in {os.path.abspath(__file__)})')
-        return 1
-    print('layering: every include of every layer is allowed')
-    return 0
+    return report(problems, f'layering: {len(problems)} include(s) break the layers (table ALLOWED in {os.path.abspath(__file__)})',
+                  'layering: every include of every layer is allowed')
 
 
 if __name__ == '__main__':
