@@ -14,6 +14,7 @@
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/batch_shard.hpp>
 #include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/io/byte_source.hpp>
 #include <tapegrad/io/npz.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/augment.hpp>

@@ -84,23 +84,29 @@ template <class V>
 }  // namespace tapegrad::detail
 
 /// Declares option `name` of type `Type` in an options class: a public
-/// chainable setter name(value), which throws tapegrad::Error "XOptions: name
-/// must be <allowed>, got <value>" unless `condition` (on `value`) holds, a
-/// public getter name(), and the private member name_; what follows the macro
-/// is the default. See the top of this file.
+/// getter name(), a public chainable setter name(value), which throws
+/// tapegrad::Error "XOptions: name must be <allowed>, got <value>" unless
+/// `condition` (on `value`) holds, and the private member name_; what follows
+/// the macro is the default. See the top of this file.
 ///
 /// The setter takes the value by copy (options are
 /// small) and returns the options object, so calls chain; its return type is
 /// spelled decltype(*this) so that constructors can call it before the
 /// compiler has seen its body.
+///
+/// The API reference shows this expansion (Doxyfile.in expands the macro as
+/// defined here): the `///` comment above an option documents its getter, and
+/// the comment inside documents every setter.
 #define TAPEGRAD_OPTION(Type, name, condition, allowed)                                      \
 public:                                                                                      \
+    const Type& name() const noexcept { return name##_; }                                    \
+    /** Sets name##() and returns these options, for chaining. The value must be allowed##: \
+        any other throws tapegrad::Error and changes nothing. */                             \
     auto name(Type value)->decltype(*this) {                                                 \
         if (!(condition)) ::tapegrad::detail::bad_option(options_name, #name, value, allowed); \
         name##_ = std::move(value);                                                          \
         return *this;                                                                        \
     }                                                                                        \
-    const Type& name() const noexcept { return name##_; }                                    \
                                                                                              \
 private:                                                                                     \
     Type name##_

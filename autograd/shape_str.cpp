@@ -1,12 +1,13 @@
-// shape_str and checked_element_count: apart from tensor.cpp so that code which only reports shapes in errors (the
-// file readers, and the fuzz targets built from them alone) need not link the
-// tape and the ops.
+// shape_str and checked_element_count (declared in error.hpp): apart from
+// tensor.cpp so that code which only reports shapes in errors (the file
+// readers, and the fuzz targets built from them alone) need not link the tape
+// and the ops.
 #include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <sstream>
 
-#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/error.hpp>
 
 namespace tapegrad {
 

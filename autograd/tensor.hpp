@@ -14,38 +14,17 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <tapegrad/autograd/allocator.hpp>
+#include <tapegrad/autograd/error.hpp>
 #include <tapegrad/autograd/labels.hpp>
 
 /// tapegrad: reverse-mode automatic differentiation on xtensor. The tensor,
 /// the tape and the ops (autograd/) live here directly; io, nn, optim and
 /// train have namespaces of their own.
 namespace tapegrad {
-
-/// A tensor's shape: the extent of each axis, outermost first; {} is a scalar.
-using Shape = std::vector<std::size_t>;
-
-/// Every error tapegrad raises on bad input: shape mismatches, misuse of the
-/// tape, corrupt files. Catch this to handle any of them. what() names the
-/// operation and the shapes, or the file.
-class Error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-/// A shape as error messages write it, e.g. "(2, 3)".
-std::string shape_str(const Shape& shape);
-
-/// The number of elements of `shape`. Throws an Error naming `op` and the shape
-/// when that many elements of `element_bytes` bytes each would overflow
-/// size_t: a product that wraps around (3 * 0x5555555555555556 is 2 in 64 bits)
-/// would let a huge shape pass for a small one, and every later access would
-/// run off the end of its buffer.
-std::size_t checked_element_count(const char* op, const Shape& shape, std::size_t element_bytes);
 
 template <class T>
 class Tensor;

@@ -10,10 +10,11 @@
 #include <string>
 #include <vector>
 
+#include <tapegrad/config.hpp>  // first: it checks the flags that xtensor's types depend on
 #include <xtensor/xtensor.hpp>
 
+#include <tapegrad/autograd/error.hpp>
 #include <tapegrad/autograd/labels.hpp>
-#include <tapegrad/autograd/tensor.hpp>
 #include <tapegrad/data/idx.hpp>
 
 namespace tapegrad {

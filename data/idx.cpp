@@ -7,9 +7,9 @@
 #include <limits>
 #include <string>
 
-#include <tapegrad/autograd/tensor.hpp>
-#include <tapegrad/data/byte_source.hpp>
+#include <tapegrad/autograd/error.hpp>
 #include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/io/byte_source.hpp>
 
 namespace tapegrad {
 
@@ -85,7 +85,7 @@ private:
 
     std::string where() const { return in_.compressed() ? " of the uncompressed data" : ""; }
 
-    ByteSource in_;
+    io::ByteSource in_;
 };
 
 void check_magic(IdxReader& in, std::uint32_t expected, const char* expected_kind) {

@@ -12,7 +12,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
-#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/error.hpp>
 
 namespace tapegrad::dist {
 

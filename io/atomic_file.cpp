@@ -13,7 +13,7 @@
 #include <memory>
 #include <random>
 
-#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/error.hpp>
 
 namespace tapegrad::io {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-/// File formats and file writing shared by the layers above: npz archives
-/// and atomic writes.
+/// Files, for the layers above: reading them (open_regular_file, ByteSource),
+/// npz archives, and atomic writes.
 namespace tapegrad::io {
 
 /// What is at `path` decides how it is written; nothing but a regular file is

@@ -1,13 +1,9 @@
 #include <tapegrad/io/npz.hpp>
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -15,8 +11,9 @@
 
 #include <xtensor/xnpy.hpp>
 
-#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/error.hpp>
 #include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/io/byte_source.hpp>
 
 namespace tapegrad::io::npz {
 
@@ -35,21 +32,11 @@ struct ZipCloser {
 };
 using ZipHandle = std::unique_ptr<zip_t, ZipCloser>;
 
-// Only a regular file is opened as an archive: O_NONBLOCK so a FIFO is
+// Only a regular file is opened as an archive (open_regular_file): a FIFO is
 // refused instead of waited on (libzip's own open would block on it), and a
 // directory or device is named as what it is.
 ZipHandle open_zip(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) throw Error("'" + path + "': cannot open for reading: " + std::strerror(errno));
-    struct stat info {};
-    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-        const std::string what = S_ISREG(info.st_mode) ? std::string("cannot inspect: ") + std::strerror(errno)
-                                                       : std::string("is ") + file_type_name(info.st_mode) +
-                                                             ", not a regular file";
-        ::close(fd);
-        throw Error("'" + path + "': " + what);
-    }
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    const int fd = open_regular_file(path).fd;
     int code = 0;
     zip_t* archive = zip_fdopen(fd, ZIP_CHECKCONS, &code);  // owns fd from here on success
     if (!archive) ::close(fd);

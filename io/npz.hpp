@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <tapegrad/config.hpp>  // first: it checks the flags that xtensor's types depend on
 #include <xtensor/xarray.hpp>
 
 /// Reading and writing numpy .npz archives (see npz.hpp).

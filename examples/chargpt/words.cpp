@@ -6,7 +6,7 @@
 
 #include <tapegrad/autograd/random.hpp>
 #include <tapegrad/autograd/tensor.hpp>
-#include <tapegrad/data/byte_source.hpp>
+#include <tapegrad/io/byte_source.hpp>
 
 namespace chargpt {
 
@@ -18,11 +18,11 @@ bool is_word(std::string_view line) {
 }
 
 std::vector<std::string> read_words(const std::string& path) {
-    // data::ByteSource: the project's reader of regular files (a directory,
+    // io::ByteSource: the project's reader of regular files (a directory,
     // FIFO or device is refused, naming the path, before anything is read).
     std::string text;
     try {
-        tapegrad::ByteSource in(path);
+        tapegrad::io::ByteSource in(path);
         std::uint8_t chunk[1 << 16];
         for (std::size_t got; (got = in.read(chunk, sizeof chunk)) > 0;) text.append(reinterpret_cast<const char*>(chunk), got);
     } catch (const Error& e) {

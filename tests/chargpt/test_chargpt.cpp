@@ -131,7 +131,7 @@ TEST_CASE("chargpt: a missing or wordless list is an error naming the path and t
     // A directory is refused by name before anything is read (it was a
     // standard-library exception with neither the function nor the path).
     CHECK_THROWS_WITH_AS(read_words(dir.path().string()),
-                         doctest::Contains(("read_words: cannot read the word list: file '" + dir.path().string() +
+                         doctest::Contains(("read_words: cannot read the word list: '" + dir.path().string() +
                                             "': is a directory, not a regular file").c_str()),
                          tapegrad::Error);
     CHECK_THROWS_WITH_AS(read_words(missing), doctest::Contains("apt-get install wamerican"), tapegrad::Error);

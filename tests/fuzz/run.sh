@@ -12,13 +12,26 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_idx fuzz_idx_gzip fuzz_npz fuzz_npy fuzz_checkpoint)
 build=build-fuzz
+bin=$build/tests/fuzz
 
-[ -d "$build" ] || CXX=clang++ meson setup "$build" tests/fuzz
-ninja -C "$build"
+# The project itself, configured with clang for the fuzz targets only (no
+# tests, examples or benchmarks; neither oneDNN nor MPI, whose code the
+# sanitizers cannot see), as CI's fuzz step did before: see meson.build there.
+# A build-fuzz/ from before (a project of its own in tests/fuzz) is set up
+# again; what fuzzing found, in corpus/, stays.
+if [ -f "$build/meson-info/intro-projectinfo.json" ] &&
+   grep -q '"descriptive_name": "tapegrad-fuzz"' "$build/meson-info/intro-projectinfo.json"; then
+    find "$build" -mindepth 1 -maxdepth 1 ! -name corpus -exec rm -rf {} +
+fi
+[ -f "$build/build.ninja" ] || CXX=clang++ meson setup "$build" -Dfuzz=true \
+    -Dtests=disabled -Dexamples=disabled -Dbench=disabled -Donednn=disabled -Dmpi=disabled \
+    -Dnative=false -Dbuildtype=debugoptimized -Db_ndebug=false
+# Only the targets asked for (and the seed writer), never the library itself.
+ninja -C "$build" "${targets[@]/#/tests/fuzz/}" tests/fuzz/make_seeds
 
 # Seeds are regenerated every run from the library's writers (never committed).
 rm -rf "$build/seeds"
-"$build/make_seeds" "$build/seeds"
+"$bin/make_seeds" "$build/seeds"
 # numpy's own writer too, when it is there: deflated members (savez_compressed)
 # reach libzip's inflate path, which our stored archives never do.
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
@@ -43,7 +56,7 @@ for target in "${targets[@]}"; do
     # above 64 MB, or 1 GB resident, is reported as a finding: a header
     # claiming a huge size must be refused, not believed.
     status=0
-    "$build/$target" "$build/corpus/$target" "$build/seeds/$target" \
+    "$bin/$target" "$build/corpus/$target" "$build/seeds/$target" \
         -max_total_time="$seconds" -max_len=16384 -timeout=10 \
         -rss_limit_mb=1024 -malloc_limit_mb=64 \
         -artifact_prefix="$build/crashes/$target-" -print_final_stats=1 \

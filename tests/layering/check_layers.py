@@ -5,7 +5,8 @@
 
 Scans every .hpp/.cpp under the layer folders of ROOT (and ROOT/tapegrad.hpp)
 and fails, naming file:line and both layers, when library code
-  - includes a higher layer or a peer (see ALLOWED),
+  - includes a higher layer or a peer (see ALLOWED), or a header of a lower
+    layer that ONLY keeps from it,
   - includes a tapegrad header other than as <tapegrad/LAYER/...> (quotes,
     relative paths, a bare <nn/...>), so installed headers resolve the same,
   - includes anything from examples/ or tests/.
@@ -28,6 +29,12 @@ ALLOWED = {
     'data': ['autograd', 'io'],
     'train': ['autograd', 'io', 'nn', 'optim', 'data'],
     'dist': ['autograd', 'io', 'nn', 'optim', 'data', 'train'],
+}
+# Where a layer may include only some headers of a layer below it: io sits
+# under the tape, so from autograd it takes only the core header (tapegrad::
+# Error and shapes), never tensor.hpp and the ops.
+ONLY = {
+    ('io', 'autograd'): {'error.hpp'},
 }
 # Generated into build/include/tapegrad/ (version, ABI flags): below every layer.
 GENERATED = {'version.hpp', 'config.hpp'}
@@ -71,6 +78,8 @@ def problems_in(root, relative, layer):
                 # `included` may include `layer`: it is above; neither: peers.
                 kind = 'the higher layer' if layer in ALLOWED[included] else 'the peer layer'
                 yield f'{where} includes <{target}>: {layer} may not include {kind} {included} (allowed: {", ".join(ALLOWED[layer]) or "nothing below it"})'
+            elif (layer, included) in ONLY and '/'.join(parts[2:]) not in ONLY[(layer, included)]:
+                yield f'{where} includes <{target}>: {layer} may include from {included} only {", ".join(sorted(ONLY[(layer, included)]))}'
 
 
 def table_problems(root):
@@ -111,16 +120,20 @@ def check(root):
     return problems
 
 
+def report(problems, failure, success):
+    """Prints each problem, then `failure` (if any) or `success`; returns the
+    exit status. Shared with check_headers.py."""
+    for problem in problems:
+        print(problem)
+    print(failure if problems else success)
+    return 1 if problems else 0
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
     problems = check(root)
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f'layering: {len(problems)} include(s) break the layers (table ALLOWED in {os.path.abspath(__file__)})')
-        return 1
-    print('layering: every include of every layer is allowed')
-    return 0
+    return report(problems, f'layering: {len(problems)} include(s) break the layers (table ALLOWED in {os.path.abspath(__file__)})',
+                  'layering: every include of every layer is allowed')
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-#include <tapegrad/data/byte_source.hpp>
+#include <tapegrad/io/byte_source.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,33 +9,39 @@
 #include <climits>
 #include <cstring>
 
-#include <tapegrad/autograd/tensor.hpp>
+#include <tapegrad/autograd/error.hpp>
 #include <tapegrad/io/atomic_file.hpp>
 
-namespace tapegrad {
+namespace tapegrad::io {
 
 namespace {
 constexpr std::size_t kInputBuffer = std::size_t(1) << 16;
 
 }  // namespace
 
-ByteSource::ByteSource(const std::string& path) : path_(path) {
+RegularFile open_regular_file(const std::string& path) {
+    const auto fail = [&](const std::string& why) { return Error("'" + path + "': " + why); };
     // O_NONBLOCK: opening a FIFO must not wait for a writer; only regular
     // files are read (a FIFO would block reads forever, a directory fails late).
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) fail(std::string("cannot open for reading: ") + std::strerror(errno));
+    if (fd < 0) throw fail(std::string("cannot open for reading: ") + std::strerror(errno));
     struct stat info {};
     if (::fstat(fd, &info) != 0) {
         const int error = errno;
         ::close(fd);
-        fail(std::string("cannot inspect: ") + std::strerror(error));
+        throw fail(std::string("cannot inspect: ") + std::strerror(error));
     }
     if (!S_ISREG(info.st_mode)) {
         ::close(fd);
-        fail(std::string("is ") + io::file_type_name(info.st_mode) + ", not a regular file");
+        throw fail(std::string("is ") + file_type_name(info.st_mode) + ", not a regular file");
     }
-    size_ = std::uint64_t(info.st_size);
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return {fd, std::uint64_t(info.st_size)};
+}
+
+ByteSource::ByteSource(const std::string& path) : path_(path) {
+    const auto [fd, size] = open_regular_file(path);
+    size_ = size;
     file_ = ::fdopen(fd, "rb");
     if (!file_) {
         const int error = errno;
@@ -116,4 +122,4 @@ std::size_t ByteSource::read_gzip(std::uint8_t* dst, std::size_t n) {
     return done;
 }
 
-}  // namespace tapegrad
+}  // namespace tapegrad::io

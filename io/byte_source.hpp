@@ -1,6 +1,8 @@
 /// \file
-/// ByteSource: the bytes of a file, raw or gzip-compressed, for readers that
-/// must reject damaged files (the IDX reader).
+/// Reading files: open_regular_file, the one way tapegrad opens a file to
+/// read it (the npz reader and ByteSource), and ByteSource, the bytes of a
+/// file, raw or gzip-compressed, for readers that must reject damaged files
+/// (the IDX reader, a word list).
 #pragma once
 
 #include <cstddef>
@@ -12,7 +14,20 @@
 
 #include <zlib.h>
 
-namespace tapegrad {
+namespace tapegrad::io {
+
+/// A file open_regular_file opened: its descriptor, which the caller owns
+/// (and closes), and its size when it was opened.
+struct RegularFile {
+    int fd = -1;            ///< open for reading, blocking, close-on-exec
+    std::uint64_t size = 0;  ///< bytes, from fstat
+};
+
+/// Opens `path` for reading if it is a regular file. Throws tapegrad::Error
+/// "'PATH': cannot open for reading: <the system's reason>", or "'PATH': is a
+/// FIFO, not a regular file" (a directory, a device, a socket): only a
+/// regular file is ever read, and opening a FIFO never waits for a writer.
+RegularFile open_regular_file(const std::string& path);
 
 /// The bytes of a file, inflated on the fly when it begins with the gzip magic
 /// (1f 8b). Unlike zlib's gzread, which silently ignores anything after a gzip
@@ -22,10 +37,9 @@ namespace tapegrad {
 /// several threads at once.
 class ByteSource {
 public:
-    /// Opens `path` and looks at its first bytes to tell gzip from raw.
-    /// Throws tapegrad::Error naming the path and the system's reason if it
-    /// cannot be opened, or what it is if it is not a regular file (a FIFO, a
-    /// directory, a device): nothing else is read, so nothing can block.
+    /// Opens `path` (open_regular_file, whose errors it throws: nothing but a
+    /// regular file is read, so nothing can block) and looks at its first
+    /// bytes to tell gzip from raw.
     explicit ByteSource(const std::string& path);
     /// Closes the file.
     ~ByteSource();
@@ -68,4 +82,4 @@ private:
     std::string end_problem_;
 };
 
-}  // namespace tapegrad
+}  // namespace tapegrad::io
