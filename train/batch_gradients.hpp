@@ -144,6 +144,7 @@ public:
     /// cross-entropy when `loss` is empty.
     BatchGradients(nn::Module<float>& model, std::vector<Tensor<float>> params, const Dataset& data, LabelLoss loss,
                    TargetLoss target_loss, const GradientPlan& plan);
+    /// Ends its threads.
     ~BatchGradients();
     BatchGradients(const BatchGradients&) = delete;
     BatchGradients& operator=(const BatchGradients&) = delete;

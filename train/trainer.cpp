@@ -187,8 +187,8 @@ Outcome Trainer::run() {
         broadcast_from_rank0(*communicator_, model_.parameters());
         broadcast_from_rank0(*communicator_, model_.buffers());
     }
-    // The shards' threads, made once for the whole run.
-    // The losses by reference: one that keeps state keeps it across runs.
+    // The shards' threads, made once for the whole run; the losses by
+    // reference, so that one that keeps state keeps it across runs.
     BatchGradients gradients(model_, trained_parameters(optimizer_), train_,
                              loss_ ? LabelLoss(std::cref(loss_)) : LabelLoss(),
                              target_loss_ ? TargetLoss(std::cref(target_loss_)) : TargetLoss(), plan);

@@ -134,7 +134,11 @@ public:
     /// that differentiates through batch norm with create_graph (a gradient
     /// penalty) is refused (tapegrad::Error). A shard that throws ends the
     /// batch with its error. The batch transform runs once per batch, on the
-    /// calling thread.
+    /// calling thread. Every shard runs in the thread-local modes of the
+    /// thread that calls run() (train::ThreadContext: anomaly checks, frozen
+    /// running statistics, ...), and a LeafGradientHookGuard<float> around
+    /// run() sees each batch's gradient once per parameter, on that thread,
+    /// whatever the count (train::BatchGradients, which computes each batch).
     ///
     /// Results are bit-reproducible for a given count (and BLAS kernel), and
     /// resume bit for bit; different counts give slightly different bits
