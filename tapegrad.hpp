@@ -41,6 +41,7 @@
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/lr_scheduler.hpp>
 #include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/train/batch_gradients.hpp>
 #include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/train/communicator.hpp>
 #include <tapegrad/train/early_stopping.hpp>
@@ -49,6 +50,7 @@
 #include <tapegrad/train/history.hpp>
 #include <tapegrad/train/progress.hpp>
 #include <tapegrad/train/svg_plot.hpp>
+#include <tapegrad/train/thread_context.hpp>
 #include <tapegrad/train/trainer.hpp>
 #if TAPEGRAD_HAS_MPI
 #include <tapegrad/dist/mpi.hpp>

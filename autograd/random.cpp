@@ -62,6 +62,11 @@ SeedScope::SeedScope(std::uint64_t seed) : state_(seed), previous_(current_scope
 
 SeedScope::~SeedScope() { current_scope = previous_; }
 
+std::optional<std::uint64_t> seed_scope_state() {
+    if (!current_scope) return std::nullopt;
+    return current_scope->state_;
+}
+
 std::uint64_t draw_seed() {
     if (current_scope) return splitmix64_next(current_scope->state_);
     GlobalSeeds& seeds = global_seeds();

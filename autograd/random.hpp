@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace tapegrad {
@@ -46,9 +47,17 @@ public:
 
 private:
     friend std::uint64_t draw_seed();
+    friend std::optional<std::uint64_t> seed_scope_state();
     std::uint64_t state_;
     SeedScope* previous_;
 };
+
+/// Where the innermost SeedScope open on this thread stands, as a seed: a
+/// SeedScope opened with it (on any thread) draws the numbers this thread's
+/// scope draws next. nullopt when no SeedScope is open on this thread (its
+/// draws come from the global source). What carries a batch's scope to the
+/// threads that share the batch (train::ThreadContext).
+std::optional<std::uint64_t> seed_scope_state();
 
 /// A uniformly random permutation of 0..n-1, fixed by the seed.
 std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed);

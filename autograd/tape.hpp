@@ -330,6 +330,12 @@ private:
     const LeafGradientHook<T>* previous_;
 };
 
+/// The hook of the innermost LeafGradientHookGuard<T> alive on this thread,
+/// or nullptr: what code that moves work to another thread installs there
+/// again (train::ThreadContext), so that backward() calls it there too.
+template <class T>
+const LeafGradientHook<T>* current_leaf_gradient_hook();
+
 /// The engine behind Tensor::backward (which says what it does and throws);
 /// an undefined grad_output means 1 for a one-element root. Strong exception
 /// guarantee: if it throws, every leaf's .grad and the graph are as they were

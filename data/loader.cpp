@@ -95,6 +95,8 @@ bool BatchLoader::next_rows(Batch& batch) {
     const auto [first, last] = shard_rows(all_rows, options_.shard_index(), options_.shard_count());
     batch.inputs = Tensor<float>();  // let go of last batch's handle, so the buffer can be reused
     batch.rows.assign(order_.begin() + std::ptrdiff_t(cursor_ + first), order_.begin() + std::ptrdiff_t(cursor_ + last));
+    batch.first_row = first;
+    batch.global_rows = all_rows;
     if (data_.has_targets()) {
         batch.labels.clear();
         Tensor<float>& targets = reusable(batch.targets, {batch.rows.size(), data_.targets.shape()[1]});

@@ -39,6 +39,14 @@ struct Batch {
     /// the data set has targets (gathered by `rows`, as the inputs);
     /// undefined for one of class labels.
     Tensor<float> targets;
+    /// Where rows[0] stands in the whole batch: where this loader's shard of
+    /// it starts (LoaderOptions::shard, shard_rows()), 0 for a loader of one
+    /// shard. What dropout and batch norm number this shard's rows by.
+    std::size_t first_row = 0;
+    /// The rows of the whole batch, over every shard (LoaderOptions::shard):
+    /// rows.size() for a loader of one shard. What a shard weights its loss
+    /// by (rows.size() / global_rows, its share of the batch mean).
+    std::size_t global_rows = 0;
 };
 
 /// Rows `rows[0, count)` of `data` as a batch's inputs (Dataset::batch_shape),
@@ -77,7 +85,8 @@ public:
 public:
     /// A distributed sampler: serve shard `index` of `count` of every batch,
     /// rows shard_rows(n, index, count) of the n rows the
-    /// unsharded loader would serve, so that the shards of all `count`
+    /// unsharded loader would serve (Batch::first_row and Batch::global_rows
+    /// say where they stand in them), so that the shards of all `count`
     /// processes (each with the same seed) make up exactly its batches, and
     /// every process serves the same number of batches (a shard may be
     /// empty: a batch of 0 rows). Default: shard 0 of 1, the whole batch.

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -12,25 +13,16 @@
 
 #include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/options.hpp>
-#include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/random.hpp>
-#include <tapegrad/autograd/batch_shard.hpp>
-#include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/clip_grad.hpp>
-#include <tapegrad/nn/normalization.hpp>
-#include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/progress.hpp>
-#include <tapegrad/train/shard_sums.hpp>
-#include <tapegrad/train/worker_pool.hpp>
+#include <tapegrad/train/resume.hpp>
 
 namespace tapegrad::train {
 
 namespace {
-const std::string fingerprint_key = "training_settings", data_key = "training_data",
-                  untrained_loss_key = "divergence/untrained_valid_loss";
-
 // The seed stream of what training batches draw (dropout masks), apart from
 // the loader's stream of epoch orders (derive_seed(seed, epoch)).
 constexpr std::uint64_t batch_draws_stream = 0x6472'6f70'6f75'7473ULL;  // "dropouts"
@@ -42,69 +34,21 @@ std::uint64_t batch_seed(std::uint64_t seed, std::size_t epoch, std::size_t batc
     return derive_seed(derive_seed(derive_seed(seed, batch_draws_stream), epoch), batch);
 }
 
-// Rows [first, last) of a batch's inputs, a copy.
-Tensor<float> rows_of(const Tensor<float>& inputs, std::size_t first, std::size_t last) {
-    Shape shape = inputs.shape();
-    const std::size_t row_size = shape[0] ? inputs.size() / shape[0] : 0;
-    shape[0] = last - first;
-    Array<float> rows = Array<float>::from_shape(shape);
-    std::copy_n(inputs.data().data() + first * row_size, (last - first) * row_size, rows.data());
-    return Tensor<float>(std::move(rows));
-}
-
-// What identifies a data set for resuming: its shape and the CRC-32 of its
-// inputs and labels or targets (cheap next to an epoch; not a defence
-// against forgery, which the checkpoint cannot offer anyway).
-std::string describe(const Dataset& data) {
-    const auto crc = [](const void* bytes, std::size_t size) {
-        return crc32_z(crc32_z(0, nullptr, 0), static_cast<const Bytef*>(bytes), size);
-    };
-    char text[160];
-    const int written = std::snprintf(text, sizeof text, "%zu x %zu, inputs crc32 %08lx", data.size(),
-                                      data.size() ? data.features() : std::size_t(0),
-                                      crc(data.inputs.data(), data.inputs.size() * sizeof(float)));
-    if (data.has_targets())
-        std::snprintf(text + written, sizeof text - std::size_t(written), ", targets x %zu crc32 %08lx",
-                      data.targets.shape()[1], crc(data.targets.data(), data.targets.size() * sizeof(float)));
-    else
-        std::snprintf(text + written, sizeof text - std::size_t(written), ", labels crc32 %08lx",
-                      crc(data.labels.data(), data.labels.size() * sizeof(data.labels[0])));
-    return text;
-}
-
 // The shape of a data set's inputs, labels or targets, for errors.
 std::string rows_str(const xt::xtensor<float, 2>& rows) { return shape_str(Shape(rows.shape().begin(), rows.shape().end())); }
-
-std::string where_entry(const std::string& path, const std::string& entry) {
-    return "'" + path + "', entry '" + entry + "'";
-}
 
 // Where the loss stopped being a number; caught by Trainer::run.
 struct NonFiniteLoss {
     std::string where;
 };
 
-// The parameters the optimizer steps, which compute_gradients differentiates
+// The parameters the optimizer steps, which BatchGradients differentiates
 // (grad() takes only tensors that require a gradient), in its order.
 TensorList<float> trained_parameters(optim::Optimizer<float>& optimizer) {
     TensorList<float> params;
     for (const auto& p : optimizer.params())
         if (p.requires_grad()) params.push_back(p);
     return params;
-}
-
-// Adds gradients[0][i] + gradients[1][i] + ... (the first `count` lists,
-// always in this order; undefined ones skipped) to params[i].grad().
-void add_to_grads(const TensorList<float>& params, const std::vector<TensorList<float>>& gradients, std::size_t count) {
-    const NoGradGuard no_grad;
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        Tensor<float> sum = params[i].grad();
-        for (std::size_t s = 0; s < count; ++s) {
-            const Tensor<float>& g = gradients[s][i];
-            if (g.defined()) sum = sum.defined() ? add(sum, g) : g;
-        }
-        if (sum.defined()) Tensor<float>(params[i]).set_grad(sum);
-    }
 }
 
 void print_epoch_line(const EpochRecord& r, std::size_t epochs) {
@@ -171,14 +115,6 @@ Trainer& Trainer::distribute(Communicator& communicator, std::size_t bucket_byte
     return *this;
 }
 
-void Trainer::broadcast_state(bool parameters) {
-    const auto broadcast = [this](const std::vector<Tensor<float>>& tensors) {
-        for (Tensor<float> t : tensors) communicator_->broadcast(t.data_mut().data(), t.size() * sizeof(float));
-    };
-    if (parameters) broadcast(model_.parameters());
-    broadcast(model_.buffers());
-}
-
 // Processes that train otherwise (another batch size, seed, data set, model
 // or resumed epoch) take other numbers of steps or sums of other sizes, and
 // their collectives stop lining up: a hang, not an error. So each compares
@@ -212,73 +148,11 @@ Score Trainer::validate() {
 }
 
 void Trainer::resume(const std::string& path) {
-    // load_checkpoint restores model and optimizer all or nothing, but the
-    // checks after it can still fail: then they get their values back, so a
-    // failed resume changes nothing.
-    const nn::StateDict<float> model_before = model_.state_dict();
-    const optim::OptimizerState<float> optimizer_before = optimizer_.state();
-    const double configured_lr = optimizer_.lr();
-    try {
-        TrainingProgress progress = load_checkpoint(path, model_, optimizer_);
-        const auto found = progress.texts.find(fingerprint_key);
-        if (found == progress.texts.end()) throw Error("'" + path + "': not a checkpoint of this program");
-        if (found->second != options_.fingerprint())
-            throw Error("'" + path + "': written with other training settings\n  checkpoint: " + found->second +
-                        "\n  this run:   " + options_.fingerprint());
-        const auto data = progress.texts.find(data_key);
-        if (data == progress.texts.end() || data->second != data_identity())
-            throw Error("'" + path + "': written for other training data\n  checkpoint: " +
-                        (data == progress.texts.end() ? std::string("(none)") : data->second) +
-                        "\n  this run:   " + data_identity());
-        // The trainer never changes the lr, so the checkpoint's is this run's.
-        if (optimizer_.lr() != configured_lr)
-            throw Error(where_entry(path, "optim/scalar/lr") + ": lr " + detail::option_value_text(optimizer_.lr()) +
-                        ", but this run's optimizer has lr " + detail::option_value_text(configured_lr));
-        if (progress.epoch < 1 || std::uint64_t(progress.epoch) > options_.epochs())
-            throw Error(where_entry(path, "meta/epoch") + ": " + std::to_string(progress.epoch) +
-                        " epochs, but a trainer checkpoints after epochs 1 to " + std::to_string(options_.epochs()) +
-                        " (options.epochs)");
-        History history = restore_history(progress, path);
-        // A run on class labels measures accuracies, one on targets none (NaN).
-        for (std::size_t i = 0; i < history.size(); ++i)
-            for (const auto& [name, value] : {std::pair<const char*, double>{"train_accuracy", history[i].train_accuracy},
-                                              {"valid_accuracy", history[i].valid_accuracy}})
-                if (std::isnan(value) != train_.has_targets())
-                    throw Error(where_entry(path, std::string("meta/array/history/") + name) + ": " +
-                                detail::option_value_text(value) + " at epoch " + std::to_string(i + 1) +
-                                (train_.has_targets() ? ", but a run on targets measures no accuracy (NaN)"
-                                                      : ", but a run on class labels measures one in [0, 1]"));
-        EarlyStopping early_stopping(options_.early_stopping_patience());
-        early_stopping.restore(progress, model_, path);
-        // Every recorded epoch was observed: the best is the first epoch with
-        // the lowest validation loss, and the counter runs from there.
-        std::size_t best = 0;
-        for (std::size_t i = 1; i < history.size(); ++i)
-            if (history[i].valid_loss < history[best].valid_loss) best = i;
-        if (early_stopping.best_epoch() != best + 1 || early_stopping.best_loss() != history[best].valid_loss)
-            throw Error("'" + path + "': early stopping's best epoch " + std::to_string(early_stopping.best_epoch()) +
-                        " (loss " + detail::option_value_text(early_stopping.best_loss()) +
-                        ") is not the history's, epoch " + std::to_string(best + 1) + " (loss " +
-                        detail::option_value_text(history[best].valid_loss) + ")");
-        const auto untrained = progress.scalars.find(untrained_loss_key);
-        // Cross-entropy is >= 0; a target loss of the caller's may be
-        // negative (a log-likelihood's).
-        const bool can_be_negative = train_.has_targets();
-        if (untrained == progress.scalars.end() || !std::isfinite(untrained->second) ||
-            (untrained->second < 0 && !can_be_negative))
-            throw Error(where_entry(path, "meta/scalar/" + untrained_loss_key) +
-                        (untrained == progress.scalars.end() ? std::string(": missing")
-                                                             : ": " + detail::option_value_text(untrained->second) +
-                                                                   " is not a loss (finite" +
-                                                                   (can_be_negative ? ")" : ", >= 0)")));
-        history_ = std::move(history);
-        early_stopping_ = std::move(early_stopping);
-        untrained_valid_loss_ = untrained->second;
-    } catch (...) {
-        model_.load_state(model_before);
-        optimizer_.load_state(optimizer_before);
-        throw;
-    }
+    detail::TrainerState state =
+        detail::read_trainer_checkpoint(path, model_, optimizer_, options_, data_identity(), train_.has_targets());
+    history_ = std::move(state.history);
+    early_stopping_ = std::move(state.early_stopping);
+    untrained_valid_loss_ = state.untrained_valid_loss;
 }
 
 Outcome Trainer::run() {
@@ -295,8 +169,9 @@ Outcome Trainer::run() {
     // grad() may join the first (one process would add it, several drop it
     // or count it once per process).
     optimizer_.zero_grad();
-    replica_sum_counts_.clear();
+    GradientPlan plan = GradientPlan().threads(options_.shards()).min_shard_work(options_.min_shard_work());
     if (communicator_) {
+        plan.processes(*communicator_, *reducer_);
         check_processes_agree();
         // A process without rows of a batch takes part in the sums batch
         // norm makes over the processes by replaying the last batch's; one
@@ -308,25 +183,20 @@ Outcome Trainer::run() {
                         std::to_string(communicator_->size()) +
                         " processes without rows (batch norm's sums over the processes need them all); raise "
                         "batch_size to " + std::to_string(communicator_->size()) + " or more");
-        broadcast_state(/*parameters=*/true);  // every process starts from rank 0's weights
+        // Every process starts from rank 0's weights.
+        broadcast_from_rank0(*communicator_, model_.parameters());
+        broadcast_from_rank0(*communicator_, model_.buffers());
     }
-    // The shards' threads, made once for the whole run.
-    struct Workers {
-        Trainer& trainer;
-        ~Workers() {
-            trainer.workers_.reset();
-            trainer.shard_grads_.clear();
-        }
-    } workers{*this};
-    if (options_.shards() > 1) {
-        workers_ = std::make_shared<tapegrad::detail::WorkerPool>(options_.shards());
-        work_per_row_ = -1;  // measured on the first batch (compute_gradients)
-    }
+    // The shards' threads, made once for the whole run; the losses by
+    // reference, so that one that keeps state keeps it across runs.
+    BatchGradients gradients(model_, trained_parameters(optimizer_), train_,
+                             loss_ ? LabelLoss(std::cref(loss_)) : LabelLoss(),
+                             target_loss_ ? TargetLoss(std::cref(target_loss_)) : TargetLoss(), plan);
     if (untrained_valid_loss_ < 0) untrained_valid_loss_ = validate().loss;
     while (history_.size() < options_.epochs() && !early_stopping_.should_stop()) {
         const nn::StateDict<float> last_good = model_.state_dict();
         try {
-            history_.push_back(train_epoch(history_.size() + 1));
+            history_.push_back(train_epoch(history_.size() + 1, gradients));
         } catch (const NonFiniteLoss& stop) {
             model_.load_state(last_good);
             non_finite_at_ = stop.where;
@@ -373,11 +243,11 @@ std::string Trainer::divergence(std::size_t epoch) const {
 }
 
 const std::string& Trainer::data_identity() const {
-    if (data_identity_.empty()) data_identity_ = "train " + describe(train_) + "; validation " + describe(valid_);
+    if (data_identity_.empty()) data_identity_ = detail::describe_data(train_, valid_);
     return data_identity_;
 }
 
-EpochRecord Trainer::train_epoch(std::size_t epoch) {
+EpochRecord Trainer::train_epoch(std::size_t epoch, BatchGradients& gradients) {
     LoaderOptions loader_options = LoaderOptions(options_.batch_size()).shuffle(options_.shuffle()).seed(options_.seed());
     if (communicator_) loader_options.shard(communicator_->rank(), communicator_->size());
     BatchLoader loader(train_, loader_options);
@@ -388,7 +258,7 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     // With shard threads and no transform, each shard gathers its own rows
     // of the data set, in parallel, rather than this thread the whole batch
     // for the shards to copy their rows out of it again.
-    const bool shards_gather = workers_ && !transform_;
+    const bool shards_gather = options_.shards() > 1 && !transform_;
     double loss_sum = 0;
     std::size_t correct = 0, seen = 0, batch_number = 0;
 
@@ -397,23 +267,22 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
     {
         while (shards_gather ? loader.next_rows(batch) : loader.next(batch)) {
             ++batch_number;
-            // The rows of the whole batch (over all processes: this one has its share).
-            const std::size_t batch_rows = std::min(options_.batch_size(), train_.size() - seen);
             BatchTotals totals;
-            if (communicator_) {
-                totals = distributed_gradients(batch, epoch, batch_number, batch_rows);
-            } else {
+            {
+                // What the batch draws (dropout's masks, on every shard and
+                // process: each row's by its row in the whole batch).
                 const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
-                const Tensor<float> inputs = transformed(batch, epoch, batch_number);
-                totals = compute_gradients(inputs, batch, 0, batch_rows, epoch, batch_number, batch_rows, 0);
+                totals = gradients.compute(batch, transformed(batch, epoch, batch_number));
             }
+            if (!std::isfinite(totals.loss_sum))
+                throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
             // The whole batch's gradient is complete only here (shards and processes summed).
             if (options_.clip_grad_norm() > 0) nn::clip_grad_norm(optimizer_.params(), options_.clip_grad_norm());
             optimizer_.step();
             optimizer_.zero_grad();
             loss_sum += totals.loss_sum;
             correct += totals.correct;
-            seen += batch_rows;
+            seen += batch.global_rows;  // the whole batch's rows, over all processes
             if (progress) progress->batch_done(batch_number, loss_sum / double(seen));
         }
     }
@@ -429,7 +298,8 @@ EpochRecord Trainer::train_epoch(std::size_t epoch) {
 }
 
 Tensor<float> Trainer::transformed(const Batch& batch, std::size_t epoch, std::size_t batch_number) const {
-    if (!transform_) return batch.inputs;
+    // A process's empty share of a short last batch has nothing to transform.
+    if (!transform_ || batch.rows.empty()) return batch.inputs;
     Tensor<float> inputs = transform_(batch.inputs, epoch, batch_number);
     // Rows are matched to labels (or targets), and cut into shards, by their
     // number: a transform that dropped or added some would pair inputs with
@@ -444,220 +314,9 @@ Tensor<float> Trainer::transformed(const Batch& batch, std::size_t epoch, std::s
     return inputs;
 }
 
-double Trainer::forward_work_per_row(const Tensor<float>& inputs) {
-    // Evaluation: no running statistics change, no dropout draws; the
-    // batch's own forward (in training mode) comes next.
-    model_.eval();
-    struct BackToTraining {
-        nn::Module<float>& model;
-        ~BackToTraining() { model.train(); }
-    } back{model_};
-    const NoGradGuard no_graph;
-    const ProductWorkCounter work;
-    model_(inputs);
-    return double(work.multiply_adds()) / double(inputs.shape()[0]);
-}
-
-Trainer::BatchTotals Trainer::compute_gradients(const Tensor<float>& inputs, const Batch& rows_of_batch,
-                                                std::size_t begin, std::size_t end, std::size_t epoch,
-                                                std::size_t batch, std::size_t batch_rows, std::size_t first_row) {
-    const Labels& labels = rows_of_batch.labels;
-    const Tensor<float>& targets = rows_of_batch.targets;  // defined for a data set with targets
-    const std::size_t rows = rows_of_batch.rows.size();
-    // The loss of `outputs` for some rows of the batch, given their labels
-    // or their targets (whichever the data set has), and how many of them
-    // the outputs classify correctly (none counted on targets).
-    const auto loss_of = [this](const Tensor<float>& outputs, const Labels& their_labels, const Tensor<float>& their_targets) {
-        if (their_targets.defined()) return target_loss_(outputs, their_targets);
-        return loss_ ? loss_(outputs, their_labels) : cross_entropy(outputs, their_labels);
-    };
-    const auto correct_of = [](const Tensor<float>& outputs, const Labels& their_labels, const Tensor<float>& their_targets) {
-        return their_targets.defined() ? std::size_t(0) : count_correct(outputs.data(), their_labels);
-    };
-    // Rows [first, last) of the batch's inputs: cut from `inputs`, or, where
-    // the loader gathered none, gathered from the data set.
-    const auto inputs_of = [&](std::size_t first, std::size_t last) {
-        if (!inputs.defined()) return gather_inputs(train_, rows_of_batch.rows.data() + first, last - first);
-        return first == 0 && last == rows ? inputs : rows_of(inputs, first, last);
-    };
-    const auto non_finite = [&] {
-        return NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch)};
-    };
-    // At least two rows a shard (a short last batch of 3 rows runs whole),
-    // and at least min_shard_work a shard: a thread of its own does not pay
-    // for less (TrainerOptions::min_shard_work). The work per row is
-    // measured on the run's first batch, as the model sees it (transformed).
-    if (work_per_row_ < 0)
-        work_per_row_ = options_.min_shard_work() > 0 ? forward_work_per_row(inputs_of(begin, end)) : 0;
-    const double work = work_per_row_ * double(end - begin);
-    const std::size_t by_work = options_.min_shard_work() == 0 || work >= double(options_.shards()) * double(options_.min_shard_work())
-                                    ? options_.shards()
-                                    : std::max<std::size_t>(1, std::size_t(work / double(options_.min_shard_work())));
-    const std::size_t shards = std::min(
-        {by_work, std::max<std::size_t>((end - begin) / 2, 1), workers_ ? workers_->size() : 1});
-    // Batch norm normalises with the whole batch's statistics: summed over
-    // the shards (threads) and the processes (autograd/batch_shard.hpp).
-    train::Communicator* const processes = communicator_ && communicator_->size() > 1 ? communicator_ : nullptr;
-    if (shards == 1 && begin == 0 && end == rows) {
-        // The whole batch (or this process's share) on this thread, in the
-        // batch's SeedScope (opened by the caller): no copy, gradients
-        // straight into grad(), weighted only when the batch is shared.
-        std::optional<nn::FrozenRunningStatsGuard> frozen;
-        if (first_row != 0) frozen.emplace();
-        // A batch too small to split (under min_shard_work, or 3 rows on 2
-        // threads) runs as with shards(1): products on the BLAS's threads,
-        // which measured faster than one thread's alone (bench/README.md).
-        // This process's rows of a batch shared by the processes start at
-        // first_row: dropout's masks and batch norm's sums see them there.
-        std::optional<tapegrad::detail::ShardSums> sums;
-        std::optional<BatchShardGuard> shard;
-        if (communicator_) shard.emplace(sums.emplace(1, processes).shard(0, first_row, rows));
-        const Tensor<float> logits = model_(inputs_of(0, rows));
-        Tensor<float> loss = loss_of(logits, labels, targets);
-        const double value = loss.item();
-        // Once the forward has summed over the processes, so must backward
-        // (batch norm's gradient): the others wait for this one's part.
-        const bool summing = sums && sums->calls(0) > 0;
-        if (!std::isfinite(value) && !summing) throw non_finite();
-        const Tensor<float> weighted = rows == batch_rows ? loss : loss * float(double(rows) / double(batch_rows));
-        if (summing) {
-            // As the shards compute it (grad() over the optimizer's
-            // parameters), so that every process runs the same gradient
-            // formulas, and so batch norm's same sums, whichever way its
-            // share of the batch runs. No hook: the gradients' sums must not
-            // start between batch norm's, where a sharded process starts none.
-            const TensorList<float> params = trained_parameters(optimizer_);
-            shard_grads_.resize(std::max<std::size_t>(shard_grads_.size(), 1));
-            shard_grads_[0] = grad(weighted, params, Tensor<float>(), false, false, /*allow_unused=*/true);
-            add_to_grads(params, shard_grads_, 1);
-            shard_grads_[0].clear();
-        } else if (reducer_) {
-            // The gradients' sums start while backward runs.
-            const auto hook = reducer_->hook();
-            weighted.backward();
-        } else {
-            weighted.backward();
-        }
-        if (sums) replica_sum_counts_ = sums->counts();
-        if (!std::isfinite(value)) throw non_finite();
-        return {value * double(rows), correct_of(logits, labels, targets)};
-    }
-
-    const TensorList<float> params = trained_parameters(optimizer_);
-    std::vector<BatchTotals> totals_of(shards);
-    shard_grads_.resize(std::max(shard_grads_.size(), shards));
-    const bool anomaly = anomaly_detection_enabled();
-    tapegrad::detail::ShardSums sums(shards, processes);
-    const auto run_shard_alone = [&](std::size_t s) {
-        // The previous batch's gradients of this shard, freed by the thread
-        // that made them: the per-thread allocator caches then stay in
-        // balance (frees on another thread would grow that thread's cache
-        // while this one asks the system for more).
-        shard_grads_[s].clear();
-        const auto [shard_first, shard_last] = shard_rows(end - begin, s, shards);
-        const std::size_t first = begin + shard_first, last = begin + shard_last;
-        // Every shard draws the batch's seeds (as one thread would, from the
-        // same scope), and dropout numbers its mask's rows in the batch.
-        const SeedScope draws(batch_seed(options_.seed(), epoch, batch));
-        // Only the shard at the batch's first row updates batch norm's
-        // running statistics (all shards compute the same ones).
-        std::optional<nn::FrozenRunningStatsGuard> frozen;
-        if (first_row + first != 0) frozen.emplace();
-        std::optional<DetectAnomalyGuard> checks;  // the caller's thread-local setting, on this thread too
-        if (anomaly) checks.emplace();
-        // The shards share the cores: each one's products on its own thread,
-        // without touching the BLAS's process-wide thread count, which other
-        // threads of the program may be using (blas.hpp).
-        std::optional<OneThreadProductsGuard> one_thread_products;
-        if (workers_) one_thread_products.emplace();
-        const BatchShardGuard shard(sums.shard(s, first_row + first, last - first));
-        const Labels shard_labels = targets.defined() ? Labels() : Labels(labels.begin() + std::ptrdiff_t(first),
-                                                                            labels.begin() + std::ptrdiff_t(last));
-        const Tensor<float> shard_targets = targets.defined() ? rows_of(targets, first, last) : Tensor<float>();
-        const Tensor<float> logits = model_(inputs_of(first, last));
-        Tensor<float> loss = loss_of(logits, shard_labels, shard_targets);
-        const double value = loss.item();
-        // After sums in the forward, the other shards wait for this one's
-        // part of backward's: it goes on, and the batch is dropped after.
-        if (!std::isfinite(value) && sums.calls(s) == 0) throw non_finite();
-        // The rows' share of the batch mean.
-        const float weight = float(double(last - first) / double(batch_rows));
-        shard_grads_[s] = grad(loss * weight, params, Tensor<float>(), false, false, /*allow_unused=*/true);
-        if (!std::isfinite(value)) throw non_finite();
-        totals_of[s] = {value * double(last - first), correct_of(logits, shard_labels, shard_targets)};
-    };
-    const auto run_shard = [&](std::size_t s) {
-        try {
-            run_shard_alone(s);
-            sums.leave(s);
-        } catch (...) {
-            // The shard that failed reports; those it woke return quietly.
-            if (sums.woken_by_abort(s)) return;
-            sums.abort();  // no shard may wait for this one's sums
-            throw;
-        }
-    };
-    if (shards == 1)
-        run_shard(0);
-    else
-        workers_->run(shards, run_shard);
-    replica_sum_counts_ = sums.counts();
-
-    // Shard 0 + shard 1 + ..., always in this order, added to what grad() held.
-    BatchTotals totals;
-    for (const BatchTotals& shard : totals_of) {
-        totals.loss_sum += shard.loss_sum;
-        totals.correct += shard.correct;
-    }
-    add_to_grads(params, shard_grads_, shards);
-    return totals;
-}
-
-Trainer::BatchTotals Trainer::distributed_gradients(const Batch& batch, std::size_t epoch, std::size_t batch_number,
-                                                    std::size_t batch_rows) {
-    const std::size_t rows = batch.rows.size(), rank = communicator_->rank(), size = communicator_->size();
-    // Where this process's rows start in the whole batch (LoaderOptions::shard).
-    const std::size_t first_row = shard_rows(batch_rows, rank, size).first;
-    // Draws as one process would: the batch's seeds, each row's dropout
-    // mask by its number in the batch (compute_gradients).
-    const SeedScope draws(batch_seed(options_.seed(), epoch, batch_number));
-    reducer_->begin_step();
-    BatchTotals totals;
-    if (rows > 0) {  // a process's share of a short last batch may be empty
-        const Tensor<float> inputs = transformed(batch, epoch, batch_number);
-        try {
-            totals = compute_gradients(inputs, batch, 0, rows, epoch, batch_number, batch_rows, first_row);
-        } catch (const NonFiniteLoss&) {
-            // Decided with the other processes below: they must not wait for this one.
-            totals.loss_sum = std::numeric_limits<double>::quiet_NaN();
-        }
-    } else {
-        // The others' batch norm sums still count on this process: zeros,
-        // for each sum the model made in the last batch (run() checked that
-        // every process has rows of the first).
-        tapegrad::detail::ShardSums::replay_without_rows(*communicator_, replica_sum_counts_);
-    }
-    const std::vector<double> sums = reducer_->finish({totals.loss_sum, double(totals.correct)});
-    // Buffers (batch norm's running statistics) are rank 0's, which its rows
-    // updated (the first of the batch: the others' stay frozen), as PyTorch's
-    // DDP broadcasts them; for validation too.
-    broadcast_state(/*parameters=*/false);
-    if (!std::isfinite(sums[0])) {
-        optimizer_.zero_grad();
-        throw NonFiniteLoss{"epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch_number)};
-    }
-    return {sums[0], static_cast<std::size_t>(sums[1])};
-}
-
 void Trainer::write_checkpoint() const {
-    TrainingProgress progress;
-    progress.epoch = static_cast<std::int64_t>(history_.size());
-    store_history(history_, progress);
-    early_stopping_.store(progress);
-    progress.texts[fingerprint_key] = options_.fingerprint();
-    progress.texts[data_key] = data_identity();
-    progress.scalars[untrained_loss_key] = untrained_valid_loss_;
-    save_checkpoint(options_.checkpoint(), model_, optimizer_, progress);
+    detail::write_trainer_checkpoint(model_, optimizer_, options_, {history_, early_stopping_, untrained_valid_loss_},
+                             data_identity());
 }
 
 }  // namespace tapegrad::train

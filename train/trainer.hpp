@@ -34,15 +34,12 @@
 #include <tapegrad/data/loader.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/optim/optimizer.hpp>
+#include <tapegrad/train/batch_gradients.hpp>
 #include <tapegrad/train/communicator.hpp>
 #include <tapegrad/train/early_stopping.hpp>
 #include <tapegrad/train/evaluate.hpp>
 #include <tapegrad/train/gradient_reducer.hpp>
 #include <tapegrad/train/history.hpp>
-
-namespace tapegrad::detail {
-class WorkerPool;  // train/worker_pool.hpp
-}
 
 /// Training loops and what they need around them: the Trainer and its
 /// options, evaluation, early stopping, checkpoints that resume bit for bit,
@@ -137,7 +134,11 @@ public:
     /// that differentiates through batch norm with create_graph (a gradient
     /// penalty) is refused (tapegrad::Error). A shard that throws ends the
     /// batch with its error. The batch transform runs once per batch, on the
-    /// calling thread.
+    /// calling thread. Every shard runs in the thread-local modes of the
+    /// thread that calls run() (train::ThreadContext: anomaly checks, frozen
+    /// running statistics, ...), and a LeafGradientHookGuard<float> around
+    /// run() sees each batch's gradient once per parameter, on that thread,
+    /// whatever the count (train::BatchGradients, which computes each batch).
     ///
     /// Results are bit-reproducible for a given count (and BLAS kernel), and
     /// resume bit for bit; different counts give slightly different bits
@@ -202,7 +203,7 @@ public:
     /// The loss to minimise for a batch of class labels, a 0-d tensor on the
     /// tape; the default is cross_entropy (mean). It should be a mean over
     /// the batch: the recorded train_loss weights each batch by its size.
-    using Loss = std::function<Tensor<float>(const Tensor<float>& logits, const Labels& labels)>;
+    using Loss = LabelLoss;
     /// The loss of a batch of targets (train::TargetLoss, train/evaluate.hpp):
     /// (outputs, targets) to a 0-d tensor, a mean over the rows.
     using TargetLoss = train::TargetLoss;
@@ -317,42 +318,12 @@ public:
     const std::string& diverged_at() const { return diverged_at_; }
 
 private:
-    // What the forward passes of a batch (or of part of it) give besides gradients.
-    struct BatchTotals {
-        double loss_sum = 0;      // the loss times the rows, summed
-        std::size_t correct = 0;  // rows whose largest logit is the label
-    };
-
-    // The multiply-adds per row of the model's forward on `inputs` (a
-    // batch's, transformed), in evaluation mode without a graph
-    // (TrainerOptions::min_shard_work).
-    double forward_work_per_row(const Tensor<float>& inputs);
     // The batch's inputs through the transform (transform_batches), checked
     // to keep one row per row. Throws tapegrad::Error naming the shapes.
     Tensor<float> transformed(const Batch& batch, std::size_t epoch, std::size_t batch_number) const;
-    EpochRecord train_epoch(std::size_t epoch);  // 1-based; throws on a non-finite loss
-    // Adds to the optimizer's parameters' grad() the gradient of the loss of
-    // rows [begin, end) of training batch `batch` of epoch `epoch` (1-based),
-    // weighted by (end - begin) / batch_rows, where `inputs` (undefined: the
-    // shards gather rows_of_batch.rows from the training set themselves) and
-    // rows_of_batch.labels (or .targets) hold this process's rows of the batch, batch_rows
-    // the rows of the whole batch (over all processes, see distribute(); else
-    // the row count), and
-    // first_row is the place of inputs' row 0 in the whole batch: the gradient
-    // of the whole batch's mean loss for [0, rows) of a whole batch, and parts
-    // of it that add up to it otherwise. Splits the rows across
-    // options().shards() threads. Throws NonFiniteLoss.
-    BatchTotals compute_gradients(const Tensor<float>& inputs, const Batch& rows_of_batch, std::size_t begin,
-                                  std::size_t end, std::size_t epoch, std::size_t batch, std::size_t batch_rows,
-                                  std::size_t first_row);
-    // The same for this process's share of a batch of `batch_rows` rows
-    // shared by the processes (distribute()), then summed over them: every
-    // process gets the whole batch's totals and gradient.
-    BatchTotals distributed_gradients(const Batch& batch, std::size_t epoch, std::size_t batch_number,
-                                      std::size_t batch_rows);
+    EpochRecord train_epoch(std::size_t epoch, BatchGradients& gradients);  // 1-based; throws on a non-finite loss
     Score validate();
-    void broadcast_state(bool parameters);  // rank 0's buffers (and parameters) to every process
-    void check_processes_agree();           // throws on every process unless all train as rank 0 does
+    void check_processes_agree();  // throws on every process unless all train as rank 0 does
     bool writer() const { return !communicator_ || communicator_->writer(); }
     void write_checkpoint() const;
     std::string divergence(std::size_t epoch) const;  // "" when training has not diverged
@@ -371,15 +342,9 @@ private:
     EarlyStopping early_stopping_;
     std::string non_finite_at_, diverged_at_;
     double untrained_valid_loss_ = -1;  // < 0 until measured (or resumed)
-    double work_per_row_ = 0;            // the forward's multiply-adds per row (min_shard_work); < 0: not measured yet this run()
     mutable std::string data_identity_;  // computed on first use
-    std::shared_ptr<tapegrad::detail::WorkerPool> workers_;  // options().shards() threads while run() runs, else null
     Communicator* communicator_ = nullptr;  // set by distribute()
     std::unique_ptr<GradientReducer<float>> reducer_;
-    std::vector<std::vector<Tensor<float>>> shard_grads_;  // each shard's last gradients (compute_gradients)
-    // The counts of the sums over the processes (batch norm's) that this
-    // process's last batch with rows made: a batch without rows replays them.
-    std::vector<std::size_t> replica_sum_counts_;
 };
 
 }  // namespace tapegrad::train

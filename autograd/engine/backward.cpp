@@ -55,8 +55,14 @@ template <class T>
 LeafGradientHookGuard<T>::~LeafGradientHookGuard() {
     leaf_gradient_hook<T> = previous_;
 }
+template <class T>
+const LeafGradientHook<T>* current_leaf_gradient_hook() {
+    return leaf_gradient_hook<T>;
+}
 template class LeafGradientHookGuard<float>;
 template class LeafGradientHookGuard<double>;
+template const LeafGradientHook<float>* current_leaf_gradient_hook<float>();
+template const LeafGradientHook<double>* current_leaf_gradient_hook<double>();
 
 namespace {
 

@@ -272,6 +272,31 @@ TEST_CASE("loader: the shards of every batch make up the unsharded batch, in ord
     CHECK_THROWS_AS(LoaderOptions(5).shard(0, 0), Error);
 }
 
+TEST_CASE("loader: a batch says where its shard's rows stand in the whole batch and how many rows that has") {
+    // 21 samples in batches of 5: whole batches of 5, 5, 5, 5 and 1 rows.
+    const Dataset data = indexed_dataset(21);
+    for (std::size_t count = 1; count <= 3; ++count) {
+        for (std::size_t index = 0; index < count; ++index) {
+            CAPTURE(count);
+            CAPTURE(index);
+            for (const bool gather : {true, false}) {
+                BatchLoader shard(data, LoaderOptions(5).seed(3).shard(index, count));
+                Batch batch;
+                std::size_t seen = 0;
+                while (gather ? shard.next(batch) : shard.next_rows(batch)) {
+                    const std::size_t n = seen + 5 <= 21 ? 5 : 21 - seen;
+                    CHECK(batch.global_rows == n);
+                    // ceil(index * n / count), as the test above spells it out.
+                    CHECK(batch.first_row == (index * n + count - 1) / count);
+                    CHECK(batch.first_row + batch.rows.size() == ((index + 1) * n + count - 1) / count);
+                    seen += n;
+                }
+                CHECK(seen == 21);
+            }
+        }
+    }
+}
+
 TEST_CASE("loader: sequence targets (N, T) come gathered by the rows of their inputs, on every shard") {
     // Row i: inputs i * 3 + j, targets i * 100 + t (whole numbers, as token ids).
     Dataset data = indexed_dataset(23);

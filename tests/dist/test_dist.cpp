@@ -52,9 +52,8 @@ void train_double(nn::Module<double>& model, const Dataset& data, std::size_t ba
     Batch batch;
     for (std::size_t step = 0, epoch = 0; step < steps; ++epoch) {
         loader.start_epoch(epoch);
-        for (std::size_t seen = 0; step < steps && loader.next(batch); ++step) {
-            const std::size_t global_rows = std::min(batch_size, data.size() - seen), rows = batch.labels.size();
-            seen += global_rows;
+        for (; step < steps && loader.next(batch); ++step) {
+            const std::size_t global_rows = batch.global_rows, rows = batch.labels.size();
             if (reducer) reducer->begin_step();
             if (rows > 0) {
                 Tensor<double> loss = cross_entropy(model(as_double(batch.inputs)), batch.labels);

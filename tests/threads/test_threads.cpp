@@ -16,12 +16,14 @@
 #include <tapegrad/autograd/blas.hpp>
 #include <tapegrad/autograd/ops.hpp>
 #include <tapegrad/autograd/backend/conv_onednn.hpp>
+#include <tapegrad/autograd/random.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/train/thread_context.hpp>
 #include <tapegrad/train/trainer.hpp>
 
 using namespace tapegrad;
@@ -290,4 +292,60 @@ TEST_CASE("a thread with one-thread products runs one-thread convolutions too") 
     }
     CHECK(detail::onednn_threads() == 2);
     set_blas_threads(before);
+}
+
+TEST_CASE("a ThreadContext carries every thread-local mode of the capturing thread to the thread that enters it") {
+    // What a thread sees of its modes, and one draw from its seed source.
+    struct Modes {
+        bool grad = false, anomaly = false, frozen = false, one_thread = false, hook = false;
+        std::uint64_t draw = 0;
+    };
+    const auto modes_here = [] {
+        return Modes{grad_enabled(), anomaly_detection_enabled(), nn::running_stats_frozen(), one_thread_products(),
+                     current_leaf_gradient_hook<float>() != nullptr, draw_seed()};
+    };
+    std::atomic<int> hook_calls{0};
+    const Tensor<float> leaf = Tensor<float>::scalar(2.0f).set_requires_grad(true);
+    // The modes every new thread starts in, and those the caller sets: each
+    // one the opposite, so a mode not carried is seen.
+    Modes fresh, entered, after;
+    std::uint64_t caller_draw = 0;
+    {
+        const NoGradGuard no_grad;
+        const DetectAnomalyGuard anomaly;
+        const nn::FrozenRunningStatsGuard frozen;
+        const OneThreadProductsGuard one_thread;
+        const SeedScope draws(1234);
+        const LeafGradientHookGuard<float> hook([&](const Tensor<float>&, const Tensor<float>&) { ++hook_calls; });
+        const train::ThreadContext context;
+        std::thread([&] {
+            fresh = modes_here();
+            {
+                const train::ThreadContext::Entered in(context);
+                entered = modes_here();
+                // The caller's hook, called from a backward on this thread.
+                const EnableGradGuard record;
+                mul(leaf, leaf).backward();
+            }
+            after = modes_here();
+        }).join();
+        caller_draw = draw_seed();  // the caller's next draw, which the entered thread drew too
+    }
+    CHECK((fresh.grad && !fresh.anomaly && !fresh.frozen && !fresh.one_thread && !fresh.hook));
+    CHECK((!entered.grad && entered.anomaly && entered.frozen && entered.one_thread && entered.hook));
+    CHECK(entered.draw == caller_draw);
+    CHECK(hook_calls == 1);
+    // Leaving gives the thread its own modes back.
+    CHECK((after.grad && !after.anomaly && !after.frozen && !after.one_thread && !after.hook));
+    CHECK(after.draw != entered.draw);
+
+    // Captured without any mode on: entering changes nothing of a fresh thread's.
+    const train::ThreadContext plain;
+    Modes plain_entered;
+    std::thread([&] {
+        const train::ThreadContext::Entered in(plain);
+        plain_entered = modes_here();
+    }).join();
+    CHECK((plain_entered.grad && !plain_entered.anomaly && !plain_entered.frozen && !plain_entered.one_thread &&
+           !plain_entered.hook));
 }

@@ -9,7 +9,9 @@
 #include <cmath>
 #include <limits>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <thread>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@
 #include <tapegrad/nn/normalization.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/train/batch_gradients.hpp>
 #include <tapegrad/train/trainer.hpp>
 #include "../common/error_of.hpp"
 #include "../nn/files.hpp"
@@ -414,4 +417,92 @@ TEST_CASE("clip_grad_norm clips the whole batch's gradient, on shards as on one 
     CHECK(moved > 1e-3);
     CHECK(testing::error_of([] { TrainerOptions().clip_grad_norm(-1); }) ==
           "TrainerOptions: clip_grad_norm must be 0 (off) or finite and > 0, got -1");
+}
+
+namespace {
+// What a caller's leaf gradient hook saw during a run: per batch, each
+// parameter's gradient (by its place in model.parameters()), and whether it
+// was called twice for one parameter in a batch or on another thread.
+struct HookLog {
+    std::vector<std::map<std::size_t, xt::xarray<float>>> batches;
+    bool twice = false, other_thread = false;
+};
+
+HookLog log_hook_during(const std::function<void()>& run, const std::vector<Tensor<float>>& params) {
+    HookLog log;
+    const std::thread::id caller = std::this_thread::get_id();
+    const LeafGradientHookGuard<float> hook([&](const Tensor<float>& leaf, const Tensor<float>& grad) {
+        if (std::this_thread::get_id() != caller) log.other_thread = true;
+        std::size_t index = params.size();
+        for (std::size_t i = 0; i < params.size(); ++i)
+            if (params[i].impl() == leaf.impl()) index = i;
+        REQUIRE(index < params.size());
+        // A parameter seen again starts the next batch.
+        if (log.batches.empty() || log.batches.back().count(index)) log.batches.emplace_back();
+        log.batches.back()[index] = grad.data();
+    });
+    run();
+    for (std::size_t b = 0; b + 1 < log.batches.size(); ++b) log.twice |= log.batches[b].size() != params.size();
+    return log;
+}
+}  // namespace
+
+TEST_CASE("a leaf gradient hook of the caller sees each batch's gradient once, on shards as on one thread") {
+    // One batch of 30 rows, against its gradient written out: the hook gets
+    // every parameter's gradient of the batch mean once, on the calling
+    // thread, whatever the shard count (before the hook was carried to the
+    // shards, it saw nothing of a batch split across threads).
+    Run reference(mlp(), 30);
+    cross_entropy((*reference.model)(Tensor<float>(reference.train_set.inputs)), reference.train_set.labels).backward();
+    for (const std::size_t shards : {1, 2, 3}) {
+        CAPTURE(shards);
+        Run run(mlp(), 30);
+        const HookLog log = log_hook_during(
+            [&] { run.trainer(TrainerOptions().epochs(1).batch_size(30).shuffle(false).shards(shards).min_shard_work(0)).run(); },
+            run.model->parameters());
+        CHECK(!log.other_thread);
+        REQUIRE(log.batches.size() == 1);
+        REQUIRE(log.batches[0].size() == reference.model->parameters().size());
+        for (const auto& [index, grad] : log.batches[0])
+            // Float sums in another order (shards) of gradients of order 0.1: ~1e-8.
+            CHECK(xt::amax(xt::abs(grad - reference.model->parameters()[index].grad().data()))() < 1e-6f);
+    }
+
+    // Batch norm and dropout, 3 epochs of 5 batches: per batch, what 2 and 3
+    // shards hand the hook is what one thread hands it.
+    std::vector<HookLog> logs;
+    for (const std::size_t shards : {1, 2, 3}) {
+        Run run(net());
+        logs.push_back(log_hook_during([&] { run.trainer(options(shards)).run(); }, run.model->parameters()));
+    }
+    for (const HookLog& log : logs) {
+        CHECK(!log.twice);
+        CHECK(!log.other_thread);
+        REQUIRE(log.batches.size() == 15);
+        for (std::size_t b = 0; b < 15; ++b) {
+            REQUIRE(log.batches[b].size() == logs[0].batches[b].size());
+            for (const auto& [index, grad] : log.batches[b])
+                // As the weights in "shards compute what one thread computes".
+                CHECK(xt::amax(xt::abs(grad - logs[0].batches[b].at(index)))() < 1e-5f);
+        }
+    }
+}
+
+TEST_CASE("BatchGradients refuses a batch whose rows do not fit in the batch it says it is part of") {
+    Run run(mlp(), 30);
+    train::BatchGradients gradients(*run.model, run.model->parameters(), run.train_set, {}, {}, train::GradientPlan());
+    BatchLoader loader(run.train_set, LoaderOptions(10).shard(1, 2));
+    Batch batch;
+    REQUIRE(loader.next(batch));
+    CHECK(batch.first_row == 5);
+    CHECK(batch.global_rows == 10);
+    batch.global_rows = 9;  // rows [5, 10) of 9
+    CHECK(testing::error_of([&] { gradients.compute(batch, batch.inputs); }) ==
+          "BatchGradients: a batch's share of 5 rows at row 5 does not fit in a batch of 9 rows "
+          "(Batch::first_row, Batch::global_rows)");
+    CHECK(!run.model->parameters()[0].grad().defined());
+    batch.global_rows = 10;
+    const train::BatchTotals totals = gradients.compute(batch, batch.inputs);
+    CHECK(std::isfinite(totals.loss_sum));
+    CHECK(run.model->parameters()[0].grad().defined());
 }
