@@ -61,6 +61,14 @@ private:
     TensorList<T> saved_;
 };
 
+// Puts a perturbed input element back however its evaluations end (f may throw).
+template <class T>
+struct Restore {
+    T* element;
+    T original;
+    ~Restore() { *element = original; }
+};
+
 }  // namespace
 
 template <class T>
@@ -81,6 +89,8 @@ GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
         EnableGradGuard recording;
         outputs = f(inputs);
     }
+    std::vector<Shape> shapes;
+    for (const auto& out : outputs) shapes.push_back(out.shape());
     std::vector<std::vector<std::vector<Array<T>>>> analytic(outputs.size());
     for (std::size_t o = 0; o < outputs.size(); ++o) {
         const std::size_t n = outputs[o].size();
@@ -103,9 +113,24 @@ GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
     // Recording, as for the analytic pass (and as PyTorch's gradcheck in its
     // default mode): a function that calls grad() itself, a gradient
     // penalty, needs the tape. Each evaluation's graph goes with its outputs.
+    // Their values are copied (as PyTorch clones them): an output may share
+    // its values with an input (f returning x, or a view of it), which the
+    // next perturbation changes. Outputs that change shape when an input
+    // moves cannot be compared element by element.
     auto evaluate = [&]() {
         EnableGradGuard recording;
-        return f(inputs);
+        const TensorList<T> outs = f(inputs);
+        if (outs.size() != shapes.size())
+            throw Error("gradcheck: f returned " + std::to_string(outs.size()) + " outputs at a perturbed input, " +
+                        std::to_string(shapes.size()) + " at the inputs given");
+        std::vector<Array<T>> values;
+        for (std::size_t o = 0; o < outs.size(); ++o) {
+            if (outs[o].shape() != shapes[o])
+                throw Error("gradcheck: f's output " + std::to_string(o) + " has shape " + shape_str(outs[o].shape()) +
+                            " at a perturbed input, " + shape_str(shapes[o]) + " at the inputs given");
+            values.push_back(outs[o].data());
+        }
+        return values;
     };
     GradcheckReport report;
     double worst_excess = -std::numeric_limits<double>::infinity();
@@ -113,16 +138,17 @@ GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs,
         const std::size_t i = checked_inputs[c];
         T* values = inputs[i].impl()->data.data();
         for (std::size_t e : chosen_elements(inputs[i].size(), options, i)) {
-            const T original = values[e];
-            values[e] = original + T(options.eps());
-            TensorList<T> plus = evaluate();
-            values[e] = original - T(options.eps());
-            TensorList<T> minus = evaluate();
-            values[e] = original;
+            std::vector<Array<T>> plus, minus;
+            {
+                const Restore<T> restore{&values[e], values[e]};
+                values[e] = restore.original + T(options.eps());
+                plus = evaluate();
+                values[e] = restore.original - T(options.eps());
+                minus = evaluate();
+            }
             for (std::size_t o = 0; o < plus.size(); ++o) {
                 for (std::size_t r = 0; r < plus[o].size(); ++r) {
-                    const double numeric =
-                        (double(plus[o].data().data()[r]) - double(minus[o].data().data()[r])) / (2 * options.eps());
+                    const double numeric = (double(plus[o].data()[r]) - double(minus[o].data()[r])) / (2 * options.eps());
                     const double a = double(analytic[o][r][c].data()[e]);
                     const double err = std::abs(a - numeric);
                     const double bound = options.atol() + options.rtol() * std::abs(numeric);
@@ -155,6 +181,7 @@ GradcheckReport gradgradcheck(const DiffFunction<T>& f, const TensorList<T>& inp
     refuse_float<T>("gradgradcheck");
     GradcheckOptions options = given;
     if (!options.seed()) options.seed(draw_seed());
+    GradStash<T> stash(inputs);  // f may call backward(), here as in gradcheck
     TensorList<T> first;
     {
         EnableGradGuard recording;

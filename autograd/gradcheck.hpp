@@ -91,7 +91,9 @@ using DiffFunction = std::function<TensorList<T>(const TensorList<T>&)>;
 /// call grad() itself, as a gradient penalty does.
 /// Throws tapegrad::Error for float tensors: a central difference in float32
 /// with eps = 1e-6 measures rounding noise, not a derivative. Throws Error if
-/// no input requires a gradient.
+/// no input requires a gradient, or if f's outputs change count or shape
+/// when an input moves. Errors of f propagate. Either way, and on success,
+/// the inputs' values and grad() are left as found.
 template <class T>
 GradcheckReport gradcheck(const DiffFunction<T>& f, const TensorList<T>& inputs, const GradcheckOptions& options = {});
 

@@ -169,3 +169,57 @@ TEST_CASE("gradgradcheck names a random output gradient v as grad_output") {
     CHECK(report.worst_output == 0);
     CHECK(report.summary().find("worst at grad_output 0[") != std::string::npos);
 }
+
+TEST_CASE("gradcheck compares an output that shares its values with an input (f returns x)") {
+    // Each evaluation's values are kept as they were: the identity's output
+    // is x itself, which the next perturbation changes (PyTorch clones them).
+    auto x = Tensor<double>::of({1.0, -2.0, 0.5}, true);
+    const auto identity = gradcheck<double>([](const TensorList<double>& in) { return in; }, {x});
+    CHECK(identity.passed);
+    CHECK(identity.checked == 9);
+    CHECK(identity.max_abs_error < 1e-6);
+}
+
+TEST_CASE("gradcheck puts a perturbed input back when f throws, and changes nothing") {
+    auto x = Tensor<double>::of({1.0, 2.0, 3.0}, true);
+    int calls = 0;
+    auto throws_on_second = [&calls](const TensorList<double>& in) {
+        if (++calls == 2) throw Error("f: refused");  // at x[0] + eps
+        return TensorList<double>{sum(mul(in[0], in[0]))};
+    };
+    CHECK_THROWS_WITH_AS(gradcheck<double>(throws_on_second, {x}), "f: refused", Error);
+    CHECK(x.data()(0) == 1.0);  // exactly, not 1 + eps
+    CHECK_FALSE(x.grad().defined());
+}
+
+TEST_CASE("gradcheck refuses an f whose outputs change shape when an input moves") {
+    // A value-dependent output size (as masked_select has) cannot be
+    // differentiated element by element; it must not be read out of bounds.
+    auto x = Tensor<double>::of({1.0, 2.0, 3.0}, true);
+    int calls = 0;
+    auto shrinks = [&calls](const TensorList<double>& in) {
+        return TensorList<double>{++calls == 1 ? in[0] : narrow(in[0], 0, 0, 2)};
+    };
+    CHECK_THROWS_WITH_AS(gradcheck<double>(shrinks, {x}),
+                         "gradcheck: f's output 0 has shape (2,) at a perturbed input, (3,) at the inputs given",
+                         Error);
+    CHECK(x.data()(0) == 1.0);
+    calls = 0;
+    auto more = [&calls](const TensorList<double>& in) {
+        return ++calls == 1 ? TensorList<double>{in[0]} : TensorList<double>{in[0], in[0]};
+    };
+    CHECK_THROWS_WITH_AS(gradcheck<double>(more, {x}),
+                         "gradcheck: f returned 2 outputs at a perturbed input, 1 at the inputs given", Error);
+}
+
+TEST_CASE("gradgradcheck leaves the inputs' gradients as found when f calls backward()") {
+    auto x = Tensor<double>::of({0.5, -1.0}, true);
+    auto f = [](const TensorList<double>& in) {
+        sum(mul(in[0], in[0])).backward(/*retain_graph=*/false, /*create_graph=*/true);  // adds 2x to x.grad
+        return TensorList<double>{tanh(in[0])};
+    };
+    CHECK(gradcheck<double>(f, {x}).passed);
+    CHECK_FALSE(x.grad().defined());
+    CHECK(gradgradcheck<double>(f, {x}, GradcheckOptions().seed(2)).passed);
+    CHECK_FALSE(x.grad().defined());
+}
