@@ -1,30 +1,21 @@
 /// \file
-/// Every op of tapegrad, one entry each; everything else follows from this
-/// list: ops.hpp declares the ops, each `autograd/ops/<family>.cpp`
-/// instantiates its section `#if TAPEGRAD_FAMILY(family)` for float and double
-/// (its ops, each with its backward beside it), and tests/autograd fails unless
-/// every entry has passed its checks on several shapes.
+/// Every op of tapegrad, one entry each, from which the rest follows: ops.hpp
+/// declares the ops, each `autograd/ops/<family>.cpp` instantiates its section
+/// `#if TAPEGRAD_FAMILY(family)` for float and double, and tests/autograd fails
+/// unless every entry has passed its checks on several shapes.
 ///
 ///     TAPEGRAD_OP(key, returns, name, (parameters))          T is float or double
-///     TAPEGRAD_NOGRAD_OP(key, returns, name, (parameters))
+///     TAPEGRAD_NOGRAD_OP(key, returns, name, (parameters))   never recorded
 ///
-/// - TAPEGRAD_OP: a differentiable op, tested by check_gradients
-///   (tests/autograd/check.hpp): gradcheck and gradgradcheck.
-/// - TAPEGRAD_NOGRAD_OP: an op PyTorch's derivatives.yaml marks
-///   non-differentiable (comparisons, masks, argmax): its result is never
-///   recorded, whatever its inputs require. Tested by check_no_gradient:
-///   values against an independent computation, and no gradient. An includer
-///   that leaves it undefined gets it as TAPEGRAD_OP.
-/// - key: the entry's own name, unique (overloads share `name`, never `key`);
-///   an op that records a tape node of its own names the node `key`.
-/// - TAPEGRAD_DEFAULT(v): a default argument, `= v` in the declaration.
-///
-/// Included several times, each time with TAPEGRAD_OP, TAPEGRAD_DEFAULT and
-/// TAPEGRAD_FAMILY defined by the includer (ops.hpp, ops/instantiate.hpp,
-/// tests/autograd/op_coverage.hpp): no include guard. Each entry's `///`
-/// comment is its op's documentation (the docs check reports an entry without
-/// one); a family's `\name` block says what its ops share.
+/// key is unique (overloads share `name`) and names the op's tape node;
+/// TAPEGRAD_DEFAULT(v) gives a parameter the default argument v. A NOGRAD entry
+/// (what derivatives.yaml marks non-differentiable) is tested by
+/// check_no_gradient, the others by check_gradients (tests/autograd/check.hpp).
+/// Included several times with the macros defined by the includer: no include
+/// guard. Each entry's `///` comment is its op's documentation; the fields are
+/// explained in docs/adding-an-op.md.
 
+// An includer that does not tell the two kinds apart gets NOGRAD entries as OPs.
 #ifndef TAPEGRAD_NOGRAD_OP
 #define TAPEGRAD_NOGRAD_OP(key, returns, name, parameters) TAPEGRAD_OP(key, returns, name, parameters)
 #define TAPEGRAD_NOGRAD_OP_IS_OP
