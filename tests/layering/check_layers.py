@@ -9,7 +9,9 @@ and fails, naming file:line and both layers, when library code
     layer that ONLY keeps from it,
   - includes a tapegrad header other than as <tapegrad/LAYER/...> (quotes,
     relative paths, a bare <nn/...>), so installed headers resolve the same,
-  - includes anything from examples/ or tests/.
+  - includes anything from examples/ or tests/,
+  - is longer than MAX_LINES: a file that grew past one job is split by
+    responsibility (issue #21), before it grows further.
 Run by `meson test layering`; tests/layering/test_check_layers.py proves it
 can fail.
 """
@@ -39,6 +41,7 @@ ONLY = {
 # Generated into build/include/tapegrad/ (version, ABI flags): below every layer.
 GENERATED = {'version.hpp', 'config.hpp'}
 UMBRELLA = 'tapegrad.hpp'  # includes every layer; no layer includes it
+MAX_LINES = 500  # per library file
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
@@ -82,6 +85,13 @@ def problems_in(root, relative, layer):
                 yield f'{where} includes <{target}>: {layer} may include from {included} only {", ".join(sorted(ONLY[(layer, included)]))}'
 
 
+def length_problems(root, relative):
+    with open(os.path.join(root, relative), encoding='utf-8', errors='replace') as f:
+        lines = sum(1 for _ in f)
+    if lines > MAX_LINES:
+        yield f'{relative}: {lines} lines, more than {MAX_LINES}: split it by responsibility'
+
+
 def table_problems(root):
     """The table itself: each layer allowed only layers listed before it, and
     the same layers in the same order as tapegrad_layers in ROOT/meson.build
@@ -117,6 +127,7 @@ def check(root):
                 if name.endswith(('.hpp', '.cpp', '.h')):
                     relative = os.path.relpath(os.path.join(directory, name), root)
                     problems += problems_in(root, relative, layer)
+                    problems += length_problems(root, relative)
     return problems
 
 
@@ -132,8 +143,8 @@ def report(problems, failure, success):
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
     problems = check(root)
-    return report(problems, f'layering: {len(problems)} include(s) break the layers (table ALLOWED in {os.path.abspath(__file__)})',
-                  'layering: every include of every layer is allowed')
+    return report(problems, f'layering: {len(problems)} problem(s): includes that break the layers (table ALLOWED in {os.path.abspath(__file__)}) or files too long',
+                  f'layering: every include of every layer is allowed, and no file is over {MAX_LINES} lines')
 
 
 if __name__ == '__main__':

@@ -3,15 +3,17 @@
 bad include by file:line and layers, and nothing on the allowed ones; run on
 fixtures/good it must pass."""
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 check = os.path.join(here, 'check_layers.py')
 
 
 def run(tree):
-    result = subprocess.run([sys.executable, check, os.path.join(here, 'fixtures', tree)],
+    result = subprocess.run([sys.executable, check, tree if os.path.isabs(tree) else os.path.join(here, 'fixtures', tree)],
                             capture_output=True, text=True)
     return result.returncode, result.stdout
 
@@ -42,6 +44,20 @@ if 'io/npz.cpp' in output or 'nn/module.hpp:3' in output or 'autograd/tensor.hpp
 status, output = run('good')
 if status != 0:
     failures.append(f'fixtures/good: exit status {status}, expected 0:\n{output}')
+
+# A file one line over the limit, in a copy of the good tree (made here, so
+# that no fixture of 501 lines is committed); exactly at the limit passes.
+with tempfile.TemporaryDirectory() as scratch:
+    tree = os.path.join(scratch, 'good')
+    shutil.copytree(os.path.join(here, 'fixtures', 'good'), tree)
+    for lines, name in ((501, 'long.cpp'), (500, 'at_limit.cpp')):
+        with open(os.path.join(tree, 'autograd', name), 'w') as f:
+            f.write('// a line\n' * lines)
+    status, output = run(tree)
+    if status != 1 or 'autograd/long.cpp: 501 lines, more than 500' not in output:
+        failures.append(f'a 501-line file: exit status {status}, expected 1 naming it:\n{output}')
+    if 'at_limit.cpp' in output:
+        failures.append('a 500-line file was reported')
 
 for failure in failures:
     print('FAIL:', failure)
